@@ -1,0 +1,144 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""The base experiment config and its validation.
+
+Every file in `configs/` starts from `base_config()` and overrides what its experiment changes, so
+each field is documented once, here. `validate()` runs before anything is built or compiled and
+raises `ConfigError` with one line that names the offending field and says what to do.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+")
+ATTENTIONS = ("linear", "softmax")
+
+
+class ConfigError(ValueError):
+  """A config value that cannot work; the message names the field."""
+
+
+def base_config() -> ml_collections.ConfigDict:
+  """Defaults shared by every experiment (unlocked: experiment files override, then lock)."""
+  config = ml_collections.ConfigDict()
+  config.seed = 0  # Seeds parameter init, data order and the per-step FAVOR+ feature draws.
+
+  config.data = ml_collections.ConfigDict()
+  config.data.genome = "builtin:bacteria4"  # Corpus: "builtin:NAME", "fetch:PRESET" or comma-separated FASTA paths.
+  config.data.data_dir = ""  # TFDS shard directory; "" = <cache>/tfds (cache: $GENOME_TRANSFORMER_CACHE or ~/.cache/genome_transformer).
+  config.data.window_length = 1024  # L: tokens per training window.
+  config.data.stride = 1024  # Bases between consecutive window starts (= L: no overlap).
+  config.data.max_n_fraction = 0.5  # Training windows with a larger fraction of N are dropped.
+
+  config.model = ml_collections.ConfigDict()
+  config.model.vocab_size = 8  # Tokenizer vocabulary: A C G T N PAD BOS EOS.
+  config.model.d_model = 256  # D: residual width; token embedding D/2, sin and cos blocks D/4 each.
+  config.model.num_layers = 3  # s: layers of (attention, FFN).
+  config.model.num_heads = 4  # H: heads; head size d = D / H.
+  config.model.d_ff = 1024  # FFN hidden width (reference: 4 D).
+  config.model.attention = "linear"  # "linear" (SLiM Performer) or "softmax" (causal baseline).
+  config.model.feature_map = "sqr"  # phi for linear attention: relu, elu+1, sqr (paper default) or favor+.
+  config.model.num_feature_blocks = 1  # favor+ only: M = blocks * d orthogonal random features.
+  config.model.on_gptln = True  # True: post-LN x + LN(f(x)) (reference PTB/enwik8); False: pre-LN.
+
+  config.train = ml_collections.ConfigDict()
+  config.train.batch_size = 8  # Global batch (windows per step), split across all devices.
+  config.train.num_steps = 1000  # Optimizer steps in the whole run.
+  config.train.chunk_size = 256  # C: when < window_length, sub-linear memory training over chunks of C.
+  config.train.learning_rate = 1e-3  # Peak AdamW learning rate.
+  config.train.warmup_steps = 100  # Linear warmup steps, then cosine decay to 10% of the peak.
+  config.train.weight_decay = 0.0  # AdamW decoupled weight decay (reference: plain Adam).
+  config.train.grad_clip_norm = 1.0  # Clip the global gradient norm to this value (0 = off).
+  config.train.log_every = 50  # Steps between progress lines and metric writes.
+  config.train.eval_every = 500  # Steps between held-out evaluations (the last step always evaluates).
+  config.train.checkpoint_every = 200  # Steps between checkpoints (the last step and SIGTERM always save).
+  config.train.max_to_keep = 3  # Checkpoints kept in <workdir>/checkpoints.
+
+  config.eval = ml_collections.ConfigDict()
+  config.eval.max_bases = 65536  # Held-out bases scored per record and split (0 = the whole region).
+  config.eval.chunk_size = 1024  # Chunk of the recurrent evaluation; its memory is flat in length.
+  return config
+
+
+def _fail(field: str, value, why: str):
+  raise ConfigError(f"config.{field}={value!r}: {why}")
+
+
+def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, process_count: int = 1) -> None:
+  """Raises ConfigError naming the first field that cannot work."""
+  m, d, t, e = config.model, config.data, config.train, config.eval
+  for field in ("d_model", "num_layers", "num_heads", "d_ff", "num_feature_blocks", "vocab_size"):
+    if int(m[field]) < 1:
+      _fail(f"model.{field}", m[field], "must be a positive integer")
+  if m.d_model % m.num_heads:
+    _fail("model.d_model", m.d_model, f"must be divisible by model.num_heads={m.num_heads} (head size d = D/H)")
+  if m.d_model % 4:
+    _fail("model.d_model", m.d_model, "must be divisible by 4 (embedding D/2 plus sin and cos blocks of D/4)")
+  if m.attention not in ATTENTIONS:
+    _fail("model.attention", m.attention, f"must be one of {ATTENTIONS}")
+  if m.feature_map not in FEATURE_MAPS:
+    _fail("model.feature_map", m.feature_map, f"must be one of {FEATURE_MAPS}")
+  from genome_transformer import tokenizer  # Deferred: keeps config files importable alone.
+  if m.vocab_size != tokenizer.VOCAB_SIZE:
+    _fail("model.vocab_size", m.vocab_size, f"must equal the tokenizer's vocabulary size {tokenizer.VOCAB_SIZE}")
+  if not str(d.genome).strip():
+    _fail("data.genome", d.genome, "name a corpus, e.g. builtin:bacteria4 or /path/genome.fa")
+  if d.window_length < 2:
+    _fail("data.window_length", d.window_length, "must be at least 2 (one input and one target)")
+  if d.stride < 1:
+    _fail("data.stride", d.stride, "must be a positive number of bases")
+  if not 0.0 <= d.max_n_fraction <= 1.0:
+    _fail("data.max_n_fraction", d.max_n_fraction, "must lie in [0, 1]")
+  if not 1 <= t.chunk_size <= d.window_length:
+    _fail("train.chunk_size", t.chunk_size, f"must lie in [1, data.window_length={d.window_length}]")
+  if m.attention == "softmax" and t.chunk_size != d.window_length:
+    _fail("train.chunk_size", t.chunk_size,
+          f"softmax attention has no chunked training: set it to data.window_length={d.window_length}")
+  if t.batch_size < 1 or t.batch_size % device_count:
+    _fail("train.batch_size", t.batch_size, f"must be a positive multiple of the device count {device_count}")
+  if t.batch_size % process_count:
+    _fail("train.batch_size", t.batch_size, f"must be divisible by the process count {process_count}")
+  if t.num_steps < 1:
+    _fail("train.num_steps", t.num_steps, "must be at least 1")
+  if not t.learning_rate > 0:
+    _fail("train.learning_rate", t.learning_rate, "must be positive")
+  if not 0 <= t.warmup_steps <= t.num_steps:
+    _fail("train.warmup_steps", t.warmup_steps, f"must lie in [0, train.num_steps={t.num_steps}]")
+  if t.weight_decay < 0:
+    _fail("train.weight_decay", t.weight_decay, "must be >= 0")
+  if t.grad_clip_norm < 0:
+    _fail("train.grad_clip_norm", t.grad_clip_norm, "must be >= 0 (0 turns clipping off)")
+  for field in ("log_every", "eval_every", "checkpoint_every", "max_to_keep"):
+    if t[field] < 1:
+      _fail(f"train.{field}", t[field], "must be at least 1")
+  if e.max_bases < 0:
+    _fail("eval.max_bases", e.max_bases, "must be >= 0 (0 scores the whole held-out region)")
+  if e.chunk_size < 1:
+    _fail("eval.chunk_size", e.chunk_size, "must be at least 1")
+
+
+# Fields that fix the parameters' shapes or the data a run sees: a checkpoint made under other values
+# cannot continue under these (the train.* schedule may change, e.g. to extend a run).
+RESUME_INVARIANT_PREFIXES = ("model.", "data.genome", "data.window_length", "data.stride", "data.max_n_fraction", "seed")
+
+
+def flatten(config_dict: dict, prefix: str = "") -> dict:
+  flat = {}
+  for key, value in config_dict.items():
+    if isinstance(value, dict):
+      flat.update(flatten(value, f"{prefix}{key}."))
+    else:
+      flat[f"{prefix}{key}"] = value
+  return flat
+
+
+def resume_mismatches(saved: dict, current: dict) -> list[str]:
+  """Lines naming each resume-invariant field whose value differs between two config dicts."""
+  saved_flat, current_flat = flatten(saved), flatten(current)
+  lines = []
+  for field in sorted(set(saved_flat) | set(current_flat)):
+    if not field.startswith(RESUME_INVARIANT_PREFIXES):
+      continue
+    if saved_flat.get(field) != current_flat.get(field):
+      lines.append(f"config.{field}: checkpoint has {saved_flat.get(field)!r}, this config has {current_flat.get(field)!r}")
+  return lines

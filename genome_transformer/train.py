@@ -1,0 +1,287 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Training and evaluation loop: `train_and_evaluate(config, workdir)`.
+
+Parallelism: one `Mesh` axis, "data". The batch is sharded on it and the parameters and optimizer
+state are replicated. Replication is the right trade here: the models are a few million parameters,
+and the sub-linear step scans over chunks, so sharding parameters (FSDP) would all-gather every
+layer's weights once per chunk in both scans; with replication the only collective is the gradient
+all-reduce that XLA inserts once per step.
+
+Exact resume: the per-step RNG is `fold_in(seed, step)`, the data iterator's state is saved in the
+same Orbax checkpoint as the parameters, and restoring puts every array back bit for bit, so a run
+killed at any point and restarted from its last checkpoint repeats the same steps as one that never
+stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import signal
+import time
+from typing import Any, Callable
+
+from absl import logging
+import flax
+import grain
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+
+from genome_transformer import checkpointing
+from genome_transformer import config_lib
+from genome_transformer import inference
+from genome_transformer import input_pipeline
+from genome_transformer import metrics_writer
+from genome_transformer import model as model_lib
+from genome_transformer import prepare
+from genome_transformer import sublinear
+from genome_transformer import tokenizer
+
+LN2 = math.log(2.0)
+
+
+@flax.struct.dataclass
+class TrainState:
+  step: jax.Array
+  params: Any
+  opt_state: Any
+
+
+class NonFiniteLossError(FloatingPointError):
+  """The loss became NaN or infinite."""
+
+
+def default_cache_dir() -> str:
+  return os.environ.get("GENOME_TRANSFORMER_CACHE") or os.path.expanduser("~/.cache/genome_transformer")
+
+
+def data_dir_for(config: ml_collections.ConfigDict) -> str:
+  return config.data.data_dir or os.path.join(default_cache_dir(), "tfds")
+
+
+def make_optimizer(train_config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+  schedule = optax.warmup_cosine_decay_schedule(
+      init_value=0.0,
+      peak_value=train_config.learning_rate,
+      warmup_steps=train_config.warmup_steps,
+      decay_steps=train_config.num_steps,
+      end_value=0.1 * train_config.learning_rate,
+  )
+  clip = optax.clip_by_global_norm(train_config.grad_clip_norm) if train_config.grad_clip_norm else optax.identity()
+  return optax.chain(clip, optax.adamw(schedule, weight_decay=train_config.weight_decay))
+
+
+def uses_sublinear_step(config: ml_collections.ConfigDict) -> bool:
+  return config.model.attention == "linear" and config.train.chunk_size < config.data.window_length
+
+
+def make_loss_and_grad(model: model_lib.SLiMPerformer, config: ml_collections.ConfigDict) -> Callable:
+  """(params, tokens_BL, rng) -> (loss, grads): sub-linear when chunked, plain autodiff otherwise."""
+  if uses_sublinear_step(config):
+    chunk_size = config.train.chunk_size
+    return lambda params, tokens_BL, rng: sublinear.loss_and_grad(model, params, tokens_BL, chunk_size, rng)
+
+  def plain(params, tokens_BL, rng):
+    return jax.value_and_grad(lambda p: sublinear.full_loss(model, p, tokens_BL, rng))(params)
+
+  return plain
+
+
+def make_train_step(model, tx, config) -> Callable:
+  loss_and_grad = make_loss_and_grad(model, config)
+
+  def train_step(state: TrainState, tokens_BL: jax.Array, base_rng: jax.Array):
+    # FAVOR+ features are redrawn each step from the step number, so a resumed run draws the same ones.
+    rng = jax.random.fold_in(base_rng, state.step)
+    loss, grads = loss_and_grad(state.params, tokens_BL.astype(jnp.int32), rng)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    metrics = {"loss": loss, "grad_norm": optax.global_norm(grads)}
+    return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
+
+  return train_step
+
+
+def init_params(model, config, rng):
+  dummy_BL = jnp.zeros((1, min(config.data.window_length, 16)), jnp.int32)
+  return model.init({"params": rng, "features": rng}, dummy_BL)["params"]
+
+
+def host_memory_bytes_per_device() -> int:
+  total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+  return total // max(jax.local_device_count(), 1)
+
+
+def check_memory(compiled, *, what: str) -> int:
+  """Logs the compiled step's memory per device; refuses a step that cannot fit."""
+  analysis = compiled.memory_analysis()
+  if analysis is None:
+    logging.warning("%s: XLA gives no memory analysis on this backend; not checked.", what)
+    return 0
+  needed = (analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes
+            - analysis.alias_size_in_bytes)
+  stats = jax.local_devices()[0].memory_stats() or {}
+  limit = stats.get("bytes_limit") or host_memory_bytes_per_device()
+  logging.info("%s needs %.1f MiB per device (temp %.1f, arguments %.1f, output %.1f, aliased %.1f); %.1f MiB available.",
+               what, needed / 2**20, analysis.temp_size_in_bytes / 2**20, analysis.argument_size_in_bytes / 2**20,
+               analysis.output_size_in_bytes / 2**20, analysis.alias_size_in_bytes / 2**20, limit / 2**20)
+  if needed > limit:
+    raise MemoryError(f"{what} needs {needed / 2**30:.2f} GiB per device but the device has {limit / 2**30:.2f} GiB: "
+                      "lower train.batch_size, train.chunk_size or the model size.")
+  return needed
+
+
+def bits_per_base(model, params, sequences, *, chunk_size: int, max_bases: int, rng) -> tuple[float, int]:
+  """Bits per ACGT base over whole held-out regions, any length, by the chunked recurrence."""
+  total_nll, total_count = 0.0, 0
+  for _, tokens_L in sequences:
+    if max_bases:
+      tokens_L = tokens_L[:max_bases]
+    if len(tokens_L) < 2:
+      continue
+    # Pad to whole chunks so that regions of similar length share one compilation; pads are never targets.
+    padded = -(-len(tokens_L) // chunk_size) * chunk_size
+    tokens_1L = np.full((1, padded), tokenizer.PAD_ID, np.int32)
+    tokens_1L[0, :len(tokens_L)] = tokens_L
+    logp_1L = np.asarray(_chunked_log_likelihood(model, params, jnp.asarray(tokens_1L), chunk_size, rng))
+    targets = tokens_1L[0, 1:]
+    counted = targets < 4  # Only A, C, G, T are scored (N and padding carry no sequence).
+    total_nll -= float(np.sum(logp_1L[0, :-1][counted]))
+    total_count += int(np.sum(counted))
+  return total_nll / max(total_count, 1) / LN2, total_count
+
+
+_chunked_log_likelihood = jax.jit(inference.chunked_log_likelihood, static_argnums=(0, 3))
+
+
+@dataclasses.dataclass
+class _Preemption:
+  """Set by SIGTERM; the loop saves a checkpoint at the next step boundary and exits."""
+  requested: bool = False
+
+  def install(self):
+    def handler(signum, frame):
+      del frame
+      logging.warning("Received signal %d: saving a checkpoint before exiting.", signum)
+      self.requested = True
+    signal.signal(signal.SIGTERM, handler)
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the final metrics."""
+  config_lib.validate(config, device_count=jax.device_count(), process_count=jax.process_count())
+  os.makedirs(workdir, exist_ok=True)
+  is_primary = jax.process_index() == 0
+  writer = metrics_writer.MetricWriter(workdir, enabled=is_primary)
+
+  data_dir = data_dir_for(config)
+  prepare.prepare(config.data.genome, data_dir, config.data.window_length, config.data.stride,
+                  config.data.max_n_fraction)
+  local_batch = config.train.batch_size // jax.process_count()
+  train_iter = input_pipeline.make_train_iterator(
+      config.data, data_dir, batch_size_per_process=local_batch, seed=config.seed)
+  validation = input_pipeline.heldout_sequences(config.data, "validation")
+  test = input_pipeline.heldout_sequences(config.data, "test")
+
+  mesh = jax.sharding.Mesh(np.asarray(jax.devices()), ("data",))
+  replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+  batch_sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
+
+  model = model_lib.SLiMPerformer(config.model)
+  tx = make_optimizer(config.train)
+  base_rng = jax.random.PRNGKey(config.seed)
+  init_rng, step_rng, eval_rng = jax.random.split(base_rng, 3)
+
+  def init_state(rng):
+    params = init_params(model, config, rng)
+    return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+
+  abstract_state = jax.eval_shape(init_state, init_rng)
+  state_sharding = jax.tree.map(lambda _: replicated, abstract_state)
+  abstract_state = jax.tree.map(lambda s, sh: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sh),
+                                abstract_state, state_sharding)
+
+  ckpt = checkpointing.Checkpointer(workdir, config, max_to_keep=config.train.max_to_keep)
+  restored = ckpt.restore_latest(abstract_state, train_iter)
+  if restored is None:
+    state = jax.jit(init_state, out_shardings=state_sharding)(init_rng)
+    logging.info("Starting from scratch in %s.", workdir)
+  else:
+    state = restored
+    logging.info("Resumed from step %d.", int(state.step))
+  num_params = sum(x.size for x in jax.tree.leaves(state.params))
+  logging.info("Model: %d parameters; %s step, chunk %d, window %d.", num_params,
+               "sub-linear" if uses_sublinear_step(config) else "plain autodiff",
+               config.train.chunk_size, config.data.window_length)
+
+  tokens_spec = jax.ShapeDtypeStruct((config.train.batch_size, config.data.window_length), jnp.uint8,
+                                     sharding=batch_sharding)
+  train_step = jax.jit(make_train_step(model, tx, config), donate_argnums=0,
+                       out_shardings=(state_sharding, replicated))
+  compiled_step = train_step.lower(abstract_state, tokens_spec, step_rng).compile()
+  check_memory(compiled_step, what="Training step")
+
+  preemption = _Preemption()
+  preemption.install()
+  num_steps = config.train.num_steps
+  tokens_per_step = config.train.batch_size * config.data.window_length
+  first_step = int(state.step)
+  last_metrics: dict = {}
+  window_start, window_steps = time.perf_counter(), 0
+  for step in range(first_step, num_steps):
+    local_tokens = next(train_iter)["tokens"]
+    tokens_BL = jax.make_array_from_process_local_data(batch_sharding, local_tokens)
+    state, metrics = compiled_step(state, tokens_BL, step_rng)
+    done = step + 1
+    window_steps += 1
+    if done % config.train.log_every == 0 or done == num_steps:
+      loss = float(metrics["loss"])
+      if not math.isfinite(loss):
+        raise NonFiniteLossError(f"Loss is {loss} at step {done}: lower train.learning_rate or check the data "
+                                 f"(the last good checkpoint is in {ckpt.directory}).")
+      elapsed = time.perf_counter() - window_start
+      steps_per_s = window_steps / max(elapsed, 1e-9)
+      last_metrics = {"loss": loss, "bits_per_base": loss / LN2, "grad_norm": float(metrics["grad_norm"]),
+                      "steps_per_s": steps_per_s, "tokens_per_s": steps_per_s * tokens_per_step,
+                      "tokens_seen": done * tokens_per_step}
+      writer.write(done, last_metrics)
+      eta = (num_steps - done) / max(steps_per_s, 1e-9)
+      if is_primary:
+        logging.info("step %d/%d  loss %.4f  bits/base %.4f  %.0f tokens/s  %.2f steps/s  ETA %s", done, num_steps,
+                     loss, loss / LN2, last_metrics["tokens_per_s"], steps_per_s, _format_seconds(eta))
+      window_start, window_steps = time.perf_counter(), 0
+    if done % config.train.eval_every == 0 or done == num_steps:
+      eval_metrics = evaluate(model, state.params, config, {"validation": validation} if done < num_steps
+                              else {"validation": validation, "test": test}, eval_rng)
+      writer.write(done, eval_metrics)
+      last_metrics.update(eval_metrics)
+      window_start = time.perf_counter()  # Evaluation time is not training throughput.
+    if done % config.train.checkpoint_every == 0 or done == num_steps or preemption.requested:
+      ckpt.save(done, state, train_iter)
+    if preemption.requested:
+      logging.warning("Stopped at step %d on SIGTERM; the same command resumes from here.", done)
+      break
+  ckpt.close()
+  writer.close()
+  return last_metrics
+
+
+def evaluate(model, params, config, splits: dict, rng) -> dict:
+  results = {}
+  for split, sequences in splits.items():
+    bpb, count = bits_per_base(model, params, sequences, chunk_size=config.eval.chunk_size,
+                               max_bases=config.eval.max_bases, rng=rng)
+    results[f"{split}_bits_per_base"] = bpb
+    results[f"{split}_bases"] = count
+    logging.info("%s: %.4f bits per base over %d held-out bases.", split, bpb, count)
+  return results
+
+
+def _format_seconds(seconds: float) -> str:
+  seconds = int(seconds)
+  return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

@@ -9,6 +9,7 @@ file truncated by hand) is skipped with a warning naming it, and the previous st
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from absl import logging
@@ -77,11 +78,17 @@ class Checkpointer:
                          "away to start over, or restore it from a copy.")
     return None
 
-  @staticmethod
-  def _warn_unreadable(path: str, error: Exception, older_steps: list[int]) -> None:
+  def _warn_unreadable(self, path: str, error: Exception, older_steps: list[int]) -> None:
     fallback = f"falling back to step {older_steps[0]}" if older_steps else "no older checkpoint is left"
-    logging.warning("Checkpoint %s is corrupted or half-written (%s: %s); %s.", path, type(error).__name__,
-                    str(error).splitlines()[0] if str(error) else "", fallback)
+    # Moved aside, not deleted: it can be inspected, and the step can be saved again when it is redone.
+    quarantine = os.path.join(os.path.dirname(self.directory), "checkpoints_unreadable",
+                              f"{os.path.basename(path)}-{int(time.time())}")
+    if jax.process_index() == 0:
+      os.makedirs(os.path.dirname(quarantine), exist_ok=True)
+      os.replace(path, quarantine)
+    self._manager.reload()
+    logging.warning("Checkpoint %s is corrupted or half-written (%s: %s); moved to %s; %s.", path,
+                    type(error).__name__, str(error).splitlines()[0] if str(error) else "", quarantine, fallback)
 
   def close(self) -> None:
     self._manager.wait_until_finished()

@@ -7,6 +7,7 @@
 The same command resumes from the workdir's latest checkpoint.
 """
 
+import logging as python_logging
 import sys
 
 from absl import app
@@ -29,9 +30,15 @@ flags.DEFINE_integer("process_id", None, "This process's rank (multi-node GPU; d
 flags.mark_flags_as_required(["config", "workdir"])
 
 
+def _quiet_library_info(record) -> bool:
+  """Orbax logs tens of INFO lines per checkpoint; keep its warnings, drop the rest from the progress log."""
+  return record.levelno >= python_logging.WARNING or "/orbax/" not in record.pathname
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  logging.get_absl_handler().addFilter(_quiet_library_info)
   if FLAGS.distributed:
     jax.distributed.initialize(coordinator_address=FLAGS.coordinator_address, num_processes=FLAGS.num_processes,
                                process_id=FLAGS.process_id)

@@ -34,11 +34,11 @@ import orbax.checkpoint as ocp
 
 from genome_transformer import checkpointing
 from genome_transformer import config_lib
+from genome_transformer import dataset
 from genome_transformer import inference
 from genome_transformer import input_pipeline
 from genome_transformer import metrics_writer
 from genome_transformer import model as model_lib
-from genome_transformer import prepare
 from genome_transformer import sublinear
 from genome_transformer import tokenizer
 
@@ -180,7 +180,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   writer = metrics_writer.MetricWriter(workdir, enabled=is_primary)
 
   data_dir = data_dir_for(config)
-  prepare.prepare(config.data.genome, data_dir, config.data.window_length, config.data.stride,
+  dataset.prepare(config.data.genome, data_dir, config.data.window_length, config.data.stride,
                   config.data.max_n_fraction)
   local_batch = config.train.batch_size // jax.process_count()
   train_iter = input_pipeline.make_train_iterator(

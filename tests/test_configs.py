@@ -1,0 +1,132 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Every shipped config validates; each wrong value is refused with a line naming its field."""
+
+import glob
+import os
+import subprocess
+import sys
+
+import pytest
+
+from genome_transformer import config_lib
+from genome_transformer import train
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_FILES = sorted(glob.glob(os.path.join(REPO, "configs", "*.py")))
+
+
+def load_config(path):
+  namespace = {}
+  with open(path, encoding="utf-8") as f:
+    exec(compile(f.read(), path, "exec"), namespace)  # pylint: disable=exec-used
+  return namespace["get_config"]()
+
+
+def test_configs_exist():
+  names = {os.path.basename(p) for p in CONFIG_FILES}
+  assert {"slim.py", "tiny.py", "ptb_like.py", "enwik8_like.py", "copy_like.py", "hg38_tpu.py", "gpu.py"} <= names
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=os.path.basename)
+def test_shipped_config_is_valid_and_locked(path):
+  config = load_config(path)
+  config_lib.validate(config)
+  with pytest.raises(AttributeError):
+    config.train.not_a_field = 1  # Locked: a typo in an override cannot add a new field silently.
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=os.path.basename)
+def test_every_field_has_a_comment(path):
+  """Each field set in a config file carries a comment saying why."""
+  with open(path, encoding="utf-8") as f:
+    for number, line in enumerate(f, 1):
+      stripped = line.strip()
+      if stripped.startswith("config.") and "=" in stripped and not stripped.startswith("config.lock"):
+        assert "#" in stripped, f"{path}:{number} sets a field without a comment: {stripped}"
+
+
+BAD_VALUES = [
+    ("model.num_heads", 3, "model.d_model"),
+    ("model.d_model", 30, "model.d_model"),
+    ("model.feature_map", "softplus", "model.feature_map"),
+    ("model.attention", "sparse", "model.attention"),
+    ("model.vocab_size", 5, "model.vocab_size"),
+    ("model.num_layers", 0, "model.num_layers"),
+    ("data.window_length", 1, "data.window_length"),
+    ("data.stride", 0, "data.stride"),
+    ("data.max_n_fraction", 1.5, "data.max_n_fraction"),
+    ("data.genome", "", "data.genome"),
+    ("train.chunk_size", 4096, "train.chunk_size"),
+    ("train.chunk_size", 0, "train.chunk_size"),
+    ("train.batch_size", 0, "train.batch_size"),
+    ("train.learning_rate", -1.0, "train.learning_rate"),
+    ("train.warmup_steps", 10_000, "train.warmup_steps"),
+    ("train.num_steps", 0, "train.num_steps"),
+    ("train.grad_clip_norm", -1.0, "train.grad_clip_norm"),
+    ("eval.max_bases", -5, "eval.max_bases"),
+]
+
+
+@pytest.mark.parametrize("field,value,named", BAD_VALUES, ids=[f"{f}={v}" for f, v, _ in BAD_VALUES])
+def test_bad_value_is_refused_naming_the_field(field, value, named):
+  config = load_config(os.path.join(REPO, "configs", "tiny.py"))
+  with config.unlocked():
+    section, name = field.split(".")
+    config[section][name] = value
+  with pytest.raises(config_lib.ConfigError, match=f"config\\.{named.replace('.', '[.]')}="):
+    config_lib.validate(config)
+
+
+def test_batch_must_divide_over_devices():
+  config = load_config(os.path.join(REPO, "configs", "tiny.py"))
+  with pytest.raises(config_lib.ConfigError, match=r"config\.train\.batch_size=8: .*device count 3"):
+    config_lib.validate(config, device_count=3)
+
+
+def test_softmax_needs_full_window_chunk():
+  config = load_config(os.path.join(REPO, "configs", "tiny.py"))
+  with config.unlocked():
+    config.model.attention = "softmax"
+  with pytest.raises(config_lib.ConfigError, match=r"config\.train\.chunk_size=32: softmax"):
+    config_lib.validate(config)
+
+
+def test_cli_refuses_bad_value_before_compiling(tmp_path):
+  """One clear line, non-zero exit, nothing compiled or written to the workdir."""
+  workdir = tmp_path / "workdir"
+  result = subprocess.run(
+      [sys.executable, "-m", "genome_transformer.main", f"--config={REPO}/configs/tiny.py",
+       f"--workdir={workdir}", "--config.model.num_heads=3"],
+      capture_output=True, text=True, timeout=120, cwd=REPO)
+  assert result.returncode != 0
+  last_line = result.stderr.strip().splitlines()[-1]
+  assert last_line.startswith("Config error: config.model.d_model=32: must be divisible by model.num_heads=3"), result.stderr
+  assert not workdir.exists()
+
+
+def test_resume_mismatch_names_fields():
+  saved = load_config(os.path.join(REPO, "configs", "tiny.py")).to_dict()
+  current = load_config(os.path.join(REPO, "configs", "tiny.py"))
+  with current.unlocked():
+    current.model.d_model = 64
+    current.train.num_steps = 99  # Schedule changes are allowed on resume.
+  lines = config_lib.resume_mismatches(saved, current.to_dict())
+  assert lines == ["config.model.d_model: checkpoint has 32, this config has 64"]
+
+
+class _FakeAnalysis:
+  temp_size_in_bytes = 64 * 2**30
+  argument_size_in_bytes = 2**20
+  output_size_in_bytes = 2**20
+  alias_size_in_bytes = 2**20
+
+
+class _FakeCompiled:
+
+  def memory_analysis(self):
+    return _FakeAnalysis()
+
+
+def test_memory_check_refuses_with_the_number():
+  with pytest.raises(MemoryError, match=r"needs 64\.00 GiB per device"):
+    train.check_memory(_FakeCompiled(), what="Training step")

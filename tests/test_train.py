@@ -1,0 +1,194 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""The trainer as users run it: real processes, real checkpoints, SIGKILL, corruption, 8 devices.
+
+One uninterrupted reference run of configs/tiny.py is shared by the tests; every other run is
+compared with it. Exactness claims are exact (==) on CPU; the 8-device run is compared within
+float32 round-off because its gradient all-reduce sums in another order.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from genome_transformer import metrics_writer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NUM_STEPS = 40
+# Flags shared by every run here: the reference run and the runs compared with it.
+RUN_FLAGS = [f"--config={REPO}/configs/tiny.py", f"--config.train.num_steps={NUM_STEPS}"]
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory):
+  return str(tmp_path_factory.mktemp("cache"))
+
+
+def _env(cache_dir, devices=1):
+  env = dict(os.environ, GENOME_TRANSFORMER_CACHE=cache_dir, JAX_PLATFORMS="cpu")
+  env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+  return env
+
+
+def _command(workdir, *extra):
+  return [sys.executable, "-m", "genome_transformer.main", *RUN_FLAGS, f"--workdir={workdir}", *extra]
+
+
+def _run(workdir, cache_dir, *extra, devices=1, check=True):
+  result = subprocess.run(_command(workdir, *extra), env=_env(cache_dir, devices), capture_output=True, text=True,
+                          timeout=600, cwd=REPO)
+  if check:
+    assert result.returncode == 0, result.stderr[-4000:]
+  return result
+
+
+def _losses_by_step(workdir):
+  """The last logged loss of each step (a resumed run logs the steps after its checkpoint again)."""
+  losses = {}
+  for row in metrics_writer.read_metrics(str(workdir)):
+    if "loss" in row:
+      losses[row["step"]] = row["loss"]
+  return losses
+
+
+def _final_params(workdir, step=NUM_STEPS):
+  with ocp.CheckpointManager(os.path.join(workdir, "checkpoints")) as manager:
+    restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
+  return restored["state"]["params"]
+
+
+def _assert_trees_equal(a, b):
+  import jax  # pylint: disable=g-import-not-at-top
+  leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
+  assert len(leaves_a) == len(leaves_b)
+  for x, y in zip(leaves_a, leaves_b):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory, cache_dir):
+  workdir = tmp_path_factory.mktemp("reference") / "workdir"
+  result = _run(workdir, cache_dir)
+  return workdir, result
+
+
+def test_reference_run_trains_and_reports(reference_run):
+  workdir, result = reference_run
+  rows = metrics_writer.read_metrics(str(workdir))
+  losses = _losses_by_step(workdir)
+  assert sorted(losses) == list(range(1, NUM_STEPS + 1))
+  assert np.mean([losses[s] for s in range(NUM_STEPS - 4, NUM_STEPS + 1)]) < np.mean([losses[s] for s in range(1, 6)])
+  final = [r for r in rows if "test_bits_per_base" in r]
+  assert final and final[-1]["step"] == NUM_STEPS
+  assert 0.5 < final[-1]["validation_bits_per_base"] < 3.0
+  assert final[-1]["validation_bases"] > 2 * 128  # Scored past the training window.
+  assert all("tokens_per_s" in r for r in rows if "loss" in r)
+  assert "sub-linear step" in result.stderr
+  assert "Training step needs" in result.stderr  # The memory estimate is printed before the first step.
+  assert "ETA" in result.stderr
+  assert os.listdir(os.path.join(workdir, "tensorboard"))
+
+
+def test_sigkill_then_resume_equals_uninterrupted(reference_run, cache_dir, tmp_path):
+  reference_dir, _ = reference_run
+  workdir = tmp_path / "killed"
+  process = subprocess.Popen(_command(workdir), env=_env(cache_dir), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, cwd=REPO)
+  metrics = workdir / "metrics.jsonl"
+  deadline = time.time() + 300
+  killed_after = None
+  first_checkpoint = workdir / "checkpoints" / "5"  # Orbax renames it into place once complete.
+  while time.time() < deadline and process.poll() is None:
+    if metrics.exists() and first_checkpoint.exists():
+      steps = [row["step"] for row in metrics_writer.read_metrics(str(workdir)) if "loss" in row]
+      if steps and max(steps) >= 7:  # Mid-way between checkpoints: steps after 5 are lost and redone.
+        process.send_signal(signal.SIGKILL)
+        killed_after = max(steps)
+        break
+    time.sleep(0.005)
+  process.wait()
+  assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+  assert killed_after < NUM_STEPS
+
+  result = _run(workdir, cache_dir)
+  assert "Resumed from step" in result.stderr, result.stderr[-3000:]
+  reference = _losses_by_step(reference_dir)
+  resumed = _losses_by_step(workdir)
+  assert resumed == reference  # Every logged loss, exactly.
+  _assert_trees_equal(_final_params(workdir), _final_params(reference_dir))
+
+
+def test_corrupted_latest_checkpoint_falls_back(reference_run, cache_dir, tmp_path):
+  reference_dir, _ = reference_run
+  workdir = tmp_path / "corrupt"
+  shutil.copytree(reference_dir, workdir)
+  latest = workdir / "checkpoints" / str(NUM_STEPS) / "state"
+  damaged = 0
+  for root, _, files in os.walk(latest):
+    for name in files:
+      with open(os.path.join(root, name), "wb") as f:
+        f.write(b"\x00garbage")
+      damaged += 1
+  assert damaged
+  # The run must restore step 35 and redo steps 36..40.
+  result = _run(workdir, cache_dir, f"--config.train.num_steps={NUM_STEPS}")
+  assert f"Checkpoint {workdir}/checkpoints/{NUM_STEPS} is corrupted or half-written" in result.stderr
+  assert f"Resumed from {workdir}/checkpoints/{NUM_STEPS - 5}" in result.stderr
+  # The redone steps rebuild the same final state as the reference.
+  _assert_trees_equal(_final_params(workdir), _final_params(reference_dir))
+
+
+def test_config_mismatch_with_checkpoint_names_fields(reference_run, cache_dir, tmp_path):
+  reference_dir, _ = reference_run
+  workdir = tmp_path / "mismatch"
+  shutil.copytree(reference_dir, workdir)
+  result = _run(workdir, cache_dir, "--config.model.d_model=64", "--config.model.d_ff=128", check=False)
+  assert result.returncode != 0
+  assert "config.model.d_model: checkpoint has 32, this config has 64" in result.stderr
+  assert "config.model.d_ff: checkpoint has 64, this config has 128" in result.stderr
+  assert "Traceback" not in result.stderr
+
+
+def test_sigterm_saves_and_exits_cleanly(cache_dir, tmp_path):
+  workdir = tmp_path / "preempted"
+  process = subprocess.Popen(_command(workdir), env=_env(cache_dir), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, cwd=REPO)
+  deadline = time.time() + 300
+  while time.time() < deadline and process.poll() is None:
+    metrics = workdir / "metrics.jsonl"
+    if metrics.exists() and any(r.get("step", 0) >= 2 for r in metrics_writer.read_metrics(str(workdir))):
+      process.send_signal(signal.SIGTERM)
+      break
+    time.sleep(0.005)
+  _, stderr = process.communicate(timeout=300)
+  assert process.returncode == 0, stderr[-3000:]
+  assert "on SIGTERM" in stderr
+  with ocp.CheckpointManager(os.path.join(workdir, "checkpoints")) as manager:
+    saved = manager.latest_step()
+  logged = max(r["step"] for r in metrics_writer.read_metrics(str(workdir)) if "loss" in r)
+  assert saved == logged < NUM_STEPS  # Saved exactly where it stopped, not at the last periodic step.
+
+
+def test_eight_devices_match_one(reference_run, cache_dir, tmp_path):
+  reference_dir, _ = reference_run
+  workdir = tmp_path / "sharded"
+  result = _run(workdir, cache_dir, devices=8)
+  assert "of 8:" in result.stderr  # Really ran on 8 devices.
+  reference = _losses_by_step(reference_dir)
+  sharded = _losses_by_step(workdir)
+  assert sorted(sharded) == sorted(reference)
+  np.testing.assert_allclose([sharded[s] for s in sorted(sharded)], [reference[s] for s in sorted(reference)],
+                             rtol=2e-4)
+
+
+def test_nan_loss_stops_naming_the_step(cache_dir, tmp_path):
+  result = _run(tmp_path / "nan", cache_dir, "--config.train.learning_rate=1e30", "--config.train.grad_clip_norm=0",
+                check=False)
+  assert result.returncode != 0
+  assert "Error: Loss is nan at step" in result.stderr or "Error: Loss is inf at step" in result.stderr, result.stderr[-2000:]

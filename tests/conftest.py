@@ -1,0 +1,84 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Shared pytest fixtures. Data fixtures (FASTA files, prepared shards) are prefixed `genome_`."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+
+# A small genome that exercises the tokenizer policy: soft-masked (lowercase) stretches, an
+# N run long enough to drop windows, and a few IUPAC codes. Window settings for its shards.
+GENOME_SMALL_RECORDS = {"chrA": 6000, "chrB": 2500}
+GENOME_SMALL_WINDOW = dict(window_length=64, stride=48, max_n_fraction=0.25)
+
+
+def _format_fasta(records: Sequence[tuple[str, str]], width: int, newline: str) -> str:
+  out = []
+  for header, seq in records:
+    out.append(">" + header)
+    out.extend(seq[i:i + width] for i in range(0, len(seq), width))
+  return newline.join(out) + newline
+
+
+@pytest.fixture
+def genome_write_fasta(tmp_path) -> Callable[..., str]:
+  """write_fasta(records or raw text/bytes, name=..., width=60, newline='\\n', gz=False) -> path."""
+
+  def write(records: Sequence[tuple[str, str]] | str | bytes, name: str = "genome.fa",
+            width: int = 60, newline: str = "\n", gz: bool = False) -> str:
+    if isinstance(records, (str, bytes)):
+      data = records.encode() if isinstance(records, str) else records
+    else:
+      data = _format_fasta(records, width, newline).encode()
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return str(path)
+
+  return write
+
+
+def _random_sequence(rng: np.random.Generator, length: int) -> str:
+  """ACGT with lowercase stretches, one N run and a few IUPAC codes."""
+  seq = rng.choice(np.array(list("ACGT")), length)
+  for start in rng.integers(0, length - 200, 3):
+    seq[start:start + 150] = np.char.lower(seq[start:start + 150])
+  run = length // 2
+  seq[run:run + 300] = "N"
+  for pos in rng.integers(0, length, 5):
+    seq[pos] = rng.choice(list("RYKMSW"))
+  return "".join(seq)
+
+
+@pytest.fixture(scope="session")
+def genome_cache_dir(tmp_path_factory) -> str:
+  """One genome cache (decompressed copies of the shipped genomes) for the whole session."""
+  return str(tmp_path_factory.mktemp("genome_cache"))
+
+
+@pytest.fixture(scope="session")
+def genome_small_fasta(tmp_path_factory) -> tuple[str, dict[str, str]]:
+  """(path, {record: sequence}) of a two-record random genome, 8.5 kb."""
+  rng = np.random.default_rng(20260101)
+  seqs = {name: _random_sequence(rng, n) for name, n in GENOME_SMALL_RECORDS.items()}
+  path = tmp_path_factory.mktemp("genome_small") / "small.fa"
+  path.write_text(_format_fasta([(f"{k} test record", v) for k, v in seqs.items()], 70, "\n"))
+  return str(path), seqs
+
+
+@pytest.fixture(scope="session")
+def genome_small_windows(genome_small_fasta, genome_cache_dir, tmp_path_factory):
+  """The prepared `genome_windows` builder of genome_small_fasta (GENOME_SMALL_WINDOW)."""
+  from genome_transformer import dataset  # pylint: disable=g-import-not-at-top
+  data_dir = str(tmp_path_factory.mktemp("genome_small_tfds"))
+  return dataset.prepare(genome_small_fasta[0], data_dir, cache_dir=genome_cache_dir,
+                         **GENOME_SMALL_WINDOW)
+
+
+@pytest.fixture(scope="session")
+def genome_small_window_settings() -> dict:
+  """window_length, stride, max_n_fraction of genome_small_windows."""
+  return dict(GENOME_SMALL_WINDOW)

@@ -18,6 +18,7 @@ INSTALL_REQUIRES = [
     "importlib_resources>=6.0",  # imported by tfds' array_record build step
     "grain>=0.2.18",
     "tensorboardX>=2.6.5",
+    "tqdm>=4.60",  # progress bars of the pretrained-model command line
 ]
 
 setuptools.setup(

@@ -1,0 +1,188 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Causal linear attention of the SLiM Performer: feature maps and three equal ways to compute it.
+
+Notation (as in ../shared/slim-reference.md): B batch, L length, C chunk length, H heads, d head
+size, M features per head (M = d for relu/elu+1/sqr, M = N d for favor+ with N blocks).
+Layout is batch-major with heads after length: phi_BLHM, v_BLHd. A layer's recurrent state is the
+pair (S_BHMd, z_BHM) of the SLiM paper:
+
+  S_t = S_0 + sum_{tau <= t} phi(k_tau) v_tau^T,   z_t = z_0 + sum_{tau <= t} phi(k_tau),
+  out_t = phi(q_t)^T S_t / (phi(q_t)^T z_t + eps),   eps = 1e-16 as in the reference.
+
+The explicit masked form is a test oracle; the prefix sum materialises S_t for every t (memory
+L H M d, the reference's `ps` mode); the chunked form carries (S, z) across chunks and inside a
+chunk uses the masked product phi(Q) phi(K)^T (memory C^2 H), which is the same sum ordered
+differently.
+
+FAVOR+ (Choromanski et al., "Rethinking Attention with Performers", Lemma 1): with x~ = x d^-1/4
+and w_m orthogonal rows of norm sqrt(d), phi(x)_m = exp(w_m . x~ - |x~|^2 / 2 - c). The reference
+has c = 0 and no stabiliser; the Performer JAX code subtracts a max over the whole sequence,
+which a chunked pass cannot know. We use the fixed shift c = d / 4 for both q and k. Because
+w_m . x~ - |x~|^2/2 <= |w_m|^2 / 2 = d/2 for every x~, each feature is at most e^(d/4) and each
+product phi(q)_m phi(k)_m at most e^(d/2) (the reference: e^d), so float32 stays finite for
+d up to about 140 at L = 2^20. The shift multiplies numerator and denominator alike by e^(-2c);
+we scale the 1e-16 guard by the same factor (`denominator_epsilon`), so the ratio is exactly the
+reference's, not an approximation (up to round-off; for d > 100 that guard falls below float32's
+normal range and may flush to 0, which matters only if a denominator underflows too).
+"""
+
+import math
+from typing import Optional, Tuple
+
+import jax
+import jax.numpy as jnp
+
+# The reference's guard against 0/0 in out = num / (den + eps).
+EPSILON = 1e-16
+
+FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+")
+
+State = Tuple[jax.Array, jax.Array]  # (S_BHMd, z_BHM)
+
+
+def num_features(feature_map: str, head_dim: int, num_feature_blocks: int = 1) -> int:
+  """M, the number of features per head."""
+  if feature_map not in FEATURE_MAPS:
+    raise ValueError(f"model.feature_map={feature_map!r} is not one of {FEATURE_MAPS}.")
+  if feature_map == "favor+":
+    if num_feature_blocks < 1:
+      raise ValueError(f"model.num_feature_blocks={num_feature_blocks} must be >= 1 for favor+.")
+    return num_feature_blocks * head_dim
+  return head_dim
+
+
+def favor_shift(head_dim: int) -> float:
+  """The fixed shift c subtracted inside exp for FAVOR+ (see module docstring)."""
+  return head_dim / 4.0
+
+
+def denominator_epsilon(feature_map: str, head_dim: int) -> float:
+  """The guard added to the denominator, scaled so that the FAVOR+ shift cancels exactly."""
+  if feature_map == "favor+":
+    return EPSILON * math.exp(-2.0 * favor_shift(head_dim))
+  return EPSILON
+
+
+def orthogonal_features(key: jax.Array, num_heads: int, head_dim: int, num_blocks: int,
+                        dtype=jnp.float32) -> jax.Array:
+  """Draws W_HdM: per head, N independent d x d orthogonal blocks, columns scaled to norm sqrt(d).
+
+  Each block is the Q of a Gaussian matrix's QR with the signs of R's diagonal folded in, which
+  makes Q Haar-distributed (a plain QR is biased towards R with positive diagonal).
+  """
+  g_HNdd = jax.random.normal(key, (num_heads, num_blocks, head_dim, head_dim), jnp.float32)
+  q_HNdd, r_HNdd = jnp.linalg.qr(g_HNdd)
+  signs_HNd = jnp.sign(jnp.diagonal(r_HNdd, axis1=-2, axis2=-1))
+  signs_HNd = jnp.where(signs_HNd == 0, 1.0, signs_HNd)
+  q_HNdd = q_HNdd * signs_HNd[..., None, :]
+  # Columns of each block are the feature vectors w_m; lay the blocks side by side along M.
+  w_HdM = jnp.transpose(q_HNdd, (0, 2, 1, 3)).reshape(num_heads, head_dim, num_blocks * head_dim)
+  return (w_HdM * math.sqrt(head_dim)).astype(dtype)
+
+
+def feature_map(x_BLHd: jax.Array, kind: str, features_HdM: Optional[jax.Array] = None) -> jax.Array:
+  """phi(x) for queries or keys (the same map for both, as in the reference)."""
+  if kind == "relu":
+    return jax.nn.relu(x_BLHd)
+  if kind == "elu+1":
+    return jax.nn.elu(x_BLHd) + 1.0
+  if kind == "sqr":
+    return jnp.square(x_BLHd)
+  if kind == "favor+":
+    if features_HdM is None:
+      raise ValueError("feature_map='favor+' needs the random features W_HdM (orthogonal_features).")
+    head_dim = x_BLHd.shape[-1]
+    x_BLHd = x_BLHd * head_dim ** -0.25
+    proj_BLHM = jnp.einsum("blhd,hdm->blhm", x_BLHd, features_HdM.astype(x_BLHd.dtype))
+    sq_norm_BLH1 = 0.5 * jnp.sum(jnp.square(x_BLHd), axis=-1, keepdims=True)
+    return jnp.exp(proj_BLHM - sq_norm_BLH1 - favor_shift(head_dim))
+  raise ValueError(f"Unknown feature map {kind!r}; expected one of {FEATURE_MAPS}.")
+
+
+def zero_state(batch_size: int, num_heads: int, num_feats: int, head_dim: int, dtype=jnp.float32) -> State:
+  return (jnp.zeros((batch_size, num_heads, num_feats, head_dim), dtype),
+          jnp.zeros((batch_size, num_heads, num_feats), dtype))
+
+
+def state_delta(phi_k_BCHM: jax.Array, v_BCHd: jax.Array) -> State:
+  """One chunk's contribution (sum_tau phi(k_tau) v_tau^T, sum_tau phi(k_tau)) to the state."""
+  return (jnp.einsum("bchm,bchd->bhmd", phi_k_BCHM, v_BCHd), jnp.sum(phi_k_BCHM, axis=1))
+
+
+def causal_linear_attention_explicit(phi_q_BLHM: jax.Array, phi_k_BLHM: jax.Array, v_BLHd: jax.Array,
+                                     eps: float = EPSILON) -> jax.Array:
+  """tril(phi(Q) phi(K)^T) V row-normalised: O(L^2) memory, a test oracle only."""
+  length = phi_q_BLHM.shape[1]
+  a_BHLL = jnp.einsum("blhm,bshm->bhls", phi_q_BLHM, phi_k_BLHM)
+  a_BHLL = jnp.where(jnp.tril(jnp.ones((length, length), bool)), a_BHLL, 0.0)
+  num_BLHd = jnp.einsum("bhls,bshd->blhd", a_BHLL, v_BLHd)
+  den_BLH = jnp.sum(a_BHLL, axis=-1).swapaxes(1, 2)
+  return num_BLHd / (den_BLH[..., None] + eps)
+
+
+def causal_linear_attention_prefix_sum(phi_q_BLHM: jax.Array, phi_k_BLHM: jax.Array, v_BLHd: jax.Array,
+                                       initial_state: Optional[State] = None, eps: float = EPSILON) -> jax.Array:
+  """Cumulative sums of phi(k) v^T and phi(k) over the whole sequence: memory L H M d."""
+  s_BLHMd = jnp.cumsum(jnp.einsum("blhm,blhd->blhmd", phi_k_BLHM, v_BLHd), axis=1)
+  z_BLHM = jnp.cumsum(phi_k_BLHM, axis=1)
+  if initial_state is not None:
+    s0_BHMd, z0_BHM = initial_state
+    s_BLHMd = s_BLHMd + s0_BHMd[:, None].astype(s_BLHMd.dtype)
+    z_BLHM = z_BLHM + z0_BHM[:, None].astype(z_BLHM.dtype)
+  num_BLHd = jnp.einsum("blhm,blhmd->blhd", phi_q_BLHM, s_BLHMd)
+  den_BLH = jnp.einsum("blhm,blhm->blh", phi_q_BLHM, z_BLHM)
+  return num_BLHd / (den_BLH[..., None] + eps)
+
+
+def causal_linear_attention_block(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, v_BCHd: jax.Array,
+                                  state: State, eps: float = EPSILON) -> Tuple[jax.Array, State]:
+  """One chunk from its start state: (out_BCHd, end state).
+
+  The state may be kept in a wider dtype than the activations (a round-off remedy): it is read in
+  the activations' dtype and updated in its own.
+  """
+  s0_BHMd, z0_BHM = state
+  length = phi_q_BCHM.shape[1]
+  a_BHCC = jnp.einsum("bchm,bshm->bhcs", phi_q_BCHM, phi_k_BCHM)
+  a_BHCC = jnp.where(jnp.tril(jnp.ones((length, length), bool)), a_BHCC, 0.0)
+  num_BCHd = (jnp.einsum("bhcs,bshd->bchd", a_BHCC, v_BCHd)
+              + jnp.einsum("bchm,bhmd->bchd", phi_q_BCHM, s0_BHMd.astype(phi_q_BCHM.dtype)))
+  den_BCH = (jnp.sum(a_BHCC, axis=-1).swapaxes(1, 2)
+             + jnp.einsum("bchm,bhm->bch", phi_q_BCHM, z0_BHM.astype(phi_q_BCHM.dtype)))
+  out_BCHd = num_BCHd / (den_BCH[..., None] + eps)
+  ds_BHMd, dz_BHM = state_delta(phi_k_BCHM, v_BCHd)
+  return out_BCHd, (s0_BHMd + ds_BHMd.astype(s0_BHMd.dtype), z0_BHM + dz_BHM.astype(z0_BHM.dtype))
+
+
+def causal_linear_attention_chunked(phi_q_BLHM: jax.Array, phi_k_BLHM: jax.Array, v_BLHd: jax.Array,
+                                   chunk_size: int, initial_state: Optional[State] = None,
+                                   eps: float = EPSILON) -> Tuple[jax.Array, State]:
+  """lax.scan over chunks of `chunk_size` carrying (S, z); returns (out_BLHd, final state).
+
+  A ragged last chunk is zero-padded: phi(k) = 0 there adds nothing to the state, so the final
+  state is exact. The chunk body is rematerialised under autodiff (jax.checkpoint), so the
+  backward pass stores one carry per chunk rather than every chunk's activations.
+  """
+  if chunk_size < 1:
+    raise ValueError(f"chunk_size={chunk_size} must be >= 1.")
+  batch, length, heads, feats = phi_q_BLHM.shape
+  head_dim = v_BLHd.shape[-1]
+  if initial_state is None:
+    initial_state = zero_state(batch, heads, feats, head_dim, phi_q_BLHM.dtype)
+  num_chunks = -(-length // chunk_size)
+  pad = num_chunks * chunk_size - length
+
+  def to_chunks(x):
+    x = jnp.pad(x, [(0, 0), (0, pad)] + [(0, 0)] * (x.ndim - 2))
+    return jnp.moveaxis(x.reshape((batch, num_chunks, chunk_size) + x.shape[2:]), 1, 0)
+
+  @jax.checkpoint
+  def body(state, xs):
+    phi_q_BCHM, phi_k_BCHM, v_BCHd = xs
+    out_BCHd, state = causal_linear_attention_block(phi_q_BCHM, phi_k_BCHM, v_BCHd, state, eps)
+    return state, out_BCHd
+
+  final_state, out_NBCHd = jax.lax.scan(
+      body, initial_state, (to_chunks(phi_q_BLHM), to_chunks(phi_k_BLHM), to_chunks(v_BLHd)))
+  out_BLHd = jnp.moveaxis(out_NBCHd, 0, 1).reshape(batch, num_chunks * chunk_size, heads, head_dim)
+  return out_BLHd[:, :length], final_state

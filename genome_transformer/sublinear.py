@@ -1,0 +1,230 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Next-token loss and its exact gradient in memory that does not grow with L (SLiM, Alg. 1).
+
+Likhosherstov et al., "Sub-Linear Memory: How to Make Performers SLiM" (NeurIPS 2021), Sec. 3:
+the causal linear-attention model is a recurrence over chunks whose only carried state is each
+layer's (S, z). So the loss of a length-L sequence is a sum over chunks, and its gradient can be
+computed chunk by chunk in reverse, rebuilding each chunk's start state from its end state by
+subtracting the chunk's own contribution. Live memory: the tokens, per-layer states, one chunk's
+activations, and the gradient accumulator; nothing else grows with L.
+
+Loss convention (shared by every function here and by inference.py): position t predicts token
+t+1; only targets that are bases (A, C, G, T: id < 4) count, since N and padding carry no
+sequence information; the loss is sum(nll) / max(count, 1) in nats. The last position of the
+sequence has no target; the last position of a chunk predicts the first token of the next one.
+
+`params` is accepted either as the linen variables {"params": tree} or as the bare tree (what
+`model.init(...)["params"]` returns); gradients come back in the structure that was passed.
+"""
+
+from typing import Any, Optional, Tuple
+
+import jax
+import jax.numpy as jnp
+
+from genome_transformer import model as model_lib
+
+PAD_ID = 5  # Tokenizer's padding id: never a target.
+NUM_BASES = 4  # Ids 0..3 are A, C, G, T: the only targets that count.
+
+
+def as_variables(params) -> Tuple[Any, bool]:
+  """Linen variables for `params`, and whether the caller passed the bare parameter tree."""
+  if isinstance(params, dict) or hasattr(params, "keys"):
+    if set(params.keys()) == {"params"}:
+      return params, False
+  return {"params": params}, True
+
+
+def feature_rngs(rng: Optional[jax.Array]) -> dict:
+  """The `rngs` argument of apply: FAVOR+ draws from "features"; other maps need none."""
+  return {} if rng is None else {"features": rng}
+
+
+def float_dtype(tree) -> jnp.dtype:
+  """The dtype of the first floating leaf (the compute dtype of the parameters)."""
+  for leaf in jax.tree.leaves(tree):
+    if jnp.issubdtype(leaf.dtype, jnp.floating):
+      return leaf.dtype
+  return jnp.float32
+
+
+def _weighted_nll(logits_BLV: jax.Array, targets_BL: jax.Array, weights_BL: jax.Array) -> jax.Array:
+  logits_BLV = logits_BLV.astype(jnp.promote_types(logits_BLV.dtype, jnp.float32))
+  logp_BLV = jax.nn.log_softmax(logits_BLV, axis=-1)
+  nll_BL = -jnp.take_along_axis(logp_BLV, targets_BL[..., None].astype(jnp.int32), axis=-1)[..., 0]
+  # where, not multiply: a masked position must not turn an inf into nan.
+  return jnp.sum(jnp.where(weights_BL, nll_BL, 0.0))
+
+
+def next_token_loss(logits_BLV: jax.Array, tokens_BL: jax.Array) -> Tuple[jax.Array, jax.Array]:
+  """(sum of next-token nll over base targets, their count); the mean is sum / max(count, 1)."""
+  targets_BL = tokens_BL[:, 1:]
+  weights_BL = targets_BL < NUM_BASES
+  sum_nll = _weighted_nll(logits_BLV[:, :-1], targets_BL, weights_BL)
+  return sum_nll, jnp.sum(weights_BL).astype(sum_nll.dtype)
+
+
+def full_loss(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array,
+              rng: Optional[jax.Array] = None) -> jax.Array:
+  """Mean next-token loss from one whole-sequence forward (plain autodiff applies)."""
+  variables, _ = as_variables(params)
+  logits_BLV = model.apply(variables, tokens_BL, rngs=feature_rngs(rng))
+  sum_nll, count = next_token_loss(logits_BLV, tokens_BL)
+  return sum_nll / jnp.maximum(count, 1)
+
+
+def chunked_inputs(tokens_BL: jax.Array, chunk_size: int):
+  """((tokens [N, B, C], first token of the next chunk [N, B], offsets [N]), base-target count).
+
+  The ragged end is padded with PAD, and the token after the last is PAD: padding tokens only
+  feed positions after the end (causality) and are never targets, so they change neither the
+  loss nor the gradient. Chunk targets are derived inside each chunk (`chunk_targets`), so the
+  only O(L) arrays are the tokens themselves.
+  """
+  if chunk_size < 1:
+    raise ValueError(f"chunk_size={chunk_size} must be >= 1.")
+  batch, length = tokens_BL.shape
+  chunk_size = min(chunk_size, length)
+  num_chunks = -(-length // chunk_size)
+  pad = num_chunks * chunk_size - length
+  padded_BL = jnp.pad(tokens_BL, [(0, 0), (0, pad + 1)], constant_values=PAD_ID)
+  tokens_NBC = jnp.moveaxis(padded_BL[:, :-1].reshape(batch, num_chunks, chunk_size), 1, 0)
+  next_NB = padded_BL[:, chunk_size::chunk_size].T
+  # The normaliser is known before any chunk runs, so each chunk's loss term is exact.
+  count = jnp.sum(tokens_BL[:, 1:] < NUM_BASES)
+  return (tokens_NBC, next_NB, jnp.arange(num_chunks) * chunk_size), count
+
+
+def chunk_targets(tokens_BC: jax.Array, next_B: jax.Array) -> Tuple[jax.Array, jax.Array]:
+  """(targets, weights): position t predicts t+1; the chunk's last predicts the next chunk's first."""
+  targets_BC = jnp.concatenate([tokens_BC[:, 1:], next_B[:, None]], axis=1)
+  return targets_BC, targets_BC < NUM_BASES
+
+
+def _chunk_nll(logits_BCV: jax.Array, tokens_BC: jax.Array, next_B: jax.Array) -> jax.Array:
+  return _weighted_nll(logits_BCV, *chunk_targets(tokens_BC, next_B))
+
+
+def _check_linear(model: model_lib.SLiMPerformer) -> None:
+  if model.config.attention != "linear":
+    raise ValueError(f"model.attention={model.config.attention!r} has no chunk recurrence: use "
+                     "jax.value_and_grad(full_loss) for it (the sub-linear step needs linear attention).")
+
+
+def _forward_states(model, variables, chunks, rngs, states, collect: bool = False):
+  """Forward over chunks keeping only the per-layer states: (final states, sum nll[, start states])."""
+
+  def body(carry, xs):
+    states, sum_nll = carry
+    tokens_BC, next_B, offset = xs
+    logits_BCV, new_states = model.apply(variables, tokens_BC, position_offset=offset, states=states, rngs=rngs)
+    sum_nll = sum_nll + _chunk_nll(logits_BCV, tokens_BC, next_B)
+    return (new_states, sum_nll), (states if collect else None)
+
+  sum0 = jnp.zeros((), jnp.promote_types(float_dtype(variables), jnp.float32))
+  (final_states, sum_nll), starts = jax.lax.scan(body, (states, sum0), chunks)
+  return final_states, sum_nll, starts
+
+
+def loss_and_grad(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, chunk_size: int,
+                  rng: Optional[jax.Array] = None, state_dtype: Optional[jnp.dtype] = None):
+  """(mean next-token loss, its gradient w.r.t. params) by the SLiM algorithm for the whole model.
+
+  1. A forward lax.scan over chunks carries only the per-layer (S, z) and the summed loss.
+  2. A reverse lax.scan visits the chunks last to first. For each it runs the chunk from its END
+     states: every layer subtracts the chunk's own contribution to get its start state, runs
+     from there, and jax.vjp of that one chunk gives the parameter gradient and the cotangent of
+     the start states, which is the cotangent of the previous chunk's end states.
+  The gradient is exact (no approximation), up to round-off in the rebuilt states; see
+  benchmarks/roundoff.py. `state_dtype` keeps the carried states (and the subtraction) in a
+  wider dtype, e.g. jnp.float64 under jax_enable_x64, as a round-off remedy; the default is the
+  parameters' dtype. jit it with `chunk_size` static.
+  """
+  _check_linear(model)
+  variables, bare = as_variables(params)
+  rngs = feature_rngs(rng)
+  chunks, count = chunked_inputs(tokens_BL, chunk_size)
+  batch = tokens_BL.shape[0]
+  dtype = float_dtype(variables)
+  norm = jnp.maximum(count, 1).astype(jnp.promote_types(dtype, jnp.float32))
+  states0 = model_lib.init_states(model.config, batch, state_dtype or dtype)
+  final_states, sum_nll, _ = _forward_states(model, variables, chunks, rngs, states0)
+
+  num_chunks = chunks[0].shape[0]
+  is_first = jnp.arange(num_chunks) == 0
+
+  def reverse_body(carry, xs):
+    end_states, d_end_states, grads = carry
+    tokens_BC, next_B, offset, first = xs
+
+    def chunk(v, given_end_states):
+      logits_BCV, new_end_states, start_states = model.apply(
+          v, tokens_BC, position_offset=offset, states=given_end_states, states_at_end=True,
+          first_chunk=first, rngs=rngs)
+      return (_chunk_nll(logits_BCV, tokens_BC, next_B) / norm, new_end_states), start_states
+
+    (chunk_loss, _), vjp_fn, start_states = jax.vjp(chunk, variables, end_states, has_aux=True)
+    d_vars, d_start_states = vjp_fn((jnp.ones_like(chunk_loss), d_end_states))
+    grads = jax.tree.map(jnp.add, grads, d_vars)
+    return (start_states, d_start_states, grads), None
+
+  zeros_like = lambda tree: jax.tree.map(jnp.zeros_like, tree)
+  (_, _, grads), _ = jax.lax.scan(
+      reverse_body, (final_states, zeros_like(final_states), zeros_like(variables)), chunks + (is_first,),
+      reverse=True)
+  loss = sum_nll / norm
+  return loss, (grads["params"] if bare else grads)
+
+
+def chunk_start_states(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, chunk_size: int,
+                       rng: Optional[jax.Array] = None, rebuilt: bool = False,
+                       state_dtype: Optional[jnp.dtype] = None):
+  """Every chunk's per-layer start states, stacked [N, ...]: a diagnostic (memory O(L / C)).
+
+  rebuilt=False: as the forward pass computes them; rebuilt=True: as loss_and_grad's reverse
+  pass rebuilds them by subtraction from the final states.
+  """
+  _check_linear(model)
+  variables, _ = as_variables(params)
+  rngs = feature_rngs(rng)
+  chunks, _ = chunked_inputs(tokens_BL, chunk_size)
+  states0 = model_lib.init_states(model.config, tokens_BL.shape[0], state_dtype or float_dtype(variables))
+  final_states, _, starts = _forward_states(model, variables, chunks, rngs, states0, collect=True)
+  if not rebuilt:
+    return starts
+  is_first = jnp.arange(chunks[0].shape[0]) == 0
+
+  def body(end_states, xs):
+    tokens_BC, _, offset, first = xs
+    _, _, start_states = model.apply(variables, tokens_BC, position_offset=offset, states=end_states,
+                                     states_at_end=True, first_chunk=first, rngs=rngs)
+    return start_states, start_states
+
+  _, rebuilt_starts = jax.lax.scan(body, final_states, chunks + (is_first,), reverse=True)
+  return rebuilt_starts
+
+
+def checkpointed_scan_loss(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, chunk_size: int,
+                           rng: Optional[jax.Array] = None) -> jax.Array:
+  """The mean loss as a lax.scan over chunks with jax.checkpoint on the chunk: a baseline.
+
+  Differentiated by plain autodiff it needs no subtraction, but stores every chunk's carried
+  states for the backward pass: memory O(L / C) states (benchmarks/memory.py compares).
+  """
+  _check_linear(model)
+  variables, _ = as_variables(params)
+  rngs = feature_rngs(rng)
+  chunks, count = chunked_inputs(tokens_BL, chunk_size)
+  states0 = model_lib.init_states(model.config, tokens_BL.shape[0], float_dtype(variables))
+
+  @jax.checkpoint
+  def body(carry, xs):
+    states, sum_nll = carry
+    tokens_BC, next_B, offset = xs
+    logits_BCV, states = model.apply(variables, tokens_BC, position_offset=offset, states=states, rngs=rngs)
+    return (states, sum_nll + _chunk_nll(logits_BCV, tokens_BC, next_B)), None
+
+  sum0 = jnp.zeros((), jnp.promote_types(float_dtype(variables), jnp.float32))
+  (_, sum_nll), _ = jax.lax.scan(body, (states0, sum0), chunks)
+  return sum_nll / jnp.maximum(count, 1)

@@ -1,0 +1,192 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""The SLiM Performer module: reference semantics, chunked == full, causality, FAVOR+ keys."""
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from genome_transformer import model as model_lib
+
+B, L = 2, 13
+
+
+def make_config(**overrides) -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict(dict(
+      vocab_size=8, d_model=16, num_layers=2, num_heads=2, d_ff=32, attention="linear", feature_map="sqr",
+      num_feature_blocks=1, on_gptln=True))
+  config.update(overrides)
+  return config
+
+
+def _tokens(seed=1, length=L):
+  return jax.random.randint(jax.random.PRNGKey(seed), (B, length), 0, 8)
+
+
+def _init(config, dtype=jnp.float32):
+  model = model_lib.SLiMPerformer(config)
+  variables = model.init(jax.random.PRNGKey(0), _tokens())
+  return model, jax.tree.map(lambda p: p.astype(dtype), variables)
+
+
+def _reference_forward(params, tokens_BL, config):
+  """The reference PyTorch model's semantics, restated in NumPy float64 (sqr features)."""
+  p = jax.tree.map(lambda a: np.asarray(a, np.float64), params["params"])
+  tokens_BL = np.asarray(tokens_BL)
+  width, heads = config.d_model, config.num_heads
+  erf = np.vectorize(math.erf)
+
+  def dense(x, q):
+    return x @ q["kernel"] + q["bias"]
+
+  def layer_norm(x, q):  # torch.nn.LayerNorm: biased variance, eps 1e-5.
+    mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + 1e-5) * q["scale"] + q["bias"]
+
+  half = width // 2
+  positions = np.arange(tokens_BL.shape[1], dtype=np.float64)
+  freqs = np.exp(np.arange(0, half, 2) * (-np.log(10000.0) / half))
+  args = positions[:, None] * freqs[None, :]
+  pos = np.concatenate([np.sin(args), np.cos(args)], -1)
+  x = np.concatenate([p["embed"]["embedding"][tokens_BL], np.broadcast_to(pos, tokens_BL.shape + (half,))], -1)
+  mask = np.tril(np.ones((tokens_BL.shape[1],) * 2))
+  for i in range(config.num_layers):
+    q = p[f"layer_{i}"]
+    skip = x
+    h = x if config.on_gptln else layer_norm(x, q["ln_attention"])
+    split = lambda y: y.reshape(y.shape[:2] + (heads, -1))
+    qh, kh, vh = (split(dense(h, q[n])) for n in ("query", "key", "value"))
+    a = np.einsum("blhm,bshm->bhls", qh ** 2, kh ** 2) * mask
+    out = np.einsum("bhls,bshd->blhd", a, vh) / (a.sum(-1).transpose(0, 2, 1)[..., None] + 1e-16)
+    out = out.reshape(x.shape)
+    x = skip + (layer_norm(out, q["ln_attention"]) if config.on_gptln else out)
+    skip = x
+    h = x if config.on_gptln else layer_norm(x, q["ln_ffn"])
+    u = dense(h, q["ffn_in"])
+    u = 0.5 * u * (1.0 + erf(u / np.sqrt(2.0)))  # Exact GELU.
+    f = dense(u, q["ffn_out"])
+    x = skip + (layer_norm(f, q["ln_ffn"]) if config.on_gptln else f)
+  return dense(x, p["head"])
+
+
+@pytest.mark.parametrize("on_gptln", [True, False])
+def test_matches_reference_semantics_in_float64(on_gptln):
+  config = make_config(on_gptln=on_gptln)
+  with jax.enable_x64(True):
+    model, variables = _init(config, jnp.float64)
+    logits = model.apply(variables, _tokens())
+    assert logits.dtype == jnp.float64
+    np.testing.assert_allclose(logits, _reference_forward(variables, _tokens(), config), rtol=1e-10, atol=1e-10)
+
+
+def test_shapes_and_parameters():
+  config = make_config()
+  model, variables = _init(config)
+  logits = model.apply(variables, _tokens())
+  assert logits.shape == (B, L, config.vocab_size)
+  p = variables["params"]
+  assert p["embed"]["embedding"].shape == (8, 8)  # D/2: the other half is the sin/cos block.
+  assert set(p["layer_0"]) == {"query", "key", "value", "ffn_in", "ffn_out", "ln_attention", "ln_ffn"}
+  assert "out" not in p["layer_0"]  # No attention output projection, as in the reference.
+  assert p["head"]["kernel"].shape == (16, 8) and p["head"]["bias"].shape == (8,)  # Untied head.
+  # PyTorch init: uniform(+-1/sqrt(fan_in)) for kernels and biases, N(0, 1) embedding.
+  for name, fan_in in (("query", 16), ("ffn_in", 16), ("ffn_out", 32)):
+    for leaf in p["layer_0"][name].values():
+      assert float(jnp.max(jnp.abs(leaf))) <= 1 / math.sqrt(fan_in)
+      assert float(jnp.max(jnp.abs(leaf))) > 0.5 / math.sqrt(fan_in)
+  assert 0.5 < float(jnp.std(p["embed"]["embedding"])) < 1.5
+  np.testing.assert_array_equal(p["layer_0"]["ln_ffn"]["scale"], 1.0)
+
+
+def test_hidden_states_and_hashable_module():
+  config = make_config()
+  model, variables = _init(config)
+  h_BLD = model.apply(variables, _tokens(), return_hidden=True)
+  assert h_BLD.shape == (B, L, 16)
+  head = variables["params"]["head"]
+  np.testing.assert_allclose(h_BLD @ head["kernel"] + head["bias"], model.apply(variables, _tokens()),
+                             rtol=1e-5, atol=1e-5)
+  # The trainer jits with the model as a static argument: equal configs give equal hashes.
+  assert hash(model) == hash(model_lib.SLiMPerformer(make_config()))
+  jitted = jax.jit(lambda m, v, t: m.apply(v, t), static_argnums=0)
+  np.testing.assert_allclose(jitted(model, variables, _tokens()), model.apply(variables, _tokens()), atol=1e-5)
+
+
+@pytest.mark.parametrize("on_gptln,feature_map", [(True, "sqr"), (False, "elu+1"), (True, "favor+")])
+def test_chunked_forward_with_states_equals_full(on_gptln, feature_map):
+  config = make_config(on_gptln=on_gptln, feature_map=feature_map)
+  model, variables = _init(config)
+  rngs = {"features": jax.random.PRNGKey(4)}
+  full = model.apply(variables, _tokens(), rngs=rngs)
+  states = model_lib.init_states(config, B)
+  apply_chunk = jax.jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s, rngs=rngs))
+  pieces = []
+  for start in range(0, L, 5):  # 5 + 5 + 3: a ragged last chunk; the offset is a traced int.
+    logits, states = apply_chunk(_tokens()[:, start:start + 5], jnp.int32(start), states)
+    pieces.append(logits)
+  np.testing.assert_allclose(jnp.concatenate(pieces, axis=1), full, rtol=1e-4, atol=1e-5)
+  assert len(states) == 2 and states[0][0].shape == (B, 2, 8, 8) and states[0][1].shape == (B, 2, 8)
+
+
+def test_rebuild_mode_recovers_start_states():
+  config = make_config()
+  model, variables = _init(config)
+  tokens = _tokens()
+  start = model_lib.init_states(config, B)
+  _, mid = model.apply(variables, tokens[:, :6], states=start)
+  logits, end = model.apply(variables, tokens[:, 6:], position_offset=6, states=mid)
+  logits_r, end_r, start_r = model.apply(variables, tokens[:, 6:], position_offset=6, states=end,
+                                         states_at_end=True)
+  np.testing.assert_allclose(logits_r, logits, rtol=1e-4, atol=1e-5)
+  for got, want in zip(jax.tree.leaves((start_r, end_r)), jax.tree.leaves((mid, end))):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+  _, _, first = model.apply(variables, tokens[:, :6], states=mid, states_at_end=True, first_chunk=True)
+  for leaf in jax.tree.leaves(first):
+    np.testing.assert_array_equal(leaf, 0.0)  # The first chunk starts from exact zeros.
+
+
+@pytest.mark.parametrize("attention,feature_map", [("softmax", "sqr"), ("linear", "sqr"), ("linear", "favor+")])
+def test_causal(attention, feature_map):
+  config = make_config(attention=attention, feature_map=feature_map)
+  model, variables = _init(config)
+  rngs = {"features": jax.random.PRNGKey(2)}
+  tokens = _tokens()
+  changed = tokens.at[:, 8:].set((tokens[:, 8:] + 3) % 8)
+  before = model.apply(variables, tokens, rngs=rngs)
+  after = model.apply(variables, changed, rngs=rngs)
+  np.testing.assert_array_equal(before[:, :8], after[:, :8])
+  assert not np.allclose(before[:, 8:], after[:, 8:])
+
+
+def test_softmax_variant_has_no_recurrent_state():
+  config = make_config(attention="softmax")
+  model, variables = _init(config)
+  assert model.apply(variables, _tokens()).shape == (B, L, 8)
+  with pytest.raises(ValueError, match="no recurrent state"):
+    model.apply(variables, _tokens(), states=())
+  with pytest.raises(ValueError, match="no recurrent state"):
+    model_lib.init_states(config, B)
+
+
+def test_favor_features_follow_the_key():
+  config = make_config(feature_map="favor+", num_feature_blocks=2)
+  model, variables = _init(config)  # init needs no "features" rng.
+  apply = jax.jit(lambda key: model.apply(variables, _tokens(), rngs={"features": key}))
+  a, b, c = apply(jax.random.PRNGKey(1)), apply(jax.random.PRNGKey(1)), apply(jax.random.PRNGKey(2))
+  np.testing.assert_array_equal(a, b)
+  assert float(jnp.max(jnp.abs(a - c))) > 1e-3
+  assert model_lib.init_states(config, B)[0][0].shape == (B, 2, 16, 8)  # M = N d = 16.
+  with pytest.raises(ValueError, match="rngs=\\{'features'"):
+    model.apply(variables, _tokens())
+
+
+def test_position_offset_shifts_the_sinusoids():
+  pos = model_lib.sinusoid_positions(jnp.arange(5) + 3, 8, jnp.float32)
+  np.testing.assert_allclose(pos, model_lib.sinusoid_positions(jnp.arange(8), 8, jnp.float32)[3:], atol=1e-6)
+  assert pos.shape == (5, 8)
+  np.testing.assert_allclose(pos[:, 0], np.sin(np.arange(3, 8)), atol=1e-6)  # Frequency 1 first.
+  np.testing.assert_allclose(pos[:, 4], np.cos(np.arange(3, 8)), atol=1e-6)

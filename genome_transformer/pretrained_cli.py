@@ -1,0 +1,300 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Command line of the pretrained models: score, variants, embed, generate, list.
+
+  python -m genome_transformer.pretrained score --model=NAME_OR_DIR --fasta=seqs.fa [--out=scores.tsv]
+      [--per_base=per_base.tsv]
+  python -m genome_transformer.pretrained variants --model=... --fasta=ref.fa --variants=vars.tsv
+      [--both_strands] [--window=N] [--out=scores.tsv]
+  python -m genome_transformer.pretrained embed --model=... --fasta=seqs.fa --out=emb.npz [--pool=mean|last|none]
+  python -m genome_transformer.pretrained generate --model=... --prompt=ACGT --n=100 [--temperature=1]
+      [--top_k=4] [--seed=0] [--out=generated.fa]
+  python -m genome_transformer.pretrained list
+
+Inputs: FASTA files plain or gzipped (validated and indexed by fasta.py; errors name the file,
+record and position). Variants: a tab-separated file with columns chrom, pos, ref, alt (pos
+1-based; extra columns ignored; lines starting with '#' are comments), or a VCF (its `#CHROM POS
+ID REF ALT` header selects the VCF columns; multi-allelic ALT lists give one row per allele).
+Outputs are tab-separated with a header, written to a temporary file and renamed into place
+('-', the default, is stdout); progress goes to stderr (tqdm, shown on a terminal).
+
+Output columns:
+  score:    record, length, scored_bases, bits_per_base, log_likelihood_nats
+  per-base: record, pos (1-based), base, log_prob (natural log; NA where not scored)
+  variants: chrom, pos, id, ref, alt, llr (nats, ln p(alt) - ln p(ref); the strand mean with
+            --both_strands, then llr_forward and llr_reverse)
+  embed:    npz with `names` and `embeddings` [N, D] (pooled), or `names` and `embedding_<i>`
+            [L_i, D] per record (--pool=none)
+
+Bad input exits with status 1 and one line naming the file, line, record or variant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+
+from absl import app
+from absl import flags
+import numpy as np
+import tqdm
+
+from genome_transformer import export as export_lib
+from genome_transformer import fasta
+from genome_transformer import pretrained
+from genome_transformer import tokenizer
+
+COMMANDS = ("score", "variants", "embed", "generate", "list")
+RECORDS_PER_CALL = 64  # Records scored per API call in `score` / `embed` (then grouped by length).
+BASES_PER_CALL = 1 << 22  # ... or fewer when they hold more bases than this.
+VARIANTS_PER_CALL = 256  # Variants per API call: the progress bar's step.
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", None, "Release name (see `list`) or export directory.")
+flags.DEFINE_string("fasta", None, "FASTA file (plain or gzipped).")
+flags.DEFINE_string("out", "-", "Output path; '-' is stdout (embed needs a file).")
+flags.DEFINE_string("per_base", None, "score: also write per-base log-probabilities to this TSV.")
+flags.DEFINE_string("variants", None, "variants: TSV (chrom pos ref alt, 1-based) or VCF.")
+flags.DEFINE_bool("both_strands", False, "variants: average the forward and reverse-complement scores.")
+flags.DEFINE_integer("window", -1, "variants: bases of context each side of a variant (-1: the model's training "
+                     "window length; 0: the whole record).")
+flags.DEFINE_enum("pool", "mean", ["mean", "last", "none"], "embed: pooling over bases.")
+flags.DEFINE_string("prompt", None, "generate: the bases to continue.")
+flags.DEFINE_integer("n", 100, "generate: number of bases to sample.")
+flags.DEFINE_float("temperature", 1.0, "generate: softmax temperature (0: greedy).")
+flags.DEFINE_integer("top_k", None, "generate: sample among the k most likely bases (1..4).")
+flags.DEFINE_integer("seed", 0, "generate: sampling seed.")
+flags.DEFINE_integer("chunk_size", None, "Recurrent chunk length (default: the model's eval.chunk_size).")
+flags.DEFINE_integer("batch_size", pretrained.DEFAULT_BATCH_SIZE, "Sequences per compiled call.")
+
+
+class CommandLineError(tokenizer.GenomeInputError):
+  """A bad flag value or input file, named in the message."""
+
+
+@contextlib.contextmanager
+def atomic_output(path: str, mode: str = "w") -> Iterator:
+  """Yields a file to write; renamed to `path` only if the block completes ('-' = stdout)."""
+  if path == "-":
+    yield sys.stdout
+    sys.stdout.flush()
+    return
+  path = os.path.abspath(os.path.expanduser(path))
+  directory = os.path.dirname(path)
+  if not os.path.isdir(directory):
+    raise CommandLineError(f"{path}: the directory {directory} does not exist.")
+  tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:8]}")
+  try:
+    with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
+      yield f
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+
+
+def _require(flag: str, command: str) -> str:
+  value = getattr(FLAGS, flag)
+  if value is None or value == "":
+    raise CommandLineError(f"`{command}` needs --{flag}.")
+  return value
+
+
+def _progress(total: int, unit: str, desc: str) -> tqdm.tqdm:
+  # disable=None: shown on a terminal, silent in pipes and logs.
+  return tqdm.tqdm(total=total, unit=unit, unit_scale=True, desc=desc, disable=None, file=sys.stderr)
+
+
+def _record_groups(fa: fasta.IndexedFasta) -> Iterator[list[fasta.FastaRecord]]:
+  group, bases = [], 0
+  for record in fa.records:
+    if group and (len(group) >= RECORDS_PER_CALL or bases + record.length > BASES_PER_CALL):
+      yield group
+      group, bases = [], 0
+    group.append(record)
+    bases += record.length
+  if group:
+    yield group
+
+
+def _fetch(fa: fasta.IndexedFasta, record: fasta.FastaRecord) -> np.ndarray:
+  if record.length == 0:
+    raise CommandLineError(f"{fa.source}: record {record.name!r} is empty.")
+  return fa.fetch(record.name)
+
+
+def command_score(model: pretrained.PretrainedModel) -> None:
+  path = _require("fasta", "score")
+  with fasta.open_fasta(path) as fa, atomic_output(FLAGS.out) as out, contextlib.ExitStack() as stack:
+    per_base = stack.enter_context(atomic_output(FLAGS.per_base)) if FLAGS.per_base else None
+    out.write("record\tlength\tscored_bases\tbits_per_base\tlog_likelihood_nats\n")
+    if per_base:
+      per_base.write("record\tpos\tbase\tlog_prob\n")
+    bar = stack.enter_context(_progress(sum(r.length for r in fa.records), "bp", "score"))
+    for group in _record_groups(fa):
+      tokens = {r.name: _fetch(fa, r) for r in group}
+      logps = model.log_likelihood(tokens, chunk_size=FLAGS.chunk_size, batch_size=FLAGS.batch_size)
+      for (name, tokens_L), logp_L in zip(tokens.items(), logps):
+        scored = np.isfinite(logp_L)
+        total = pretrained.total_log_likelihood(logp_L)
+        bpb = -total / scored.sum() / pretrained.LN2 if scored.any() else float("nan")
+        out.write(f"{name}\t{len(tokens_L)}\t{int(scored.sum())}\t{bpb:.6f}\t{total:.6f}\n")
+        if per_base:
+          _write_per_base(per_base, name, tokens_L, logp_L)
+        bar.update(len(tokens_L))
+
+
+def _write_per_base(f, name: str, tokens_L: np.ndarray, logp_L: np.ndarray) -> None:
+  bases = np.frombuffer(tokenizer.decode(tokens_L).encode("ascii"), "S1").astype(str)
+  values = np.char.mod("%.6f", logp_L.astype(np.float64))
+  values[~np.isfinite(logp_L)] = "NA"
+  positions = np.arange(1, len(tokens_L) + 1).astype(str)
+  for start in range(0, len(tokens_L), 1 << 16):
+    stop = start + (1 << 16)
+    rows = [f"{name}\t{p}\t{b}\t{v}\n" for p, b, v in zip(positions[start:stop], bases[start:stop], values[start:stop])]
+    f.write("".join(rows))
+
+
+def read_variants(path: str) -> list[tuple[str, pretrained.Variant, str]]:
+  """[(chrom, Variant, VCF ID or '.')] from a TSV (chrom pos ref alt) or VCF.
+
+  Each Variant's id names the file and line, so errors about it point at the line.
+  """
+  if not os.path.isfile(path):
+    raise CommandLineError(f"{path}: no such variants file.")
+  columns = (0, 1, None, 2, 3)  # chrom, pos, id, ref, alt
+  variants = []
+  with open(path, encoding="utf-8", errors="replace") as f:
+    for number, line in enumerate(f, 1):
+      line = line.rstrip("\r\n")
+      if not line.strip() or line.startswith("##"):
+        continue
+      fields = line.split("\t")
+      if line.startswith("#"):
+        names = [x.strip().lstrip("#").lower() for x in fields]
+        if names[:5] == ["chrom", "pos", "id", "ref", "alt"]:
+          columns = (0, 1, 2, 3, 4)
+        continue
+      where = f"{path} line {number}"
+      needed = max(c for c in columns if c is not None) + 1
+      if len(fields) < needed:
+        raise CommandLineError(f"{where}: {len(fields)} tab-separated column(s); expected at least {needed} "
+                               f"({'CHROM POS ID REF ALT' if columns[2] is not None else 'chrom pos ref alt'}).")
+      chrom, pos_text = fields[columns[0]].strip(), fields[columns[1]].strip()
+      try:
+        pos = int(pos_text)
+      except ValueError:
+        raise CommandLineError(f"{where}: pos {pos_text!r} is not an integer (1-based position).") from None
+      vid = fields[columns[2]].strip() if columns[2] is not None else "."
+      ref = fields[columns[3]].strip()
+      for alt in fields[columns[4]].strip().split(","):
+        label = where if vid in ("", ".") else f"{where} ({vid})"
+        variants.append((chrom, pretrained.Variant(pos, ref, alt, label), vid or "."))
+  if not variants:
+    raise CommandLineError(f"{path}: no variants (only comments or blank lines).")
+  return variants
+
+
+def command_variants(model: pretrained.PretrainedModel) -> None:
+  fasta_path, variants_path = _require("fasta", "variants"), _require("variants", "variants")
+  window = FLAGS.window
+  if window < -1:
+    raise CommandLineError(f"--window={window}: must be -1 (the model's window), 0 (whole record) or positive.")
+  window = model.window_length if window == -1 else (None if window == 0 else window)
+  variants = read_variants(variants_path)
+  with fasta.open_fasta(fasta_path) as fa:
+    lengths = {r.name: r.length for r in fa.records}
+    by_chrom: dict[str, list[int]] = {}
+    for i, (chrom, variant, _) in enumerate(variants):
+      if chrom not in lengths:
+        shown = ", ".join(list(lengths)[:10]) + (" ..." if len(lengths) > 10 else "")
+        raise CommandLineError(f"{variant.id}: chromosome {chrom!r} is not a record of {fa.source} "
+                               f"(records: {shown}).")
+      by_chrom.setdefault(chrom, []).append(i)
+    scores = np.zeros((len(variants), 2 if FLAGS.both_strands else 1))
+    with _progress(len(variants), "variant", "variants") as bar:
+      for chrom, indices in by_chrom.items():
+        tokens_L = fa.fetch(chrom)
+        for begin in range(0, len(indices), VARIANTS_PER_CALL):
+          part = indices[begin:begin + VARIANTS_PER_CALL]
+          scores[part] = model.variant_scores_by_strand(
+              tokens_L, [variants[i][1] for i in part], both_strands=FLAGS.both_strands, window=window,
+              chunk_size=FLAGS.chunk_size, batch_size=FLAGS.batch_size, seq_name=f"{fa.source}: record {chrom!r}")
+          bar.update(len(part))
+  with atomic_output(FLAGS.out) as out:
+    header = "chrom\tpos\tid\tref\talt\tllr" + ("\tllr_forward\tllr_reverse" if FLAGS.both_strands else "")
+    out.write(header + "\n")
+    for (chrom, v, vid), row in zip(variants, scores):
+      extra = "".join(f"\t{x:.6f}" for x in row) if FLAGS.both_strands else ""
+      out.write(f"{chrom}\t{v.pos}\t{vid}\t{v.ref}\t{v.alt}\t{row.mean():.6f}{extra}\n")
+
+
+def command_embed(model: pretrained.PretrainedModel) -> None:
+  path = _require("fasta", "embed")
+  if FLAGS.out == "-":
+    raise CommandLineError("`embed` writes an .npz file: pass --out=FILE.npz.")
+  pool = None if FLAGS.pool == "none" else FLAGS.pool
+  names, arrays = [], []
+  with fasta.open_fasta(path) as fa, _progress(sum(r.length for r in fa.records), "bp", "embed") as bar:
+    for group in _record_groups(fa):
+      tokens = {r.name: _fetch(fa, r) for r in group}
+      out = model.embed(tokens, pool=pool, chunk_size=FLAGS.chunk_size, batch_size=FLAGS.batch_size)
+      names.extend(tokens)
+      arrays.extend(out)
+      bar.update(sum(len(t) for t in tokens.values()))
+  if pool is None:
+    payload = {f"embedding_{i}": a for i, a in enumerate(arrays)}
+  else:
+    payload = {"embeddings": np.stack(arrays)}
+  with atomic_output(FLAGS.out, "wb") as f:
+    np.savez(f, names=np.asarray(names), **payload)
+
+
+def command_generate(model: pretrained.PretrainedModel) -> None:
+  prompt = _require("prompt", "generate")
+  sequence = model.generate(prompt, FLAGS.n, temperature=FLAGS.temperature, top_k=FLAGS.top_k, seed=FLAGS.seed,
+                            chunk_size=FLAGS.chunk_size)
+  with atomic_output(FLAGS.out) as out:
+    out.write(f">generated model={model.name} prompt_length={len(prompt)} n={FLAGS.n} "
+              f"temperature={FLAGS.temperature} top_k={FLAGS.top_k} seed={FLAGS.seed}\n")
+    for start in range(0, len(sequence), 60):
+      out.write(sequence[start:start + 60] + "\n")
+
+
+def command_list() -> None:
+  names = pretrained.list_releases()
+  if not names:
+    print(f"No releases found in {', '.join(pretrained.release_dirs())}.")
+  for name in names:
+    document = export_lib.read_export_json(pretrained.resolve(name))
+    meta, m = document["metadata"], document["model_config"]
+    held = meta.get("test_bits_per_base")
+    print(f"{name}\t{meta.get('genome', {}).get('spec', '?')}\t{m['attention']} D={m['d_model']} "
+          f"layers={m['num_layers']}\tsteps={meta.get('steps')}\ttest_bits_per_base="
+          f"{'NA' if held is None else f'{held:.4f}'}")
+
+
+def main(argv):
+  if len(argv) != 2 or argv[1] not in COMMANDS:
+    raise app.UsageError(f"Give one command: {' | '.join(COMMANDS)} (got {argv[1:]}).")
+  export_lib.quiet_orbax_info()
+  command = argv[1]
+  try:
+    if command == "list":
+      command_list()
+      return
+    model = pretrained.load(_require("model", command))
+    {"score": command_score, "variants": command_variants, "embed": command_embed,
+     "generate": command_generate}[command](model)
+  except (tokenizer.GenomeInputError, export_lib.ExportError) as error:
+    sys.exit(f"Error: {error}")
+
+
+def run(argv=None) -> None:
+  app.run(main, argv=argv)
+
+
+if __name__ == "__main__":
+  run()

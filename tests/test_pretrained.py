@@ -1,0 +1,281 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""The pretrained-model API and command line on a real exported tiny run.
+
+Oracles are computed independently: the whole-sequence forward (`model.apply` on the entire
+sequence) for scores, embeddings and next-token logits; string edits and reverse complements
+scored separately for variants. Tolerances are float32 round-off: 1e-5 absolute on log-
+probabilities of order 1 (the chunked recurrence sums the same terms in another order).
+"""
+
+import functools
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from genome_transformer import export
+from genome_transformer import model as model_lib
+from genome_transformer import pretrained
+from genome_transformer import tokenizer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WINDOW = 128  # configs/tiny.py's training window; the sequences below are longer.
+ATOL = 1e-5
+
+
+def _trained_workdir(tmp_path_factory, cache_dir) -> str:
+  # The same session-wide run as test_export.py (same directory, made once).
+  sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+  import test_export  # pylint: disable=g-import-not-at-top
+  return test_export.trained_workdir(tmp_path_factory, cache_dir)
+
+
+@pytest.fixture(scope="module")
+def release_root(tmp_path_factory, genome_cache_dir):
+  """A `pretrained/` folder holding the tiny run's export under the release name `tiny`."""
+  root = tmp_path_factory.mktemp("pretrained")
+  export.export(_trained_workdir(tmp_path_factory, genome_cache_dir), str(root / "tiny"))
+  return str(root)
+
+
+@pytest.fixture(scope="module")
+def model(release_root):
+  return pretrained.load(os.path.join(release_root, "tiny"))
+
+
+def _random_bases(seed, length):
+  return "".join(np.random.default_rng(seed).choice(list("ACGT"), length))
+
+
+# Longer than the training window, with an N run, an IUPAC code and soft-masked (lowercase) bases.
+LONG = _random_bases(1, 300) + "NNNNN" + "acgtR" + _random_bases(2, 290)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _whole_sequence_forward(net, params, tokens_1L, return_hidden=False, rng=None):
+  """The oracle: one forward over the entire sequence, no chunks, no carried state (jit for speed)."""
+  return net.apply({"params": params}, tokens_1L, return_hidden=return_hidden,
+                   rngs={} if rng is None else {"features": rng})
+
+
+def _full_forward_logp(m, seq):
+  tokens_L = tokenizer.encode(seq).astype(np.int32)
+  logits_LV = _whole_sequence_forward(m.model, m.params, jnp.asarray(tokens_L)[None], False, m.features_rng)[0]
+  logp_LV = np.asarray(jax.nn.log_softmax(logits_LV, axis=-1))
+  return tokens_L, logp_LV, np.asarray(logits_LV)
+
+
+def test_load_by_release_name_from_env(release_root, monkeypatch):
+  monkeypatch.setenv(pretrained.RELEASES_ENV, release_root)
+  assert "tiny" in pretrained.list_releases()
+  m = pretrained.load("tiny")
+  assert m.path == os.path.join(release_root, "tiny")
+  assert m.metadata["steps"] == 10
+  with pytest.raises(pretrained.ReleaseNotFoundError, match=r"named 'nosuch'. Releases found: .*tiny"):
+    pretrained.load("nosuch")
+
+
+def test_log_likelihood_chunked_equals_full_forward(model):
+  tokens_L, logp_LV, _ = _full_forward_logp(model, LONG)
+  want_L = logp_LV[np.arange(len(LONG) - 1), tokens_L[1:]]
+  scored_L = tokens_L[1:] < 4
+  results = {}
+  for chunk in (None, 64, 100):  # None: the config's eval.chunk_size (128); 100 does not divide the length.
+    got_L = model.log_likelihood(LONG, chunk_size=chunk)
+    assert got_L.shape == (len(LONG),)
+    assert np.isnan(got_L[0])  # Conditioned on nothing: not scored.
+    np.testing.assert_array_equal(np.isnan(got_L[1:]), ~scored_L)  # N and IUPAC bases are not scored.
+    np.testing.assert_allclose(got_L[1:][scored_L], want_L[scored_L], rtol=0, atol=ATOL)
+    results[chunk] = got_L
+  np.testing.assert_allclose(results[64], results[100], rtol=0, atol=ATOL)
+  # A batch of different lengths gives each sequence what it gets alone.
+  batch = model.log_likelihood([LONG[:40], LONG, LONG[:200]])
+  np.testing.assert_allclose(batch[1], results[None], rtol=0, atol=ATOL)
+  np.testing.assert_allclose(batch[0], results[None][:40], rtol=0, atol=ATOL)
+  np.testing.assert_allclose(batch[2], results[None][:200], rtol=0, atol=ATOL)
+  bits = model.bits_per_base(LONG)
+  np.testing.assert_allclose(bits, -np.mean(want_L[scored_L]) / np.log(2), rtol=1e-6)
+
+
+def test_embed_chunked_equals_full_forward(model):
+  tokens_L = jnp.asarray(tokenizer.encode(LONG).astype(np.int32))
+  h_LD = np.asarray(_whole_sequence_forward(model.model, model.params, tokens_L[None], True)[0])
+  per_base = model.embed(LONG, pool=None, chunk_size=64)
+  assert per_base.shape == (len(LONG), model.d_model)
+  np.testing.assert_allclose(per_base, h_LD, rtol=1e-4, atol=ATOL)
+  pooled = model.embed({"a": LONG, "b": LONG[:77]}, pool="mean", chunk_size=64)
+  assert pooled.shape == (2, model.d_model)
+  np.testing.assert_allclose(pooled[0], h_LD.mean(axis=0), rtol=1e-4, atol=ATOL)
+  # Causal: the first 77 hidden states of LONG are those of its 77-base prefix.
+  np.testing.assert_allclose(pooled[1], h_LD[:77].mean(axis=0), rtol=1e-4, atol=ATOL)
+  np.testing.assert_allclose(model.embed(LONG, pool="last", chunk_size=64), h_LD[-1], rtol=1e-4, atol=ATOL)
+
+
+def test_recurrent_state_after_prompt_gives_full_forward_logits(model):
+  # 300-base prompt, chunk 128: two whole chunks and a tail of single steps feed the state.
+  prompt = LONG[:300]
+  _, _, logits_LV = _full_forward_logp(model, prompt)
+  np.testing.assert_allclose(model.next_token_logits(prompt), logits_LV[-1], rtol=1e-4, atol=ATOL)
+  np.testing.assert_allclose(model.next_token_logits(prompt[:5]), logits_LV[4], rtol=1e-4, atol=ATOL)
+
+
+def test_greedy_generation_follows_the_full_forward_argmax(model):
+  prompt = LONG[:150]
+  generated = model.generate(prompt, 20, temperature=0)
+  assert len(generated) == 20 and set(generated) <= set("ACGT")
+  _, _, logits_LV = _full_forward_logp(model, prompt + generated)
+  # Each generated base is the most likely base (among A C G T) after everything before it.
+  argmax = np.argmax(logits_LV[len(prompt) - 1:-1, :4], axis=-1)
+  assert tokenizer.decode(argmax.astype(np.uint8)) == generated
+  assert model.generate(prompt, 20, top_k=1, seed=7) == generated  # top_k=1 is greedy too.
+
+
+def test_seeded_generation_is_reproducible(model):
+  a = model.generate("ACGTNacgt", 300, temperature=1.0, top_k=3, seed=11)
+  assert len(a) == 300 and set(a) <= set("ACGT")  # Never N, PAD, BOS or EOS.
+  assert model.generate("ACGTNacgt", 300, temperature=1.0, top_k=3, seed=11) == a
+  assert model.generate("ACGTNacgt", 300, temperature=1.0, top_k=3, seed=12) != a
+  # The same seed gives the same first bases whatever the length asked for (per-position keys).
+  assert model.generate("ACGTNacgt", 100, temperature=1.0, top_k=3, seed=11) == a[:100]
+
+
+def _total(m, seq):
+  return pretrained.total_log_likelihood(m.log_likelihood(seq))
+
+
+def _revcomp(seq):
+  return tokenizer.decode(tokenizer.reverse_complement(tokenizer.encode(seq)))
+
+
+def test_variant_scores_equal_differences_of_total_log_likelihoods(model):
+  seq = _random_bases(3, 400)
+  snv_alt = "A" if seq[99] != "A" else "C"
+  variants = [
+      (100, seq[99], snv_alt),  # SNV at 1-based 100 (index 99).
+      (200, seq[199], seq[199] + "GT"),  # VCF-style insertion after 200.
+      (300, seq[299:303], seq[299]),  # VCF-style deletion of 301..303.
+      (50, "-", "TT"),  # Anchor-less insertion before base 50.
+  ]
+  alts = [seq[:99] + snv_alt + seq[100:], seq[:200] + "GT" + seq[200:], seq[:300] + seq[303:],
+          seq[:49] + "TT" + seq[49:]]
+  ref_total = _total(model, seq)
+  want_forward = np.array([_total(model, alt) - ref_total for alt in alts])
+  forward = model.score_variants(seq, variants)
+  np.testing.assert_allclose(forward, want_forward, rtol=0, atol=1e-4)  # Sums of ~400 float32 terms.
+  assert np.all(np.abs(want_forward) > 1e-3)  # Each edit changes the likelihood measurably.
+  rc_total = _total(model, _revcomp(seq))
+  want_reverse = np.array([_total(model, _revcomp(alt)) - rc_total for alt in alts])
+  both = model.variant_scores_by_strand(seq, variants, both_strands=True)
+  np.testing.assert_allclose(both[:, 0], want_forward, rtol=0, atol=1e-4)
+  np.testing.assert_allclose(both[:, 1], want_reverse, rtol=0, atol=1e-4)
+  np.testing.assert_allclose(model.score_variants(seq, variants, both_strands=True),
+                             (want_forward + want_reverse) / 2, rtol=0, atol=1e-4)
+  # A window scores the same edit on the region around it only.
+  windowed = model.score_variants(seq, [variants[0]], window=30)
+  want = _total(model, alts[0][69:130]) - _total(model, seq[69:130])
+  np.testing.assert_allclose(windowed, [want], rtol=0, atol=1e-4)
+
+
+def test_bad_inputs_name_the_item(model):
+  with pytest.raises(tokenizer.IllegalCharacterError, match=r"record 'seqs\[1\]': illegal character 'X' at position 3"):
+    model.log_likelihood(["ACGT", "ACXGT"])
+  with pytest.raises(pretrained.PretrainedInputError, match=r"seqs\[1\]: the sequence is empty"):
+    model.log_likelihood(["ACGT", ""])
+  with pytest.raises(pretrained.PretrainedInputError, match=r"chr2: the sequence is empty"):
+    model.embed({"chr1": "ACGT", "chr2": ""})
+  with pytest.raises(pretrained.PretrainedInputError, match=r"token id 6 at position 2"):
+    model.bits_per_base(np.array([0, 6, 1], np.uint8))
+  seq = "ACGTACGTAC"
+  with pytest.raises(pretrained.PretrainedInputError,
+                     match=r"variant 1 \(pos 11, 'A'>'G'\): lies outside the sequence, which has 10 bases"):
+    model.score_variants(seq, [(2, "C", "G"), (11, "A", "G")])
+  with pytest.raises(pretrained.PretrainedInputError, match=r"variant 0 \(pos 0, 'A'>'G'\): lies outside"):
+    model.score_variants(seq, [(0, "A", "G")])
+  with pytest.raises(pretrained.PretrainedInputError,
+                     match=r"variant rs7 \(pos 3, 'GA'>'G'\): ref 'GA' does not match the sequence, which "
+                           r"holds 'GT' at 3..4 \(1-based\)"):
+    model.score_variants(seq, [pretrained.Variant(3, "GA", "G", "rs7")])
+  with pytest.raises(pretrained.PretrainedInputError, match=r"alt allele '<DEL>' is not a sequence"):
+    model.score_variants(seq, [(3, "G", "<DEL>")])
+  with pytest.raises(pretrained.PretrainedInputError, match=r"prompt: the sequence is empty"):
+    model.generate("", 5)
+  with pytest.raises(pretrained.PretrainedInputError, match=r"top_k=5 must be None or 1..4"):
+    model.generate("ACGT", 5, top_k=5)
+  with pytest.raises(pretrained.PretrainedInputError, match=r"pool='max'"):
+    model.embed("ACGT", pool="max")
+
+
+@pytest.mark.parametrize("attention,feature_map", [("softmax", "sqr"), ("linear", "favor+")])
+def test_softmax_and_favor_models(attention, feature_map, tmp_path):
+  """Softmax runs by its full forward; FAVOR+ uses one fixed feature key in every chunk and step."""
+  config = ml_collections.ConfigDict(dict(
+      seed=0, data=dict(genome="builtin:hpylori", window_length=64), eval=dict(chunk_size=32),
+      model=dict(vocab_size=8, d_model=16, num_layers=1, num_heads=2, d_ff=32, attention=attention,
+                 feature_map=feature_map, num_feature_blocks=1, on_gptln=True)))
+  net = model_lib.SLiMPerformer(config.model)
+  key = jax.random.PRNGKey(3)
+  params = jax.jit(net.init)({"params": key, "features": key}, jnp.zeros((1, 8), jnp.int32))["params"]
+  path = export.write_export(str(tmp_path / "model"), params, config, {"note": "random init"})
+  m = pretrained.load(path)
+  assert m.recurrent == (attention == "linear")
+  assert (m.features_rng is not None) == (feature_map == "favor+")
+  seq = _random_bases(4, 90)  # Three chunks of 32 for the recurrent model.
+  tokens_L, logp_LV, logits_LV = _full_forward_logp(m, seq)
+  np.testing.assert_allclose(m.log_likelihood(seq)[1:], logp_LV[np.arange(89), tokens_L[1:]], rtol=0, atol=ATOL)
+  np.testing.assert_allclose(m.next_token_logits(seq), logits_LV[-1], rtol=1e-4, atol=ATOL)
+  generated = m.generate(seq[:40], 8, temperature=0)
+  _, _, logits_LV = _full_forward_logp(m, seq[:40] + generated)
+  assert tokenizer.decode(np.argmax(logits_LV[39:-1, :4], -1).astype(np.uint8)) == generated
+
+
+def _cli(release_root, *args):
+  env = dict(os.environ, JAX_PLATFORMS="cpu", **{pretrained.RELEASES_ENV: release_root})
+  return subprocess.run([sys.executable, "-m", "genome_transformer.pretrained", *args], env=env,
+                        capture_output=True, text=True, timeout=300, cwd=REPO)
+
+
+def test_command_line_score_and_variants(model, release_root, tmp_path):
+  records = {"r1": LONG[:250], "r2": _random_bases(5, 180)}
+  fasta_path = tmp_path / "in.fa"
+  fasta_path.write_text("".join(f">{name} test\n{seq}\n" for name, seq in records.items()))
+  variants_path = tmp_path / "variants.vcf"
+  variants_path.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
+                           f"r2\t40\trsA\t{records['r2'][39]}\tA,C\n"
+                           f"r1\t120\t.\t{records['r1'][119:121]}\t{records['r1'][119]}\n")
+  scores_path, per_base_path = tmp_path / "scores.tsv", tmp_path / "per_base.tsv"
+  result = _cli(release_root, "score", "--model=tiny", f"--fasta={fasta_path}", f"--out={scores_path}",
+                f"--per_base={per_base_path}")
+  assert result.returncode == 0, result.stderr[-3000:]
+  lines = scores_path.read_text().splitlines()
+  assert lines[0] == "record\tlength\tscored_bases\tbits_per_base\tlog_likelihood_nats"
+  for line, (name, seq) in zip(lines[1:], records.items()):
+    fields = line.split("\t")
+    assert fields[:2] == [name, str(len(seq))]
+    np.testing.assert_allclose(float(fields[3]), model.bits_per_base(seq), rtol=0, atol=1e-5)
+  per_base = per_base_path.read_text().splitlines()
+  assert len(per_base) == 1 + sum(len(s) for s in records.values())
+  assert per_base[1] == f"r1\t1\t{LONG[0]}\tNA"
+
+  out_path = tmp_path / "variants.tsv"
+  result = _cli(release_root, "variants", "--model=tiny", f"--fasta={fasta_path}", f"--variants={variants_path}",
+                "--both_strands", f"--out={out_path}", "--window=0")
+  assert result.returncode == 0, result.stderr[-3000:]
+  rows = [line.split("\t") for line in out_path.read_text().splitlines()]
+  assert rows[0] == ["chrom", "pos", "id", "ref", "alt", "llr", "llr_forward", "llr_reverse"]
+  assert [r[:5] for r in rows[1:]] == [["r2", "40", "rsA", records["r2"][39], "A"],
+                                       ["r2", "40", "rsA", records["r2"][39], "C"],
+                                       ["r1", "120", ".", records["r1"][119:121], records["r1"][119]]]
+  want = model.score_variants(records["r1"], [(120, records["r1"][119:121], records["r1"][119])], both_strands=True)
+  np.testing.assert_allclose(float(rows[3][5]), want[0], rtol=0, atol=1e-5)
+
+  bad_path = tmp_path / "bad.tsv"
+  bad_path.write_text(f"r1\t5\t{'A' if records['r1'][4] != 'A' else 'C'}\tG\n")
+  result = _cli(release_root, "variants", "--model=tiny", f"--fasta={fasta_path}", f"--variants={bad_path}")
+  assert result.returncode == 1
+  assert f"variant {bad_path} line 1 (pos 5," in result.stderr
+  assert f"which holds '{records['r1'][4]}' at 5..5" in result.stderr

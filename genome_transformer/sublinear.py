@@ -136,10 +136,13 @@ def loss_and_grad(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, 
      states: every layer subtracts the chunk's own contribution to get its start state, runs
      from there, and jax.vjp of that one chunk gives the parameter gradient and the cotangent of
      the start states, which is the cotangent of the previous chunk's end states.
-  The gradient is exact (no approximation), up to round-off in the rebuilt states; see
-  benchmarks/roundoff.py. `state_dtype` keeps the carried states (and the subtraction) in a
-  wider dtype, e.g. jnp.float64 under jax_enable_x64, as a round-off remedy; the default is the
-  parameters' dtype. jit it with `chunk_size` static.
+  The gradient is exact (no approximation), up to round-off in the rebuilt states. Measured by
+  benchmarks/roundoff.py (sqr, E. coli, float32 vs float64, L = 2^20): relative gradient error
+  3.0e-6 with C = 1024 (1 layer; 3.0e-6 without any subtraction) and 6.0e-6 with C = 64 and 3
+  layers (4.3e-6 without), far inside 1e-3. `state_dtype` keeps the carried states and the
+  subtraction in a wider dtype (jnp.float64 under jax_enable_x64) for cases that need it; it
+  brings the error down to the no-subtraction floor. Default: the parameters' dtype. jit with
+  `chunk_size` (and `state_dtype`) static.
   """
   _check_linear(model)
   variables, bare = as_variables(params)

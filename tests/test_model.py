@@ -1,7 +1,6 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """The SLiM Performer module: reference semantics, chunked == full, causality, FAVOR+ keys."""
 
-import functools
 import math
 
 import jax

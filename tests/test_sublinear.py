@@ -1,7 +1,6 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """The SLiM sub-linear loss_and_grad equals plain autodiff of the whole-sequence loss."""
 
-import functools
 import os
 import subprocess
 import sys

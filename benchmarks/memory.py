@@ -1,0 +1,197 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Peak memory of one training step against sequence length L, four ways.
+
+  slim        sublinear.loss_and_grad: the SLiM algorithm (forward scan keeping only the states,
+              reverse scan rebuilding them by subtraction)
+  autodiff    jax.value_and_grad of the whole-sequence prefix-sum model
+  scan_ckpt   jax.value_and_grad of a lax.scan over chunks with jax.checkpoint on the chunk
+              (no subtraction: every chunk's carried states are stored for the backward pass)
+  softmax     jax.value_and_grad of the same model with causal softmax attention
+
+"compiled" is XLA's own account of the compiled step (`.memory_analysis()`: temporaries +
+arguments + outputs - aliased), obtained by compiling against abstract inputs, nothing run,
+so it is available at every L. "rss" is the measured peak resident memory of a subprocess
+that compiles and runs the step once (minus the same process's RSS before the step runs),
+only where the compiled estimate is small enough to run on this machine in reasonable time.
+
+  python benchmarks/memory.py                 # L = 2^10 .. 2^20 (step 2^2); RSS up to 2^18 for the
+                                              # chunked methods, 2^14 for the others (~20 min, 2 cores)
+  python benchmarks/memory.py --log2_step=1   # every power of two
+Writes benchmarks/results/memory.json and memory.png.
+"""
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+from absl import app
+from absl import flags
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from genome_transformer import model as model_lib  # pylint: disable=g-import-not-at-top
+from genome_transformer import sublinear  # pylint: disable=g-import-not-at-top
+
+_MIN = flags.DEFINE_integer("min_log2_len", 10, "Shortest L, log2.")
+_MAX = flags.DEFINE_integer("max_log2_len", 20, "Longest L, log2.")
+_STEP = flags.DEFINE_integer("log2_step", 2, "Step between lengths, log2.")
+_CHUNK = flags.DEFINE_integer("chunk_size", 1024, "C for slim and scan_ckpt.")
+_D = flags.DEFINE_integer("d_model", 256, "D.")
+_HEADS = flags.DEFINE_integer("num_heads", 4, "H (d = D / H = M for sqr).")
+_LAYERS = flags.DEFINE_integer("num_layers", 3, "s.")
+_DFF = flags.DEFINE_integer("d_ff", 1024, "FFN width.")
+_RSS_MAX_LOG2 = flags.DEFINE_integer("rss_max_log2_len", 14, "Measure RSS up to this L (it runs the step).")
+_CHUNKED_RSS_MAX_LOG2 = flags.DEFINE_integer("chunked_rss_max_log2_len", 18,
+                                             "The same for slim and scan_ckpt, whose steps fit at any L.")
+_RSS_MAX_BYTES = flags.DEFINE_float("rss_max_bytes", 4e9, "Skip RSS where the compiled estimate exceeds this.")
+_RSS_TIMEOUT = flags.DEFINE_integer("rss_timeout_s", 300, "Give up on one RSS point after this long.")
+_OUT = flags.DEFINE_string("out", "benchmarks/results/memory.json", "JSON path (the PNG goes beside it).")
+_POINT = flags.DEFINE_string("rss_point", "", "Internal: 'method,L' runs one step and prints its RSS.")
+
+METHODS = ("slim", "autodiff", "scan_ckpt", "softmax")
+
+
+def model_config(attention: str) -> ml_collections.ConfigDict:
+  return ml_collections.ConfigDict(dict(
+      vocab_size=8, d_model=_D.value, num_layers=_LAYERS.value, num_heads=_HEADS.value, d_ff=_DFF.value,
+      attention=attention, feature_map="sqr", num_feature_blocks=1, on_gptln=True))
+
+
+def step_fn(method: str):
+  """(model, fn(params, tokens_BL) -> (loss, grads)) for one method."""
+  chunk = _CHUNK.value
+  model = model_lib.SLiMPerformer(model_config("softmax" if method == "softmax" else "linear"))
+  if method == "slim":
+    return model, lambda p, t: sublinear.loss_and_grad(model, p, t, chunk)
+  if method == "scan_ckpt":
+    return model, lambda p, t: jax.value_and_grad(lambda q: sublinear.checkpointed_scan_loss(model, q, t, chunk))(p)
+  return model, lambda p, t: jax.value_and_grad(lambda q: sublinear.full_loss(model, q, t))(p)
+
+
+def abstract_inputs(model, length: int):
+  params = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8), jnp.int32))["params"])
+  return params, jax.ShapeDtypeStruct((1, length), jnp.int32)
+
+
+def compiled_bytes(method: str, length: int) -> dict:
+  model, fn = step_fn(method)
+  params, tokens = abstract_inputs(model, length)
+  start = time.time()
+  analysis = jax.jit(fn).lower(params, tokens).compile().memory_analysis()
+  total = (analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes
+           - analysis.alias_size_in_bytes)
+  return dict(total=int(total), temp=int(analysis.temp_size_in_bytes), argument=int(analysis.argument_size_in_bytes),
+              output=int(analysis.output_size_in_bytes), tokens=4 * length, compile_s=time.time() - start)
+
+
+def _rss_bytes() -> int:
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB.
+
+
+def run_point(method: str, length: int) -> None:
+  """Subprocess body: compile, note RSS, run one step, print the peak RSS growth as JSON."""
+  model, fn = step_fn(method)
+  params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8), jnp.int32))["params"]
+  tokens = jax.random.randint(jax.random.PRNGKey(1), (1, length), 0, 4)
+  compiled = jax.jit(fn).lower(params, tokens).compile()
+  before = _rss_bytes()
+  start = time.time()
+  jax.block_until_ready(compiled(params, tokens))
+  print(json.dumps(dict(peak_rss=_rss_bytes(), rss_before_step=before, step_rss=_rss_bytes() - before,
+                        step_s=time.time() - start)))
+
+
+def measure_rss(method: str, length: int):
+  cmd = [sys.executable, os.path.abspath(__file__), f"--rss_point={method},{length}",
+         f"--chunk_size={_CHUNK.value}", f"--d_model={_D.value}", f"--num_heads={_HEADS.value}",
+         f"--num_layers={_LAYERS.value}", f"--d_ff={_DFF.value}"]
+  try:
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=_RSS_TIMEOUT.value)
+  except subprocess.TimeoutExpired:
+    return None, f"timed out after {_RSS_TIMEOUT.value} s"
+  if result.returncode != 0:
+    return None, f"failed: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.returncode}"
+  return json.loads(result.stdout.strip().splitlines()[-1]), ""
+
+
+def plot(rows, path: str) -> None:
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  fig, ax = plt.subplots(figsize=(7, 4.5))
+  for method, color in zip(METHODS, ("C0", "C1", "C2", "C3")):
+    pts = [(r["length"], r["compiled"]["total"] / 2 ** 20) for r in rows if r["method"] == method]
+    ax.plot(*zip(*pts), "-o", color=color, label=f"{method} (compiled)")
+    rss = [(r["length"], r["rss"]["step_rss"] / 2 ** 20) for r in rows if r["method"] == method and r.get("rss")]
+    if rss:
+      ax.plot(*zip(*rss), "x", color=color, markersize=9, label=f"{method} (measured RSS)")
+  ax.set_xscale("log", base=2)
+  ax.set_yscale("log")
+  ax.set_xlabel("sequence length L")
+  ax.set_ylabel("peak memory of one training step (MiB)")
+  ax.set_title(f"{_LAYERS.value} layers, D={_D.value}, d_ff={_DFF.value}, H={_HEADS.value}, sqr, "
+               f"C={_CHUNK.value}, batch 1")
+  ax.grid(True, which="both", alpha=0.3)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path + ".tmp.png", dpi=120)
+  os.replace(path + ".tmp.png", path)
+
+
+def main(argv):
+  del argv
+  if _POINT.value:
+    method, length = _POINT.value.split(",")
+    run_point(method, int(length))
+    return
+  lengths = [2 ** k for k in range(_MIN.value, _MAX.value + 1, _STEP.value)]
+  rows = []
+  print(f"{_LAYERS.value} layers, D={_D.value}, d_ff={_DFF.value}, H={_HEADS.value}, sqr, C={_CHUNK.value}, "
+        f"batch 1, device {jax.devices()[0].platform}; MiB")
+  print(f"{'method':>10} {'L':>8} {'compiled':>11} {'temp':>11} {'args':>8} {'rss_step':>9}  note")
+  for method in METHODS:
+    for length in lengths:
+      compiled = compiled_bytes(method, length)
+      rss, note = None, ""
+      chunked = method in ("slim", "scan_ckpt")
+      if compiled["total"] > _RSS_MAX_BYTES.value:
+        note = f"rss: not run (needs {compiled['total'] / 2 ** 30:.1f} GiB)"
+      elif length > 2 ** (_CHUNKED_RSS_MAX_LOG2.value if chunked else _RSS_MAX_LOG2.value):
+        note = "rss: not run (too slow on this machine at this L)"
+      else:
+        rss, note = measure_rss(method, length)
+        note = f"rss: {note}" if note else f"step {rss['step_s']:.1f} s"
+      rows.append(dict(method=method, length=length, compiled=compiled, rss=rss, note=note))
+      mib = lambda b: f"{b / 2 ** 20:.1f}"
+      print(f"{method:>10} {length:>8} {mib(compiled['total']):>11} {mib(compiled['temp']):>11} "
+            f"{mib(compiled['argument']):>8} {mib(rss['step_rss']) if rss else '-':>9}  {note}", flush=True)
+
+  def slim_total(length):
+    row = next(r for r in rows if r["method"] == "slim" and r["length"] == length)
+    return row["compiled"]["total"] - row["compiled"]["tokens"]
+
+  summary = {}
+  lo, hi = max(2 ** 12, lengths[0]), lengths[-1]
+  if lo in lengths:
+    ratio = slim_total(hi) / slim_total(lo)
+    summary = dict(slim_ratio=ratio, from_length=lo, to_length=hi, flat=ratio <= 1.5)
+    print(f"slim compiled peak (int32 tokens aside) grows {ratio:.3f}x from L={lo} to L={hi} "
+          f"({'flat: within 1.5x' if ratio <= 1.5 else 'NOT flat'})")
+  os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
+  result = dict(config=model_config("linear").to_dict(), chunk_size=_CHUNK.value, batch_size=1,
+                device=str(jax.devices()[0]), rows=rows, summary=summary)
+  with open(_OUT.value + ".tmp", "w") as f:
+    json.dump(result, f, indent=1)
+  os.replace(_OUT.value + ".tmp", _OUT.value)
+  png = os.path.splitext(_OUT.value)[0] + ".png"
+  plot(rows, png)
+  print(f"wrote {_OUT.value} and {png}")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -22,7 +22,6 @@ Writes benchmarks/results/memory.json and memory.png.
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -34,8 +33,7 @@ import jax.numpy as jnp
 import ml_collections
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from genome_transformer import model as model_lib  # pylint: disable=g-import-not-at-top
-from genome_transformer import sublinear  # pylint: disable=g-import-not-at-top
+from benchmarks import common  # pylint: disable=g-import-not-at-top
 
 _MIN = flags.DEFINE_integer("min_log2_len", 10, "Shortest L, log2.")
 _MAX = flags.DEFINE_integer("max_log2_len", 20, "Longest L, log2.")
@@ -53,50 +51,39 @@ _RSS_TIMEOUT = flags.DEFINE_integer("rss_timeout_s", 300, "Give up on one RSS po
 _OUT = flags.DEFINE_string("out", "benchmarks/results/memory.json", "JSON path (the PNG goes beside it).")
 _POINT = flags.DEFINE_string("rss_point", "", "Internal: 'method,L' runs one step and prints its RSS.")
 
-METHODS = ("slim", "autodiff", "scan_ckpt", "softmax")
+METHODS = common.METHODS
 
 
 def model_config(attention: str) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      vocab_size=8, d_model=_D.value, num_layers=_LAYERS.value, num_heads=_HEADS.value, d_ff=_DFF.value,
-      attention=attention, feature_map="sqr", num_feature_blocks=1, on_gptln=True))
+  return common.model_config(attention, _D.value, _LAYERS.value, _HEADS.value, _DFF.value)
 
 
 def step_fn(method: str):
   """(model, fn(params, tokens_BL) -> (loss, grads)) for one method."""
-  chunk = _CHUNK.value
-  model = model_lib.SLiMPerformer(model_config("softmax" if method == "softmax" else "linear"))
-  if method == "slim":
-    return model, lambda p, t: sublinear.loss_and_grad(model, p, t, chunk)
-  if method == "scan_ckpt":
-    return model, lambda p, t: jax.value_and_grad(lambda q: sublinear.checkpointed_scan_loss(model, q, t, chunk))(p)
-  return model, lambda p, t: jax.value_and_grad(lambda q: sublinear.full_loss(model, q, t))(p)
+  model = common.make_model(method, d_model=_D.value, num_layers=_LAYERS.value, num_heads=_HEADS.value,
+                            d_ff=_DFF.value)
+  return model, common.loss_and_grad_fn(method, model, _CHUNK.value)
 
 
 def abstract_inputs(model, length: int):
-  params = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8), jnp.int32))["params"])
-  return params, jax.ShapeDtypeStruct((1, length), jnp.int32)
+  return common.abstract_params(model), jax.ShapeDtypeStruct((1, length), jnp.int32)
 
 
 def compiled_bytes(method: str, length: int) -> dict:
   model, fn = step_fn(method)
   params, tokens = abstract_inputs(model, length)
   start = time.time()
-  analysis = jax.jit(fn).lower(params, tokens).compile().memory_analysis()
-  total = (analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes
-           - analysis.alias_size_in_bytes)
-  return dict(total=int(total), temp=int(analysis.temp_size_in_bytes), argument=int(analysis.argument_size_in_bytes),
-              output=int(analysis.output_size_in_bytes), tokens=4 * length, compile_s=time.time() - start)
+  result = common.compiled_total_bytes(jax.jit(fn).lower(params, tokens).compile())
+  return dict(result, tokens=4 * length, compile_s=time.time() - start)
 
 
-def _rss_bytes() -> int:
-  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB.
+_rss_bytes = common.peak_rss_bytes
 
 
 def run_point(method: str, length: int) -> None:
   """Subprocess body: compile, note RSS, run one step, print the peak RSS growth as JSON."""
   model, fn = step_fn(method)
-  params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8), jnp.int32))["params"]
+  params = common.init_params(model)
   tokens = jax.random.randint(jax.random.PRNGKey(1), (1, length), 0, 4)
   compiled = jax.jit(fn).lower(params, tokens).compile()
   before = _rss_bytes()
@@ -120,9 +107,7 @@ def measure_rss(method: str, length: int):
 
 
 def plot(rows, path: str) -> None:
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  plt = common.pyplot()
   fig, ax = plt.subplots(figsize=(7, 4.5))
   for method, color in zip(METHODS, ("C0", "C1", "C2", "C3")):
     pts = [(r["length"], r["compiled"]["total"] / 2 ** 20) for r in rows if r["method"] == method]
@@ -138,9 +123,7 @@ def plot(rows, path: str) -> None:
                f"C={_CHUNK.value}, batch 1")
   ax.grid(True, which="both", alpha=0.3)
   ax.legend(fontsize=8)
-  fig.tight_layout()
-  fig.savefig(path + ".tmp.png", dpi=120)
-  os.replace(path + ".tmp.png", path)
+  common.save_figure(fig, path)
 
 
 def main(argv):
@@ -182,12 +165,9 @@ def main(argv):
     summary = dict(slim_ratio=ratio, from_length=lo, to_length=hi, flat=ratio <= 1.5)
     print(f"slim compiled peak (int32 tokens aside) grows {ratio:.3f}x from L={lo} to L={hi} "
           f"({'flat: within 1.5x' if ratio <= 1.5 else 'NOT flat'})")
-  os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
   result = dict(config=model_config("linear").to_dict(), chunk_size=_CHUNK.value, batch_size=1,
                 device=str(jax.devices()[0]), rows=rows, summary=summary)
-  with open(_OUT.value + ".tmp", "w") as f:
-    json.dump(result, f, indent=1)
-  os.replace(_OUT.value + ".tmp", _OUT.value)
+  common.write_json(_OUT.value, result)
   png = os.path.splitext(_OUT.value)[0] + ".png"
   plot(rows, png)
   print(f"wrote {_OUT.value} and {png}")

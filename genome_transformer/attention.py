@@ -139,8 +139,12 @@ def causal_linear_attention_block(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, 
   """One chunk from its start state: (out_BCHd, end state).
 
   The state may be kept in a wider dtype than the activations (a round-off remedy): it is read in
-  the activations' dtype and updated in its own.
+  the activations' dtype and updated in its own. A chunk longer than SUBCHUNK is computed in
+  sub-chunks (`_block_subchunked`): the same sums, with the quadratic part confined to
+  SUBCHUNK x SUBCHUNK blocks.
   """
+  if phi_q_BCHM.shape[1] > SUBCHUNK:
+    return _block_subchunked(phi_q_BCHM, phi_k_BCHM, v_BCHd, state, eps)
   s0_BHMd, z0_BHM = state
   length = phi_q_BCHM.shape[1]
   a_BHCC = jnp.einsum("bchm,bshm->bhcs", phi_q_BCHM, phi_k_BCHM)
@@ -151,6 +155,56 @@ def causal_linear_attention_block(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, 
              + jnp.einsum("bchm,bhm->bch", phi_q_BCHM, z0_BHM.astype(phi_q_BCHM.dtype)))
   out_BCHd = num_BCHd / (den_BCH[..., None] + eps)
   ds_BHMd, dz_BHM = state_delta(phi_k_BCHM, v_BCHd)
+  return out_BCHd, (s0_BHMd + ds_BHMd.astype(s0_BHMd.dtype), z0_BHM + dz_BHM.astype(z0_BHM.dtype))
+
+
+# Sub-chunk length of the two-level chunk (`_block_subchunked`). The masked product of a chunk of
+# length C costs C^2 (M + d) multiply-adds per head and C^2 H floats; in sub-chunks of c it costs
+# C c (M + d) for the masked products plus 2 C M d for the sub-chunk states, least near c = M = d.
+# 64 matches d = 64 of every reference preset (benchmarks/train_throughput.py measures it).
+SUBCHUNK = 64
+
+
+def _block_subchunked(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, v_BCHd: jax.Array, state: State,
+                      eps: float) -> Tuple[jax.Array, State]:
+  """causal_linear_attention_block for C > SUBCHUNK: a chunk split into n sub-chunks of c.
+
+  Within a sub-chunk, the masked product tril(phi(Q) phi(K)^T) V; across sub-chunks, each
+  sub-chunk's queries read the state at its start, s0 + the exclusive prefix sum of the earlier
+  sub-chunks' phi(K)^T V (the recurrence of paper Eq. 5 at sub-chunk granularity). A ragged
+  chunk is zero-padded to n c: a padded key adds nothing; padded rows are cut before the
+  division, so they never divide 0 by 0.
+  """
+  s0_BHMd, z0_BHM = state
+  batch, length, heads, feats = phi_q_BCHM.shape
+  head_dim = v_BCHd.shape[-1]
+  sub = SUBCHUNK
+  n = -(-length // sub)
+  pad = n * sub - length
+
+  def split(x):
+    x = jnp.pad(x, [(0, 0), (0, pad), (0, 0), (0, 0)]) if pad else x
+    return x.reshape((batch, n, sub) + x.shape[2:])
+
+  q_BNcHM, k_BNcHM, v_BNcHd = split(phi_q_BCHM), split(phi_k_BCHM), split(v_BCHd)
+  dtype = q_BNcHM.dtype
+  a_BNHcc = jnp.einsum("bnchm,bnshm->bnhcs", q_BNcHM, k_BNcHM)
+  a_BNHcc = jnp.where(jnp.tril(jnp.ones((sub, sub), bool)), a_BNHcc, 0.0)
+  ds_BNHMd = jnp.einsum("bnchm,bnchd->bnhmd", k_BNcHM, v_BNcHd)
+  dz_BNHM = jnp.sum(k_BNcHM, axis=2)
+  # Exclusive prefix: sub-chunk j starts from s0 + sum_{i < j} ds_i.
+  s_BNHMd = s0_BHMd.astype(dtype)[:, None] + jnp.cumsum(
+      jnp.concatenate([jnp.zeros_like(ds_BNHMd[:, :1]), ds_BNHMd[:, :-1]], axis=1), axis=1)
+  z_BNHM = z0_BHM.astype(dtype)[:, None] + jnp.cumsum(
+      jnp.concatenate([jnp.zeros_like(dz_BNHM[:, :1]), dz_BNHM[:, :-1]], axis=1), axis=1)
+  num_BNcHd = (jnp.einsum("bnhcs,bnshd->bnchd", a_BNHcc, v_BNcHd)
+               + jnp.einsum("bnchm,bnhmd->bnchd", q_BNcHM, s_BNHMd))
+  den_BNcH = (jnp.sum(a_BNHcc, axis=-1).swapaxes(2, 3)
+              + jnp.einsum("bnchm,bnhm->bnch", q_BNcHM, z_BNHM))
+  num_BCHd = num_BNcHd.reshape(batch, n * sub, heads, head_dim)[:, :length]
+  den_BCH = den_BNcH.reshape(batch, n * sub, heads)[:, :length]
+  out_BCHd = num_BCHd / (den_BCH[..., None] + eps)
+  ds_BHMd, dz_BHM = jnp.sum(ds_BNHMd, axis=1), jnp.sum(dz_BNHM, axis=1)
   return out_BCHd, (s0_BHMd + ds_BHMd.astype(s0_BHMd.dtype), z0_BHM + dz_BHM.astype(z0_BHM.dtype))
 
 

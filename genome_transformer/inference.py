@@ -4,10 +4,13 @@
 Causal linear attention is a recurrence whose state per layer is (S, z) (attention.py), so a
 sequence of any length can be scored chunk by chunk, or one token at a time, in memory that
 does not grow with its length. Both equal the whole-sequence forward up to round-off (tests).
+The softmax baseline decodes from a key/value cache (`softmax_cached_step`), whose size and
+per-token work grow with the context.
 """
 
 from typing import Optional, Tuple
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
@@ -65,3 +68,64 @@ def step(model: model_lib.SLiMPerformer, params, token_B: jax.Array, states, pos
   logits_B1V, new_states = model.apply(variables, token_B[:, None], position_offset=position, states=states,
                                        rngs=sublinear.feature_rngs(rng))
   return logits_B1V[:, 0], new_states
+
+
+# -- Softmax baseline: decoding from a key/value cache ---------------------------------------------
+
+KVCache = Tuple[Tuple[jax.Array, jax.Array], ...]  # Per layer (k_BTHd, v_BTHd), T the cache length.
+
+
+def init_kv_cache(config, batch_size: int, max_length: int, dtype=jnp.float32) -> KVCache:
+  """Empty per-layer key/value caches of `max_length` positions for `softmax_cached_step`.
+
+  Memory 2 s T D floats, growing with the context, where the linear model's state is constant.
+  """
+  if config.attention != "softmax":
+    raise ValueError(f"model.attention={config.attention!r}: a key/value cache is for 'softmax'; a linear "
+                     "model decodes from its constant-size state (model.init_states and step).")
+  shape = (batch_size, max_length, config.num_heads, config.d_model // config.num_heads)
+  return tuple((jnp.zeros(shape, dtype), jnp.zeros(shape, dtype)) for _ in range(config.num_layers))
+
+
+def softmax_cached_step(model: model_lib.SLiMPerformer, params, token_B: jax.Array, cache: KVCache,
+                        position) -> Tuple[jax.Array, KVCache]:
+  """Consumes one token of a softmax model at `position` from its key/value cache: (logits_BV, cache).
+
+  The cache holds the keys and values of positions < `position` (init_kv_cache, then this step
+  for each earlier token); this token's are written at `position`, and its query attends to
+  positions <= `position`. logits_BV equal the whole-sequence forward's logits at `position`
+  (the model's layers applied to one position, with the same parameters). Work and memory per
+  token grow with the cache length T (the query reads all T slots, masked): the baseline that
+  the linear model's `step` is compared with (benchmarks/inference.py). jit with `model` static.
+  """
+  cfg = model.config
+  if cfg.attention != "softmax":
+    raise ValueError(f"model.attention={cfg.attention!r}: use inference.step for a linear model.")
+  p = sublinear.as_variables(params)[0]["params"]
+  batch, width, heads = token_B.shape[0], cfg.d_model, cfg.num_heads
+  dim = width // heads
+  dense = lambda x, q: nn.Dense(q["kernel"].shape[-1]).apply({"params": q}, x)
+  norm = lambda x, q: nn.LayerNorm(epsilon=model_lib.LAYER_NORM_EPS).apply({"params": q}, x)
+
+  emb_BE = jnp.take(p["embed"]["embedding"], token_B, axis=0)
+  pos_1E = model_lib.sinusoid_positions(jnp.reshape(position, (1,)), width // 2, emb_BE.dtype)
+  x_BD = jnp.concatenate([emb_BE, jnp.broadcast_to(pos_1E, emb_BE.shape)], axis=-1)
+  new_cache = []
+  for i, (k_BTHd, v_BTHd) in enumerate(cache):
+    lp = p[f"layer_{i}"]
+    h_BD = x_BD if cfg.on_gptln else norm(x_BD, lp["ln_attention"])
+    q_BHd, k_BHd, v_BHd = (dense(h_BD, lp[n]).reshape(batch, heads, dim) for n in ("query", "key", "value"))
+    k_BTHd = jax.lax.dynamic_update_slice_in_dim(k_BTHd, k_BHd[:, None].astype(k_BTHd.dtype), position, axis=1)
+    v_BTHd = jax.lax.dynamic_update_slice_in_dim(v_BTHd, v_BHd[:, None].astype(v_BTHd.dtype), position, axis=1)
+    new_cache.append((k_BTHd, v_BTHd))
+    # Causal softmax attention of the one query, scaled by 1/sqrt(d) as jax.nn.dot_product_attention.
+    logits_BHT = jnp.einsum("bhd,bthd->bht", q_BHd, k_BTHd.astype(q_BHd.dtype)) / jnp.sqrt(dim).astype(q_BHd.dtype)
+    visible_T = jnp.arange(k_BTHd.shape[1]) <= position
+    logits_BHT = jnp.where(visible_T, logits_BHT.astype(jnp.float32), -jnp.inf)
+    w_BHT = jax.nn.softmax(logits_BHT, axis=-1).astype(q_BHd.dtype)
+    a_BD = jnp.einsum("bht,bthd->bhd", w_BHT, v_BTHd.astype(q_BHd.dtype)).reshape(batch, width)
+    x_BD = x_BD + (norm(a_BD, lp["ln_attention"]) if cfg.on_gptln else a_BD)
+    h_BD = x_BD if cfg.on_gptln else norm(x_BD, lp["ln_ffn"])
+    h_BD = dense(nn.gelu(dense(h_BD, lp["ffn_in"]), approximate=False), lp["ffn_out"])
+    x_BD = x_BD + (norm(h_BD, lp["ln_ffn"]) if cfg.on_gptln else h_BD)
+  return dense(x_BD, p["head"]), tuple(new_cache)

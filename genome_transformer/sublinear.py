@@ -113,29 +113,32 @@ def _check_linear(model: model_lib.SLiMPerformer) -> None:
 
 
 def _forward_states(model, variables, chunks, rngs, states, collect: bool = False):
-  """Forward over chunks keeping only the per-layer states: (final states, sum nll[, start states])."""
+  """Forward over chunks keeping only the per-layer states: (final states, stacked start states or None).
 
-  def body(carry, xs):
-    states, sum_nll = carry
-    tokens_BC, next_B, offset = xs
-    logits_BCV, new_states = model.apply(variables, tokens_BC, position_offset=offset, states=states, rngs=rngs)
-    sum_nll = sum_nll + _chunk_nll(logits_BCV, tokens_BC, next_B)
-    return (new_states, sum_nll), (states if collect else None)
+  Nothing but the states leaves the loop body, so XLA drops the work that does not feed them:
+  the head and the loss (the reverse pass recomputes every chunk's loss anyway) and, in the last
+  layer, the queries, the attention output and the FFN.
+  """
 
-  sum0 = jnp.zeros((), jnp.promote_types(float_dtype(variables), jnp.float32))
-  (final_states, sum_nll), starts = jax.lax.scan(body, (states, sum0), chunks)
-  return final_states, sum_nll, starts
+  def body(states, xs):
+    tokens_BC, _, offset = xs
+    _, new_states = model.apply(variables, tokens_BC, position_offset=offset, states=states, rngs=rngs,
+                                return_hidden=True)
+    return new_states, (states if collect else None)
+
+  return jax.lax.scan(body, states, chunks)
 
 
 def loss_and_grad(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, chunk_size: int,
                   rng: Optional[jax.Array] = None, state_dtype: Optional[jnp.dtype] = None):
   """(mean next-token loss, its gradient w.r.t. params) by the SLiM algorithm for the whole model.
 
-  1. A forward lax.scan over chunks carries only the per-layer (S, z) and the summed loss.
+  1. A forward lax.scan over chunks carries only the per-layer (S, z), and computes nothing else.
   2. A reverse lax.scan visits the chunks last to first. For each it runs the chunk from its END
      states: every layer subtracts the chunk's own contribution to get its start state, runs
-     from there, and jax.vjp of that one chunk gives the parameter gradient and the cotangent of
-     the start states, which is the cotangent of the previous chunk's end states.
+     from there, and jax.vjp of that one chunk gives the chunk's loss, the parameter gradient and
+     the cotangent of the start states, which is the cotangent of the previous chunk's end
+     states. The loss is the sum of the chunks' losses from this pass (from the rebuilt states).
   The gradient is exact (no approximation), up to round-off in the rebuilt states. Measured by
   benchmarks/roundoff.py (sqr, E. coli, float32 vs float64, L = 2^20): relative gradient error
   3.0e-6 with C = 1024 (1 layer; 3.0e-6 without any subtraction) and 6.0e-6 with C = 64 and 3
@@ -152,13 +155,13 @@ def loss_and_grad(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, 
   dtype = float_dtype(variables)
   norm = jnp.maximum(count, 1).astype(jnp.promote_types(dtype, jnp.float32))
   states0 = model_lib.init_states(model.config, batch, state_dtype or dtype)
-  final_states, sum_nll, _ = _forward_states(model, variables, chunks, rngs, states0)
+  final_states, _ = _forward_states(model, variables, chunks, rngs, states0)
 
   num_chunks = chunks[0].shape[0]
   is_first = jnp.arange(num_chunks) == 0
 
   def reverse_body(carry, xs):
-    end_states, d_end_states, grads = carry
+    end_states, d_end_states, grads, loss = carry
     tokens_BC, next_B, offset, first = xs
 
     def chunk(v, given_end_states):
@@ -170,13 +173,13 @@ def loss_and_grad(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, 
     (chunk_loss, _), vjp_fn, start_states = jax.vjp(chunk, variables, end_states, has_aux=True)
     d_vars, d_start_states = vjp_fn((jnp.ones_like(chunk_loss), d_end_states))
     grads = jax.tree.map(jnp.add, grads, d_vars)
-    return (start_states, d_start_states, grads), None
+    return (start_states, d_start_states, grads, loss + chunk_loss), None
 
   zeros_like = lambda tree: jax.tree.map(jnp.zeros_like, tree)
-  (_, _, grads), _ = jax.lax.scan(
-      reverse_body, (final_states, zeros_like(final_states), zeros_like(variables)), chunks + (is_first,),
+  loss0 = jnp.zeros((), norm.dtype)
+  (_, _, grads, loss), _ = jax.lax.scan(
+      reverse_body, (final_states, zeros_like(final_states), zeros_like(variables), loss0), chunks + (is_first,),
       reverse=True)
-  loss = sum_nll / norm
   return loss, (grads["params"] if bare else grads)
 
 
@@ -193,7 +196,7 @@ def chunk_start_states(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Ar
   rngs = feature_rngs(rng)
   chunks, _ = chunked_inputs(tokens_BL, chunk_size)
   states0 = model_lib.init_states(model.config, tokens_BL.shape[0], state_dtype or float_dtype(variables))
-  final_states, _, starts = _forward_states(model, variables, chunks, rngs, states0, collect=True)
+  final_states, starts = _forward_states(model, variables, chunks, rngs, states0, collect=True)
   if not rebuilt:
     return starts
   is_first = jnp.arange(chunks[0].shape[0]) == 0

@@ -1,0 +1,120 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Held-out bits per base: released models against compressors and Markov models, same bases.
+
+  python benchmarks/bits_per_base.py --model=bacteria4-slim --model=human-chrx-slim
+  python benchmarks/bits_per_base.py --model=/path/to/export --cross_genome=fetch:pyrodigal-cdiphtheriae
+
+For each model, on the test split of the genome it was trained on (the last 5% of each record, see
+the README's split rule), and on the test split of every `--cross_genome` it was not trained on:
+- the model: ln p of every A/C/G/T base given all bases before it in its record's test region,
+  by the chunked recurrence, so the whole region is one sequence (the first base of each region
+  has no context and is not scored: one base per record);
+- gzip -9, bzip2 -9, xz -9e: the extra bits to compress the test text after the model's training
+  text (conditional) and the test text alone (plain);
+- adaptive order-k Markov models with counts from the model's training split, k = 1..16, and the
+  best k (chosen on the test data itself, which flatters the baseline).
+All figures count the same A/C/G/T bases (genome_transformer.baselines). Prints a markdown table
+and writes benchmarks/results/bits_per_base.json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+
+from absl import app
+from absl import flags
+import numpy as np
+
+from genome_transformer import baselines
+from genome_transformer import input_pipeline
+from genome_transformer import pretrained
+
+_MODELS = flags.DEFINE_multi_string("model", [], "Release name or export directory (repeatable).")
+_CROSS = flags.DEFINE_multi_string(
+    "cross_genome", ["fetch:pyrodigal-cdiphtheriae"],
+    "Genome specs to score every model on as well (skipped for the model trained on it).")
+_OUT = flags.DEFINE_string("out", os.path.join(os.path.dirname(__file__), "results", "bits_per_base.json"),
+                           "JSON output path.")
+_MAX_ORDER = flags.DEFINE_integer("max_order", 16, "Largest Markov order tried.")
+
+LN2 = math.log(2.0)
+
+
+def split_regions(genome: str, split: str) -> list[tuple[str, np.ndarray]]:
+  return input_pipeline.heldout_sequences({"genome": genome}, split)
+
+
+def model_bits(model: pretrained.PretrainedModel, regions) -> tuple[float, int]:
+  """Bits per base over all regions, each scored as one sequence from its first base on."""
+  total, count = 0.0, 0
+  for logp_L in model.log_likelihood({name: tokens for name, tokens in regions}):
+    scored = np.isfinite(logp_L)
+    total -= float(np.sum(logp_L[scored], dtype=np.float64))
+    count += int(scored.sum())
+  return total / count / LN2, count
+
+
+def evaluate(model: pretrained.PretrainedModel, train_regions, genome: str) -> dict:
+  test_regions = split_regions(genome, "test")
+  train_tokens = [tokens for _, tokens in train_regions]
+  test_tokens = [tokens for _, tokens in test_regions]
+  row = {"genome": genome, "test_bases": int(sum(int(np.sum(t < 4)) for t in test_tokens))}
+  start = time.perf_counter()
+  row["model"], row["model_scored_bases"] = model_bits(model, test_regions)
+  row["model_seconds"] = time.perf_counter() - start
+  report = baselines.compressor_report(train_tokens, test_tokens)
+  for name, figures in report.items():
+    row[f"{name}_conditional"] = figures["conditional"]
+    row[f"{name}_plain"] = figures["plain"]
+  best_k, best_bpb, by_order = baselines.best_markov(train_tokens, test_tokens, ks=range(1, _MAX_ORDER.value + 1))
+  row["markov_best_k"], row["markov_best"] = int(best_k), float(best_bpb)
+  row["markov_by_k"] = {int(k): float(v) for k, v in by_order.items()}
+  baseline_keys = [k for k in row if k.endswith(("_conditional", "_plain")) or k == "markov_best"]
+  row["best_baseline"] = min(baseline_keys, key=lambda k: row[k])
+  row["model_wins"] = bool(row["model"] < row[row["best_baseline"]])
+  return row
+
+
+def main(argv):
+  del argv
+  if not _MODELS.value:
+    raise app.UsageError(f"Pass --model (releases found: {', '.join(pretrained.list_releases()) or 'none'}).")
+  results = {"machine": platform.machine(), "cpus": os.cpu_count(), "models": []}
+  for name in _MODELS.value:
+    model = pretrained.load(name)
+    own_genome = model.config.data.genome
+    train_regions = split_regions(own_genome, "train")
+    entry = {"model": name, "trained_on": own_genome, "num_params": model.num_params,
+             "metadata": {k: model.metadata.get(k) for k in ("steps", "tokens_seen", "validation_bits_per_base", "test_bits_per_base")}, "rows": []}
+    for genome in [own_genome] + [g for g in _CROSS.value if g != own_genome]:
+      row = evaluate(model, train_regions, genome)
+      row["own_genome"] = genome == own_genome
+      entry["rows"].append(row)
+      print(f"{name} on {genome}: model {row['model']:.4f}, best baseline {row['best_baseline']} "
+            f"{row[row['best_baseline']]:.4f} (Markov k={row['markov_best_k']})", flush=True)
+    results["models"].append(entry)
+
+  columns = ["model", "gzip_conditional", "bzip2_conditional", "xz_conditional", "gzip_plain", "bzip2_plain",
+             "xz_plain", "markov_best"]
+  print("\n| model | test genome | bases | " + " | ".join(columns) + " | best k | model wins |")
+  print("|---|---|---|" + "---|" * (len(columns) + 2))
+  for entry in results["models"]:
+    for row in entry["rows"]:
+      cells = " | ".join(f"{row[c]:.4f}" for c in columns)
+      own = "" if row["own_genome"] else " (other organism)"
+      print(f"| {entry['model']} | {row['genome']}{own} | {row['test_bases']:,} | {cells} | {row['markov_best_k']} | "
+            f"{'yes' if row['model_wins'] else 'no'} |")
+  os.makedirs(os.path.dirname(_OUT.value), exist_ok=True)
+  temp = _OUT.value + ".tmp"
+  with open(temp, "w", encoding="utf-8") as f:
+    json.dump(results, f, indent=1)
+  os.replace(temp, _OUT.value)
+  print(f"\nWrote {_OUT.value}")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import json
 import logging as python_logging
 import math
@@ -53,6 +52,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 import genome_transformer
+from genome_transformer import fasta
 from genome_transformer import genomes
 from genome_transformer import model as model_lib
 from genome_transformer import tokenizer
@@ -285,21 +285,13 @@ def check_params_against_config(params_tree: Any, model_config: ml_collections.C
 # Writing an export.
 
 
-def _sha256(path: str) -> str:
-  digest = hashlib.sha256()
-  with open(path, "rb") as f:
-    for block in iter(lambda: f.read(1 << 22), b""):
-      digest.update(block)
-  return digest.hexdigest()
-
-
 def _file_manifest(root: str) -> dict[str, dict]:
   files = {}
   for directory, _, names in os.walk(root):
     for name in sorted(names):
       path = os.path.join(directory, name)
       rel = os.path.relpath(path, os.path.dirname(root)).replace(os.sep, "/")
-      files[rel] = {"bytes": os.path.getsize(path), "sha256": _sha256(path)}
+      files[rel] = {"bytes": os.path.getsize(path), "sha256": fasta.sha256_file(path)}
   return dict(sorted(files.items()))
 
 
@@ -481,7 +473,7 @@ def verify_files(path: str, document: dict) -> None:
     if size != expected["bytes"]:
       raise ExportError(f"Export {path} is corrupted: {rel} has {size} bytes, export.json records "
                         f"{expected['bytes']}. Export again or re-download the release.")
-    if _sha256(file_path) != expected["sha256"]:
+    if fasta.sha256_file(file_path) != expected["sha256"]:
       raise ExportError(f"Export {path} is corrupted: {rel} has another sha256 than export.json records. "
                         "Export again or re-download the release.")
 

@@ -373,7 +373,8 @@ def _fai_matches(fai_rows: list[tuple[str, int, int, int, int]] | None,
   return True
 
 
-def _sha256_file(path: str) -> str:
+def sha256_file(path: str) -> str:
+  """Hex sha256 of a file, read in 4 MiB blocks."""
   digest = hashlib.sha256()
   with open(path, "rb") as f:
     for block in iter(lambda: f.read(1 << 22), b""):
@@ -447,7 +448,7 @@ def _normalized_copy(path: str, display: str, compression: str | None,
   NAME.fasta.layout.json (the validation result), each renamed into place; the layout file
   last, so its presence marks a complete entry.
   """
-  digest = _sha256_file(path)[:16]
+  digest = sha256_file(path)[:16]
   base = os.path.basename(path)
   for suffix in (".gz", ".bgz", ".gzip"):
     if base.lower().endswith(suffix):

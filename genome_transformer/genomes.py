@@ -94,14 +94,6 @@ def register_resolver(scheme: str, resolver: Resolver, *, replace: bool = False)
   RESOLVERS[scheme] = resolver
 
 
-def _sha256(path: str) -> str:
-  digest = hashlib.sha256()
-  with open(path, "rb") as f:
-    for block in iter(lambda: f.read(1 << 22), b""):
-      digest.update(block)
-  return digest.hexdigest()
-
-
 def _resolve_builtin(name: str, cache_dir: str) -> list[str]:
   manifest = load_manifest()
   if name in manifest["collections"]:
@@ -118,7 +110,7 @@ def _resolve_builtin(name: str, cache_dir: str) -> list[str]:
     if not os.path.exists(path):
       raise GenomeSpecError(f"builtin:{member}: {path} is missing from the installed package; "
                             f"reinstall genome-transformer.")
-    digest = _sha256(path)
+    digest = fasta.sha256_file(path)
     if digest != entry["sha256"]:
       raise GenomeSpecError(f"builtin:{member}: {path} has sha256 {digest}, the manifest says "
                             f"{entry['sha256']}; the file is damaged, reinstall the package.")
@@ -207,5 +199,5 @@ def fingerprint(paths: list[str]) -> str:
   """Content hash of the resolved plain FASTA files, in order (names the TFDS config)."""
   digest = hashlib.sha256()
   for path in paths:
-    digest.update(_sha256(path).encode())
+    digest.update(fasta.sha256_file(path).encode())
   return digest.hexdigest()

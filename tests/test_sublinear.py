@@ -8,23 +8,15 @@ import textwrap
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import pytest
 
 from genome_transformer import model as model_lib
 from genome_transformer import sublinear
+from model_testing import make_config
 
 B, L = 2, 70
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def make_config(**overrides) -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict(dict(
-      vocab_size=8, d_model=16, num_layers=2, num_heads=2, d_ff=32, attention="linear", feature_map="sqr",
-      num_feature_blocks=1, on_gptln=True))
-  config.update(overrides)
-  return config
 
 
 def _tokens(seed=1, length=L):

@@ -11,8 +11,10 @@ pair (S_BHMd, z_BHM) of the SLiM paper:
 
 The explicit masked form is a test oracle; the prefix sum materialises S_t for every t (memory
 L H M d, the reference's `ps` mode); the chunked form carries (S, z) across chunks and inside a
-chunk uses the masked product phi(Q) phi(K)^T (memory C^2 H), which is the same sum ordered
-differently.
+chunk uses the masked product phi(Q) phi(K)^T, which is the same sum ordered differently. A chunk
+longer than SUBCHUNK = c is itself split in sub-chunks: masked products within them (memory C c H)
+and the state at each sub-chunk's start across them (memory (C / c) H M d), instead of one C x C
+product whose cost grows as C^2.
 
 FAVOR+ (Choromanski et al., "Rethinking Attention with Performers", Lemma 1): with x~ = x d^-1/4
 and w_m orthogonal rows of norm sqrt(d), phi(x)_m = exp(w_m . x~ - |x~|^2 / 2 - c). The reference
@@ -120,11 +122,21 @@ def causal_linear_attention_explicit(phi_q_BLHM: jax.Array, phi_k_BLHM: jax.Arra
   return num_BLHd / (den_BLH[..., None] + eps)
 
 
+def _prefix_sum(x_BL: jax.Array) -> jax.Array:
+  """Inclusive cumulative sum along axis 1."""
+  return jax.lax.associative_scan(jnp.add, x_BL, axis=1)
+
+
 def causal_linear_attention_prefix_sum(phi_q_BLHM: jax.Array, phi_k_BLHM: jax.Array, v_BLHd: jax.Array,
                                        initial_state: Optional[State] = None, eps: float = EPSILON) -> jax.Array:
-  """Cumulative sums of phi(k) v^T and phi(k) over the whole sequence: memory L H M d."""
-  s_BLHMd = jnp.cumsum(jnp.einsum("blhm,blhd->blhmd", phi_k_BLHM, v_BLHd), axis=1)
-  z_BLHM = jnp.cumsum(phi_k_BLHM, axis=1)
+  """Cumulative sums of phi(k) v^T and phi(k) over the whole sequence: memory L H M d.
+
+  The sums are a parallel prefix (lax.associative_scan): the same S_t, in a tree order. XLA's CPU
+  cumsum (reduce_window) took 10x the time of a pass over the L H M d array, and made plain
+  autodiff of this form 3x slower (benchmarks/train_throughput.py).
+  """
+  s_BLHMd = _prefix_sum(jnp.einsum("blhm,blhd->blhmd", phi_k_BLHM, v_BLHd))
+  z_BLHM = _prefix_sum(phi_k_BLHM)
   if initial_state is not None:
     s0_BHMd, z0_BHM = initial_state
     s_BLHMd = s_BLHMd + s0_BHMd[:, None].astype(s_BLHMd.dtype)
@@ -132,6 +144,14 @@ def causal_linear_attention_prefix_sum(phi_q_BLHM: jax.Array, phi_k_BLHM: jax.Ar
   num_BLHd = jnp.einsum("blhm,blhmd->blhd", phi_q_BLHM, s_BLHMd)
   den_BLH = jnp.einsum("blhm,blhm->blh", phi_q_BLHM, z_BLHM)
   return num_BLHd / (den_BLH[..., None] + eps)
+
+
+# Sub-chunk length of the two-level chunk (`_block_subchunked`). A chunk's masked product costs
+# C^2 (M + d) multiply-adds per head and C^2 H floats; in sub-chunks of c it costs C c (M + d) for
+# the masked products, 2 C M d to make and read the sub-chunk states, and (C / c)^2 M d for their
+# prefix sums. With M = d = 64 (every reference preset), c = 64 was the fastest of 32, 64 and 128
+# on CPU, by 4-5% (D=256, C=1024 and 4096; issue 7's report).
+SUBCHUNK = 64
 
 
 def causal_linear_attention_block(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, v_BCHd: jax.Array,
@@ -156,13 +176,6 @@ def causal_linear_attention_block(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, 
   out_BCHd = num_BCHd / (den_BCH[..., None] + eps)
   ds_BHMd, dz_BHM = state_delta(phi_k_BCHM, v_BCHd)
   return out_BCHd, (s0_BHMd + ds_BHMd.astype(s0_BHMd.dtype), z0_BHM + dz_BHM.astype(z0_BHM.dtype))
-
-
-# Sub-chunk length of the two-level chunk (`_block_subchunked`). The masked product of a chunk of
-# length C costs C^2 (M + d) multiply-adds per head and C^2 H floats; in sub-chunks of c it costs
-# C c (M + d) for the masked products plus 2 C M d for the sub-chunk states, least near c = M = d.
-# 64 matches d = 64 of every reference preset (benchmarks/train_throughput.py measures it).
-SUBCHUNK = 64
 
 
 def _block_subchunked(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, v_BCHd: jax.Array, state: State,
@@ -192,11 +205,11 @@ def _block_subchunked(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, v_BCHd: jax.
   a_BNHcc = jnp.where(jnp.tril(jnp.ones((sub, sub), bool)), a_BNHcc, 0.0)
   ds_BNHMd = jnp.einsum("bnchm,bnchd->bnhmd", k_BNcHM, v_BNcHd)
   dz_BNHM = jnp.sum(k_BNcHM, axis=2)
-  # Exclusive prefix: sub-chunk j starts from s0 + sum_{i < j} ds_i.
-  s_BNHMd = s0_BHMd.astype(dtype)[:, None] + jnp.cumsum(
-      jnp.concatenate([jnp.zeros_like(ds_BNHMd[:, :1]), ds_BNHMd[:, :-1]], axis=1), axis=1)
-  z_BNHM = z0_BHM.astype(dtype)[:, None] + jnp.cumsum(
-      jnp.concatenate([jnp.zeros_like(dz_BNHM[:, :1]), dz_BNHM[:, :-1]], axis=1), axis=1)
+  # Exclusive prefix: sub-chunk j starts from s0 + sum_{i < j} ds_i. A product with the strictly
+  # lower triangular n x n matrix is one small matmul; XLA's CPU cumsum (reduce_window) was slower.
+  before_NN = jnp.tril(jnp.ones((n, n), dtype), -1)
+  s_BNHMd = s0_BHMd.astype(dtype)[:, None] + jnp.einsum("ij,bjhmd->bihmd", before_NN, ds_BNHMd)
+  z_BNHM = z0_BHM.astype(dtype)[:, None] + jnp.einsum("ij,bjhm->bihm", before_NN, dz_BNHM)
   num_BNcHd = (jnp.einsum("bnhcs,bnshd->bnchd", a_BNHcc, v_BNcHd)
                + jnp.einsum("bnchm,bnhmd->bnchd", q_BNcHM, s_BNHMd))
   den_BNcH = (jnp.sum(a_BNHcc, axis=-1).swapaxes(2, 3)

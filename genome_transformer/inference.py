@@ -8,6 +8,7 @@ The softmax baseline decodes from a key/value cache (`softmax_cached_step`), who
 per-token work grow with the context.
 """
 
+import math
 from typing import Optional, Tuple
 
 import flax.linen as nn
@@ -72,18 +73,20 @@ def step(model: model_lib.SLiMPerformer, params, token_B: jax.Array, states, pos
 
 # -- Softmax baseline: decoding from a key/value cache ---------------------------------------------
 
-KVCache = Tuple[Tuple[jax.Array, jax.Array], ...]  # Per layer (k_BTHd, v_BTHd), T the cache length.
+KVCache = Tuple[Tuple[jax.Array, jax.Array], ...]  # Per layer (k_BHTd, v_BHTd), T the cache length.
 
 
 def init_kv_cache(config, batch_size: int, max_length: int, dtype=jnp.float32) -> KVCache:
   """Empty per-layer key/value caches of `max_length` positions for `softmax_cached_step`.
 
   Memory 2 s T D floats, growing with the context, where the linear model's state is constant.
+  Heads before positions, so that a query reads each head's keys and values contiguously (with
+  positions first, XLA copied the whole cache into that layout at every token).
   """
   if config.attention != "softmax":
     raise ValueError(f"model.attention={config.attention!r}: a key/value cache is for 'softmax'; a linear "
                      "model decodes from its constant-size state (model.init_states and step).")
-  shape = (batch_size, max_length, config.num_heads, config.d_model // config.num_heads)
+  shape = (batch_size, config.num_heads, max_length, config.d_model // config.num_heads)
   return tuple((jnp.zeros(shape, dtype), jnp.zeros(shape, dtype)) for _ in range(config.num_layers))
 
 
@@ -111,19 +114,26 @@ def softmax_cached_step(model: model_lib.SLiMPerformer, params, token_B: jax.Arr
   pos_1E = model_lib.sinusoid_positions(jnp.reshape(position, (1,)), width // 2, emb_BE.dtype)
   x_BD = jnp.concatenate([emb_BE, jnp.broadcast_to(pos_1E, emb_BE.shape)], axis=-1)
   new_cache = []
-  for i, (k_BTHd, v_BTHd) in enumerate(cache):
+  for i, (k_BHTd, v_BHTd) in enumerate(cache):
     lp = p[f"layer_{i}"]
     h_BD = x_BD if cfg.on_gptln else norm(x_BD, lp["ln_attention"])
     q_BHd, k_BHd, v_BHd = (dense(h_BD, lp[n]).reshape(batch, heads, dim) for n in ("query", "key", "value"))
-    k_BTHd = jax.lax.dynamic_update_slice_in_dim(k_BTHd, k_BHd[:, None].astype(k_BTHd.dtype), position, axis=1)
-    v_BTHd = jax.lax.dynamic_update_slice_in_dim(v_BTHd, v_BHd[:, None].astype(v_BTHd.dtype), position, axis=1)
-    new_cache.append((k_BTHd, v_BTHd))
-    # Causal softmax attention of the one query, scaled by 1/sqrt(d) as jax.nn.dot_product_attention.
-    logits_BHT = jnp.einsum("bhd,bthd->bht", q_BHd, k_BTHd.astype(q_BHd.dtype)) / jnp.sqrt(dim).astype(q_BHd.dtype)
-    visible_T = jnp.arange(k_BTHd.shape[1]) <= position
-    logits_BHT = jnp.where(visible_T, logits_BHT.astype(jnp.float32), -jnp.inf)
-    w_BHT = jax.nn.softmax(logits_BHT, axis=-1).astype(q_BHd.dtype)
-    a_BD = jnp.einsum("bht,bthd->bhd", w_BHT, v_BTHd.astype(q_BHd.dtype)).reshape(batch, width)
+    # Causal softmax attention of the one query over the cached positions and itself, scaled by
+    # 1/sqrt(d) as jax.nn.dot_product_attention. The cache is read before this token's key and
+    # value are written into it: reading the updated cache made XLA copy it at every token.
+    scale = 1.0 / math.sqrt(dim)
+    cached_BHT = jnp.einsum("bhd,bhtd->bht", q_BHd, k_BHTd.astype(q_BHd.dtype)).astype(jnp.float32) * scale
+    cached_BHT = jnp.where(jnp.arange(k_BHTd.shape[2]) < position, cached_BHT, -jnp.inf)
+    self_BH1 = jnp.sum(q_BHd * k_BHd, axis=-1, keepdims=True).astype(jnp.float32) * scale
+    max_BH1 = jnp.maximum(jnp.max(cached_BHT, axis=-1, keepdims=True), self_BH1)
+    w_BHT, w_BH1 = jnp.exp(cached_BHT - max_BH1), jnp.exp(self_BH1 - max_BH1)
+    den_BH1 = jnp.sum(w_BHT, axis=-1, keepdims=True) + w_BH1
+    a_BHd = (jnp.einsum("bht,bhtd->bhd", w_BHT.astype(q_BHd.dtype), v_BHTd.astype(q_BHd.dtype))
+             + w_BH1.astype(q_BHd.dtype) * v_BHd) / den_BH1.astype(q_BHd.dtype)
+    a_BD = a_BHd.reshape(batch, width)
+    write = lambda c_BHTd, x_BHd: jax.lax.dynamic_update_slice_in_dim(
+        c_BHTd, x_BHd[:, :, None].astype(c_BHTd.dtype), position, axis=2)
+    new_cache.append((write(k_BHTd, k_BHd), write(v_BHTd, v_BHd)))
     x_BD = x_BD + (norm(a_BD, lp["ln_attention"]) if cfg.on_gptln else a_BD)
     h_BD = x_BD if cfg.on_gptln else norm(x_BD, lp["ln_ffn"])
     h_BD = dense(nn.gelu(dense(h_BD, lp["ffn_in"]), approximate=False), lp["ffn_out"])

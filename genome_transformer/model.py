@@ -22,10 +22,10 @@ Where we differ, and why:
   that passes the same key to every chunk gets the same features in every chunk. The reference
   samples once per `loss_with_grad`; the trainer folds the step into the key, which is the same.
   A fixed shift keeps exp finite; the ratio is unchanged (attention.py docstring).
-- Inside a chunk, linear attention uses the masked product phi(Q_c) phi(K_c)^T plus the carried
-  state instead of the reference's per-chunk cumulative sum: the same sums in a different order,
-  with memory C^2 H instead of C H M d. The whole-sequence path (`states=None`) is the
-  reference's prefix sum.
+- Inside a chunk, linear attention uses masked products phi(Q) phi(K)^T over sub-chunks of 64
+  plus the state carried to each sub-chunk, instead of the reference's per-chunk cumulative sum:
+  the same sums in a different order, with memory 64 C H + (C / 64) H M d instead of C H M d
+  (attention.py). The whole-sequence path (`states=None`) is the reference's prefix sum.
 - Weights are float32 and activations follow the parameter dtype (cast the params to float64 to
   run everything in float64).
 

@@ -65,13 +65,13 @@ def test_softmax_cached_decode_equals_full_logits(on_gptln):
   full = model.apply({"params": params}, tokens)
   step = jax.jit(lambda tok, cache, pos: inference.softmax_cached_step(model, params, tok, cache, pos))
   cache = inference.init_kv_cache(model.config, B, L + 5)  # Slots past the current position stay masked.
-  assert cache[0][0].shape == (B, L + 5, 2, 8) and len(cache) == 2
+  assert cache[0][0].shape == (B, 2, L + 5, 8) and len(cache) == 2
   for t in range(L):
     logits_BV, cache = step(tokens[:, t], cache, t)
     np.testing.assert_allclose(logits_BV, full[:, t], rtol=1e-4, atol=1e-5, err_msg=f"position {t}")
   # The cache now holds every position's keys; the spare slots were never written.
-  assert float(jnp.max(jnp.abs(cache[0][0][:, L - 1]))) > 0.0
-  np.testing.assert_array_equal(cache[0][0][:, L:], 0.0)
+  assert float(jnp.max(jnp.abs(cache[0][0][:, :, L - 1]))) > 0.0
+  np.testing.assert_array_equal(cache[0][0][:, :, L:], 0.0)
 
 
 def test_kv_cache_is_for_softmax_models_only():

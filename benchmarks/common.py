@@ -1,0 +1,115 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Helpers shared by the training benchmarks (memory.py, train_throughput.py) and inference.py.
+
+The four ways to get a training step's loss and gradient that the benchmarks compare:
+
+  slim        sublinear.loss_and_grad: the SLiM algorithm (forward scan keeping only the states,
+              reverse scan rebuilding them by subtraction)
+  autodiff    jax.value_and_grad of the whole-sequence prefix-sum model
+  scan_ckpt   jax.value_and_grad of a lax.scan over chunks with jax.checkpoint on the chunk
+              (no subtraction: every chunk's carried states are stored for the backward pass)
+  softmax     jax.value_and_grad of the same model with causal softmax attention
+"""
+
+import json
+import os
+import resource
+import sys
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from genome_transformer import model as model_lib  # pylint: disable=g-import-not-at-top
+from genome_transformer import sublinear  # pylint: disable=g-import-not-at-top
+
+METHODS = ("slim", "autodiff", "scan_ckpt", "softmax")
+CHUNKED = ("slim", "scan_ckpt")  # The methods that take a chunk size.
+
+
+def model_config(attention: str, d_model: int, num_layers: int, num_heads: int, d_ff: int,
+                 feature_map: str = "sqr") -> ml_collections.ConfigDict:
+  """The model section of a config (vocab 8 as the tokenizer's), post-LN as the reference."""
+  return ml_collections.ConfigDict(dict(
+      vocab_size=8, d_model=d_model, num_layers=num_layers, num_heads=num_heads, d_ff=d_ff,
+      attention=attention, feature_map=feature_map, num_feature_blocks=1, on_gptln=True))
+
+
+def make_model(method: str, **dims) -> model_lib.SLiMPerformer:
+  """The model a method trains: the softmax twin for 'softmax', linear attention otherwise."""
+  return model_lib.SLiMPerformer(model_config("softmax" if method == "softmax" else "linear", **dims))
+
+
+def loss_and_grad_fn(method: str, model: model_lib.SLiMPerformer, chunk_size: int) -> Callable:
+  """fn(params, tokens_BL) -> (loss, grads) for one method; chunk_size is ignored where unused."""
+  if method not in METHODS:
+    raise ValueError(f"method={method!r} is not one of {METHODS}.")
+  if method == "slim":
+    return lambda p, t: sublinear.loss_and_grad(model, p, t, chunk_size)
+  if method == "scan_ckpt":
+    return lambda p, t: jax.value_and_grad(lambda q: sublinear.checkpointed_scan_loss(model, q, t, chunk_size))(p)
+  return lambda p, t: jax.value_and_grad(lambda q: sublinear.full_loss(model, q, t))(p)
+
+
+def init_params(model: model_lib.SLiMPerformer, seed: int = 0):
+  return model.init(jax.random.PRNGKey(seed), jnp.zeros((1, 8), jnp.int32))["params"]
+
+
+def abstract_params(model: model_lib.SLiMPerformer):
+  """The parameters' shapes and dtypes, nothing allocated."""
+  return jax.eval_shape(lambda: init_params(model))
+
+
+def num_params(tree) -> int:
+  return sum(int(x.size) for x in jax.tree.leaves(tree))
+
+
+def make_train_step(loss_and_grad: Callable, tx: optax.GradientTransformation) -> Callable:
+  """A full optimizer step (state, tokens_BL) -> (state, loss), state = (params, opt_state), jitted
+  with the state donated, as the trainer runs it."""
+
+  def train_step(state, tokens_BL):
+    params, opt_state = state
+    loss, grads = loss_and_grad(params, tokens_BL)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return (optax.apply_updates(params, updates), opt_state), loss
+
+  return jax.jit(train_step, donate_argnums=0)
+
+
+def compiled_total_bytes(compiled) -> dict:
+  """XLA's account of a compiled function's peak: temporaries + arguments + outputs - aliased."""
+  analysis = compiled.memory_analysis()
+  total = (analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes
+           - analysis.alias_size_in_bytes)
+  return dict(total=int(total), temp=int(analysis.temp_size_in_bytes), argument=int(analysis.argument_size_in_bytes),
+              output=int(analysis.output_size_in_bytes))
+
+
+def peak_rss_bytes() -> int:
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB.
+
+
+def write_json(path: str, obj) -> None:
+  """Writes to a temporary path and renames, so a reader never sees half a file."""
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  with open(path + ".tmp", "w") as f:
+    json.dump(obj, f, indent=1)
+  os.replace(path + ".tmp", path)
+
+
+def save_figure(fig, path: str) -> None:
+  fig.tight_layout()
+  fig.savefig(path + ".tmp.png", dpi=120)
+  os.replace(path + ".tmp.png", path)
+
+
+def pyplot():
+  """matplotlib.pyplot on the Agg backend (no display needed)."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  return plt

@@ -22,13 +22,14 @@ chunk sizes: bases/s of one call after compilation (compile time reported apart)
 Model: D=256, 3 layers, 4 heads, d_ff=1024, sqr (M = d = 64), float32, batch 1, random weights
 (speed does not depend on them).
 
-  python benchmarks/inference.py           # contexts 2^10 .. 2^20, scoring 1 Mb (~6 min on 2 CPU cores)
-  python benchmarks/inference.py --quick   # contexts up to 2^16, scoring 128 kb (~1 min)
+  python benchmarks/inference.py           # contexts 2^10 .. 2^20, scoring 1 Mb (~5 min on 2 CPU cores)
+  python benchmarks/inference.py --quick   # contexts up to 2^16, scoring 128 kb (~1-2 min)
 Writes benchmarks/results/inference.json and .png.
 """
 
 import functools
 import gzip
+import json
 import os
 import statistics
 import sys
@@ -58,6 +59,7 @@ _SCORE_CHUNKS = flags.DEFINE_list("score_chunks", ["256", "1024", "4096"], "Chun
 _MAX_CACHE_GIB = flags.DEFINE_float("max_cache_gib", 4.0, "Largest softmax KV cache tried (XLA holds ~2 copies).")
 _MAX_DECODE_S = flags.DEFINE_float("max_decode_s", 60.0, "Stop softmax when a timed scan would take longer.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/inference.json", "JSON path (the PNG goes beside it).")
+_PLOT_ONLY = flags.DEFINE_bool("plot_only", False, "Redraw the PNG from an existing --out JSON; run nothing.")
 
 DIMS = dict(d_model=256, num_layers=3, num_heads=4, d_ff=1024)
 GENOME = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "genome_transformer", "genomes",
@@ -243,8 +245,12 @@ def plot(gen_rows, score_rows, path: str) -> None:
   for model, style in (("linear", "-o"), ("softmax", "-s")):
     pts = [(r["context"], r["ms_per_token"]) for r in gen_rows if r["model"] == model and r["ms_per_token"]]
     ax.plot(*zip(*pts), style, label=f"{model} ({'inference.step' if model == 'linear' else 'KV cache'})")
-    mem = [(r["context"], r["state_bytes"] / 2 ** 20) for r in gen_rows if r["model"] == model]
+    mem = [(r["context"], r["state_bytes"] / 2 ** 20) for r in gen_rows if r["model"] == model and r["ms_per_token"]]
     bx.plot(*zip(*mem), style, label=f"{model} ({'state' if model == 'linear' else 'KV cache'})")
+    size_only = [(r["context"], r["state_bytes"] / 2 ** 20) for r in gen_rows
+                 if r["model"] == model and not r["ms_per_token"]]
+    if size_only:
+      bx.plot(*zip(*size_only), style[-1], mfc="none", color="C1", label=f"{model} (size only: not run)")
   for a, ylabel in ((ax, "ms per generated token"), (bx, "state / cache memory (MiB)")):
     a.set_xscale("log", base=2)
     a.set_yscale("log")
@@ -264,6 +270,13 @@ def plot(gen_rows, score_rows, path: str) -> None:
 
 def main(argv):
   del argv
+  png = os.path.splitext(_OUT.value)[0] + ".png"
+  if _PLOT_ONLY.value:
+    with open(_OUT.value) as f:
+      result = json.load(f)
+    plot(result["generation"], result["scoring"], png)
+    print(f"wrote {png}")
+    return
   max_log2 = min(_MAX_LOG2.value, 16) if _QUICK.value else _MAX_LOG2.value
   score_bases = min(_SCORE_BASES.value, 2 ** 17) if _QUICK.value else _SCORE_BASES.value
   contexts = [2 ** k for k in range(10, max_log2 + 1, 2)]
@@ -287,7 +300,6 @@ def main(argv):
                 linear_flatness=dict(ratio=flat, from_context=linear[0]["context"], to_context=linear[-1]["context"]),
                 scoring=score_rows)
   common.write_json(_OUT.value, result)
-  png = os.path.splitext(_OUT.value)[0] + ".png"
   plot(gen_rows, score_rows, png)
   print(f"wrote {_OUT.value} and {png}")
 

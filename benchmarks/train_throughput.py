@@ -23,10 +23,11 @@ Methods that need more than --max_gib (autodiff and softmax at long L) or a step
 All batch 1, sqr feature map (M = d = 64), float32.
 
   python benchmarks/train_throughput.py            # everything (~15 min on 2 CPU cores)
-  python benchmarks/train_throughput.py --quick    # PTB-like at C=256 and small at 4k, 16k (~3 min)
+  python benchmarks/train_throughput.py --quick    # PTB-like at C=256 and small at 4k, 16k (~2 min)
 Writes benchmarks/results/train_throughput.json and .png; prints a table and the ratios.
 """
 
+import json
 import os
 import statistics
 import sys
@@ -51,6 +52,7 @@ _SLOW_S = flags.DEFINE_float("slow_s", 10.0, "A step slower than this is timed -
 _MAX_STEP_S = flags.DEFINE_float("max_step_s", 60.0, "A step slower than this is timed once, not repeated.")
 _MAX_GIB = flags.DEFINE_float("max_gib", 16.0, "Skip points whose compiled memory estimate exceeds this.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/train_throughput.json", "JSON path (the PNG goes beside it).")
+_PLOT_ONLY = flags.DEFINE_bool("plot_only", False, "Redraw the PNG from an existing --out JSON; run nothing.")
 
 SMALL = dict(d_model=256, num_layers=3, num_heads=4, d_ff=1024)
 
@@ -170,16 +172,22 @@ def plot(rows, path: str) -> None:
   labels = [f"{r['setting']}\n{r['method']}" + (f"\nC={r['chunk_size']}" if r["chunk_size"] else "") for r in presets]
   colors = dict(slim="C0", scan_ckpt="C1", autodiff="C2", softmax="C3")
   bx.bar(range(len(presets)), [r["tokens_per_s"] for r in presets], color=[colors[r["method"]] for r in presets])
-  bx.set_xticks(range(len(presets)), labels, fontsize=6)
+  bx.set_xticks(range(len(presets)), labels, fontsize=6, rotation=90)
   bx.set_ylabel("tokens / s")
   bx.set_yscale("log")
-  bx.set_title("reference presets: PTB-like (L=1024, D=512), enwik8-like (L=4096, D=1024)")
+  bx.set_title("reference presets: PTB-like (L=1024, D=512), enwik8-like (L=4096, D=1024)", fontsize=9)
   bx.grid(True, axis="y", which="both", alpha=0.3)
   common.save_figure(fig, path)
 
 
 def main(argv):
   del argv
+  png = os.path.splitext(_OUT.value)[0] + ".png"
+  if _PLOT_ONLY.value:
+    with open(_OUT.value) as f:
+      plot(json.load(f)["rows"], png)
+    print(f"wrote {png}")
+    return
   methods = _METHODS.value or list(common.METHODS)
   rows = []
   load_before = os.getloadavg()
@@ -215,7 +223,6 @@ def main(argv):
                 quick=_QUICK.value, steps=_STEPS.value,
                 max_step_s=_MAX_STEP_S.value, max_gib=_MAX_GIB.value, rows=rows, ratios=summary)
   common.write_json(_OUT.value, result)
-  png = os.path.splitext(_OUT.value)[0] + ".png"
   plot(rows, png)
   print(f"wrote {_OUT.value} and {png}")
 

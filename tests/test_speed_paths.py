@@ -47,8 +47,8 @@ def test_subchunked_block_equals_prefix_sum_float64(length, kind, blocks):
   assert length > attention.SUBCHUNK  # The sub-chunked path runs.
   with jax.enable_x64(True):
     phi_q, phi_k, v, state, eps = _inputs(length, kind, blocks, jnp.float64)
-    out, end = attention.causal_linear_attention_block(phi_q, phi_k, v, state, eps)
-    want_out, want_end = _oracle(phi_q, phi_k, v, state, eps)
+    out, end = jax.jit(attention.causal_linear_attention_block)(phi_q, phi_k, v, state, eps)
+    want_out, want_end = jax.jit(_oracle)(phi_q, phi_k, v, state, eps)
     assert out.shape == (B, length, H, D_HEAD) and out.dtype == jnp.float64
     np.testing.assert_allclose(out, want_out, rtol=1e-11, atol=0)
     for got, want in zip(end, want_end):
@@ -66,9 +66,9 @@ def test_subchunked_block_float32_and_gradients():
       return jnp.sum(out * weights) + 1e-3 * (jnp.sum(s) + jnp.sum(z))
     return f
 
-  got_v, got_g = jax.value_and_grad(objective(attention.causal_linear_attention_block), argnums=(0, 1, 2, 3))(
+  got_v, got_g = jax.jit(jax.value_and_grad(objective(attention.causal_linear_attention_block), argnums=(0, 1, 2, 3)))(
       phi_q, phi_k, v, state)
-  want_v, want_g = jax.value_and_grad(objective(_oracle), argnums=(0, 1, 2, 3))(phi_q, phi_k, v, state)
+  want_v, want_g = jax.jit(jax.value_and_grad(objective(_oracle), argnums=(0, 1, 2, 3)))(phi_q, phi_k, v, state)
   np.testing.assert_allclose(got_v, want_v, rtol=1e-5)
   for got, want in zip(jax.tree.leaves(got_g), jax.tree.leaves(want_g)):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * float(jnp.max(jnp.abs(want))))

@@ -6,9 +6,11 @@
 
 For each model, on the test split of the genome it was trained on (the last 5% of each record, see
 the README's split rule), and on the test split of every `--cross_genome` it was not trained on:
-- the model: ln p of every A/C/G/T base given all bases before it in its record's test region,
-  by the chunked recurrence, so the whole region is one sequence (the first base of each region
-  has no context and is not scored: one base per record);
+- the model: ln p of every A/C/G/T base of its record's test region given the bases before it
+  within the model's training window W, the trainer's held-out protocol (pretrained.log_likelihood's
+  default: half-overlapping windows of W, so no base is scored at a position the model never saw
+  in training; W is recorded as `model_context`). The first base of each region has no context
+  and is not scored: one base per record;
 - gzip -9, bzip2 -9, xz -9e: the extra bits to compress the test text after the model's training
   text (conditional) and the test text alone (plain);
 - adaptive order-k Markov models with counts from the model's training split, k = 1..16, and the
@@ -49,7 +51,7 @@ def split_regions(genome: str, split: str) -> list[tuple[str, np.ndarray]]:
 
 
 def model_bits(model: pretrained.PretrainedModel, regions) -> tuple[float, int]:
-  """Bits per base over all regions, each scored as one sequence from its first base on."""
+  """Bits per base over all regions, each scored in windows of the model's training window."""
   total, count = 0.0, 0
   for logp_L in model.log_likelihood({name: tokens for name, tokens in regions}):
     scored = np.isfinite(logp_L)
@@ -65,6 +67,7 @@ def evaluate(model: pretrained.PretrainedModel, train_regions, genome: str) -> d
   row = {"genome": genome, "test_bases": int(sum(int(np.sum(t < 4)) for t in test_tokens))}
   start = time.perf_counter()
   row["model"], row["model_scored_bases"] = model_bits(model, test_regions)
+  row["model_context"] = model.window_length  # log_likelihood's default context.
   row["model_seconds"] = time.perf_counter() - start
   report = baselines.compressor_report(train_tokens, test_tokens)
   for name, figures in report.items():

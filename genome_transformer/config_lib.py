@@ -56,7 +56,8 @@ def base_config() -> ml_collections.ConfigDict:
 
   config.eval = ml_collections.ConfigDict()
   config.eval.max_bases = 65536  # Held-out bases scored per record and split (0 = the whole region).
-  config.eval.chunk_size = 1024  # Chunk of the recurrent evaluation; its memory is flat in length.
+  config.eval.chunk_size = 1024  # Chunk of the recurrence inside each evaluation window (at most the context).
+  config.eval.context = 0  # W: held-out bases are scored in half-overlapping windows of W (0 = data.window_length).
   return config
 
 
@@ -115,6 +116,8 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
     _fail("eval.max_bases", e.max_bases, "must be >= 0 (0 scores the whole held-out region)")
   if e.chunk_size < 1:
     _fail("eval.chunk_size", e.chunk_size, "must be at least 1")
+  if e.context != 0 and e.context < 2:
+    _fail("eval.context", e.context, "must be 0 (data.window_length) or at least 2 (one input and one target)")
 
 
 # Fields that fix the parameters' shapes or the data a run sees: a checkpoint made under other values

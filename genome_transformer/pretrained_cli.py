@@ -2,7 +2,7 @@
 """Command line of the pretrained models: score, variants, embed, generate, list.
 
   python -m genome_transformer.pretrained score --model=NAME_OR_DIR --fasta=seqs.fa [--out=scores.tsv]
-      [--per_base=per_base.tsv]
+      [--per_base=per_base.tsv] [--context=0]
   python -m genome_transformer.pretrained variants --model=... --fasta=ref.fa --variants=vars.tsv
       [--both_strands] [--window=N] [--out=scores.tsv]
   python -m genome_transformer.pretrained embed --model=... --fasta=seqs.fa --out=emb.npz [--pool=mean|last|none]
@@ -58,6 +58,10 @@ flags.DEFINE_string("out", "-", "Output path; '-' is stdout (embed needs a file)
 flags.DEFINE_string("per_base", None, "score: also write per-base log-probabilities to this TSV.")
 flags.DEFINE_string("variants", None, "variants: TSV (chrom pos ref alt, 1-based) or VCF.")
 flags.DEFINE_bool("both_strands", False, "variants: average the forward and reverse-complement scores.")
+flags.DEFINE_integer("context", 0, "score: bases of context per scored base: 0 = the model's training window "
+                     "(longer records in half-overlapping windows of it, as the trainer's held-out figures); "
+                     "-1 = unbounded (one recurrence over the whole record, past the positions seen in "
+                     "training); N >= 2 = windows of N.")
 flags.DEFINE_integer("window", -1, "variants: bases of context each side of a variant (-1: the model's training "
                      "window length; 0: the whole record).")
 flags.DEFINE_enum("pool", "mean", ["mean", "last", "none"], "embed: pooling over bases.")
@@ -127,6 +131,10 @@ def _fetch(fa: fasta.IndexedFasta, record: fasta.FastaRecord) -> np.ndarray:
 
 def command_score(model: pretrained.PretrainedModel) -> None:
   path = _require("fasta", "score")
+  if FLAGS.context < -1 or FLAGS.context == 1:
+    raise CommandLineError(f"--context={FLAGS.context}: must be 0 (the model's training window), -1 (unbounded) "
+                           "or at least 2.")
+  context = None if FLAGS.context == -1 else FLAGS.context
   with fasta.open_fasta(path) as fa, atomic_output(FLAGS.out) as out, contextlib.ExitStack() as stack:
     per_base = stack.enter_context(atomic_output(FLAGS.per_base)) if FLAGS.per_base else None
     out.write("record\tlength\tscored_bases\tbits_per_base\tlog_likelihood_nats\n")
@@ -135,7 +143,8 @@ def command_score(model: pretrained.PretrainedModel) -> None:
     bar = stack.enter_context(_progress(sum(r.length for r in fa.records), "bp", "score"))
     for group in _record_groups(fa):
       tokens = {r.name: _fetch(fa, r) for r in group}
-      logps = model.log_likelihood(tokens, chunk_size=FLAGS.chunk_size, batch_size=FLAGS.batch_size)
+      logps = model.log_likelihood(tokens, context=context, chunk_size=FLAGS.chunk_size,
+                                   batch_size=FLAGS.batch_size)
       for (name, tokens_L), logp_L in zip(tokens.items(), logps):
         scored = np.isfinite(logp_L)
         total = pretrained.total_log_likelihood(logp_L)

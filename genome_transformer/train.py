@@ -136,27 +136,34 @@ def check_memory(compiled, *, what: str) -> int:
   return needed
 
 
-def bits_per_base(model, params, sequences, *, chunk_size: int, max_bases: int, rng) -> tuple[float, int]:
-  """Bits per ACGT base over whole held-out regions, any length, by the chunked recurrence."""
+EVAL_BATCH_TOKENS = 1 << 15  # Tokens per evaluation call: windows per call = this // eval context.
+
+
+def eval_context(config: ml_collections.ConfigDict) -> int:
+  """W of held-out scoring: eval.context, or the training window when it is 0."""
+  return int(config.eval.context or config.data.window_length)
+
+
+def bits_per_base(model, params, sequences, *, context: int, chunk_size: int, max_bases: int, rng) -> tuple[float, int]:
+  """Bits per ACGT base over held-out regions of any length, in windows of `context` bases.
+
+  Positions are absolute and training never goes past data.window_length, so scoring a whole
+  region in one recurrence would score positions the model never saw (see
+  inference.windowed_log_likelihood); windows keep every base within the training context.
+  """
   total_nll, total_count = 0.0, 0
   for _, tokens_L in sequences:
     if max_bases:
       tokens_L = tokens_L[:max_bases]
     if len(tokens_L) < 2:
       continue
-    # Pad to whole chunks so that regions of similar length share one compilation; pads are never targets.
-    padded = -(-len(tokens_L) // chunk_size) * chunk_size
-    tokens_1L = np.full((1, padded), tokenizer.PAD_ID, np.int32)
-    tokens_1L[0, :len(tokens_L)] = tokens_L
-    logp_1L = np.asarray(_chunked_log_likelihood(model, params, jnp.asarray(tokens_1L), chunk_size, rng))
-    targets = tokens_1L[0, 1:]
-    counted = targets < 4  # Only A, C, G, T are scored (N and padding carry no sequence).
-    total_nll -= float(np.sum(logp_1L[0, :-1][counted]))
-    total_count += int(np.sum(counted))
+    logp_L = inference.windowed_log_likelihood(model, params, tokens_L, context, chunk_size,
+                                               batch_size=max(1, EVAL_BATCH_TOKENS // context), rng=rng)
+    counted_L = np.asarray(tokens_L) < tokenizer.NUM_BASES  # N carries no sequence and is never scored.
+    counted_L[0] = False  # The first base has no context.
+    total_nll -= float(np.sum(logp_L[counted_L], dtype=np.float64))
+    total_count += int(np.sum(counted_L))
   return total_nll / max(total_count, 1) / LN2, total_count
-
-
-_chunked_log_likelihood = jax.jit(inference.chunked_log_likelihood, static_argnums=(0, 3))
 
 
 @dataclasses.dataclass
@@ -274,11 +281,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 def evaluate(model, params, config, splits: dict, rng) -> dict:
   results = {}
   for split, sequences in splits.items():
-    bpb, count = bits_per_base(model, params, sequences, chunk_size=config.eval.chunk_size,
-                               max_bases=config.eval.max_bases, rng=rng)
+    bpb, count = bits_per_base(model, params, sequences, context=eval_context(config),
+                               chunk_size=config.eval.chunk_size, max_bases=config.eval.max_bases, rng=rng)
     results[f"{split}_bits_per_base"] = bpb
     results[f"{split}_bases"] = count
-    logging.info("%s: %.4f bits per base over %d held-out bases.", split, bpb, count)
+    logging.info("%s: %.4f bits per base over %d held-out bases (context %d).", split, bpb, count,
+                 eval_context(config))
   return results
 
 

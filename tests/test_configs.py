@@ -64,6 +64,8 @@ BAD_VALUES = [
     ("train.num_steps", 0, "train.num_steps"),
     ("train.grad_clip_norm", -1.0, "train.grad_clip_norm"),
     ("eval.max_bases", -5, "eval.max_bases"),
+    ("eval.context", 1, "eval.context"),
+    ("eval.context", -1, "eval.context"),
 ]
 
 

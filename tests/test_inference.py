@@ -80,3 +80,75 @@ def test_kv_cache_is_for_softmax_models_only():
     inference.init_kv_cache(model.config, B, 8)
   with pytest.raises(ValueError, match="inference.step"):
     inference.softmax_cached_step(model, params, tokens[:, 0], (), 0)
+
+
+# -- Held-out scoring in windows of the training context ---------------------------------------------
+
+W = 16  # Context of the windowed tests; odd W = 15 leaves windows of unequal halves.
+
+
+def _windows_one_by_one(model, params, tokens_L, context, chunk_size, rng=None):
+  """The oracle: each window scored alone and unpadded; ([n] log-probabilities, [n] times each base is scored)."""
+  n, half = len(tokens_L), context // 2
+  logp_L, times_L = np.full(n, np.nan, np.float32), np.zeros(n, int)
+  start = 0
+  while True:
+    window = tokens_L[start:start + context].astype(np.int32)[None]
+    logp_W = np.asarray(_chunked(model, params, jnp.asarray(window), min(chunk_size, context), rng))[0]
+    first = 1 if start == 0 else start + context - half  # Window 0 gives [0, W); window k [kh + W - h, kh + W).
+    for t in range(first, min(start + context, n)):
+      logp_L[t] = logp_W[t - start - 1]  # Entry j is ln p(window token j+1 | window tokens <= j).
+      times_L[t] += 1
+    if start + context >= n:
+      break
+    start += half
+  logp_L[tokens_L >= 4] = np.nan
+  return logp_L, times_L
+
+
+def _tokens(n, seed=5):
+  tokens_L = np.asarray(jax.random.randint(jax.random.PRNGKey(seed), (n,), 0, 4), np.uint8)
+  tokens_L[n // 3] = 4  # An N: never a target.
+  return tokens_L
+
+
+@pytest.mark.parametrize("attention", ["linear", "softmax"])
+@pytest.mark.parametrize("context", [W, W - 1])
+@pytest.mark.parametrize("n", [W - 1, W, W + 1, int(2.5 * W), 5 * W + 3])
+def test_windowed_log_likelihood_equals_windows_scored_one_by_one(attention, context, n):
+  model, params, _ = _setup(attention=attention)
+  tokens_L = _tokens(n)
+  # chunk 5 divides no window; 3 windows per call leave the last call with padding rows.
+  got_L = inference.windowed_log_likelihood(model, params, tokens_L, context, 5, batch_size=3)
+  want_L, times_L = _windows_one_by_one(model, params, tokens_L, context, 5)
+  assert got_L.shape == (n,) and got_L.dtype == np.float32
+  np.testing.assert_array_equal(times_L[1:], 1)  # The oracle scores each base once...
+  np.testing.assert_array_equal(np.isnan(got_L), (np.arange(n) == 0) | (tokens_L >= 4))  # ...and so does this.
+  np.testing.assert_allclose(got_L, want_L, rtol=1e-5, atol=1e-6)
+  if n > context:
+    # Past the first window each base sees W - W//2 to W - 1 bases, not all before it.
+    unbounded_L = inference.windowed_log_likelihood(model, params, tokens_L, n, 5)
+    assert np.nanmax(np.abs(got_L[context:] - unbounded_L[context:])) > 1e-4
+
+
+@pytest.mark.parametrize("attention,feature_map", [("linear", "sqr"), ("linear", "favor+"), ("softmax", "sqr")])
+@pytest.mark.parametrize("n", [2, W - 1, W])
+def test_sequence_within_one_window_is_scored_whole(attention, feature_map, n):
+  model, params, _ = _setup(attention=attention, feature_map=feature_map)
+  rng = jax.random.PRNGKey(9) if feature_map == "favor+" else None
+  tokens_L = _tokens(n)
+  whole_L = np.asarray(_chunked(model, params, jnp.asarray(tokens_L.astype(np.int32))[None], 4, rng))[0]
+  want_L = np.concatenate([[np.nan], whole_L[:-1]]).astype(np.float32)
+  want_L[tokens_L >= 4] = np.nan
+  got_L = inference.windowed_log_likelihood(model, params, tokens_L, W, 4, batch_size=2, rng=rng)
+  np.testing.assert_allclose(got_L, want_L, rtol=1e-5, atol=1e-6)
+  np.testing.assert_array_equal(np.isnan(got_L), np.isnan(want_L))
+
+
+def test_windowed_log_likelihood_refuses_bad_arguments():
+  model, params, _ = _setup()
+  with pytest.raises(ValueError, match="context=1 must be at least 2"):
+    inference.windowed_log_likelihood(model, params, _tokens(8), 1, 4)
+  with pytest.raises(ValueError, match="must be 1-D"):
+    inference.windowed_log_likelihood(model, params, _tokens(8)[None], W, 4)
+  assert np.isnan(inference.windowed_log_likelihood(model, params, _tokens(1), W, 4)).all()

@@ -81,12 +81,13 @@ def test_load_by_release_name_from_env(release_root, monkeypatch):
 
 
 def test_log_likelihood_chunked_equals_full_forward(model):
+  """context=None: one recurrence over the whole sequence, the behaviour before windowed scoring."""
   tokens_L, logp_LV, _ = _full_forward_logp(model, LONG)
   want_L = logp_LV[np.arange(len(LONG) - 1), tokens_L[1:]]
   scored_L = tokens_L[1:] < 4
   results = {}
   for chunk in (None, 64, 100):  # None: the config's eval.chunk_size (128); 100 does not divide the length.
-    got_L = model.log_likelihood(LONG, chunk_size=chunk)
+    got_L = model.log_likelihood(LONG, context=None, chunk_size=chunk)
     assert got_L.shape == (len(LONG),)
     assert np.isnan(got_L[0])  # Conditioned on nothing: not scored.
     np.testing.assert_array_equal(np.isnan(got_L[1:]), ~scored_L)  # N and IUPAC bases are not scored.
@@ -94,12 +95,46 @@ def test_log_likelihood_chunked_equals_full_forward(model):
     results[chunk] = got_L
   np.testing.assert_allclose(results[64], results[100], rtol=0, atol=ATOL)
   # A batch of different lengths gives each sequence what it gets alone.
-  batch = model.log_likelihood([LONG[:40], LONG, LONG[:200]])
+  batch = model.log_likelihood([LONG[:40], LONG, LONG[:200]], context=None)
   np.testing.assert_allclose(batch[1], results[None], rtol=0, atol=ATOL)
   np.testing.assert_allclose(batch[0], results[None][:40], rtol=0, atol=ATOL)
   np.testing.assert_allclose(batch[2], results[None][:200], rtol=0, atol=ATOL)
-  bits = model.bits_per_base(LONG)
+  bits = model.bits_per_base(LONG, context=None)
   np.testing.assert_allclose(bits, -np.mean(want_L[scored_L]) / np.log(2), rtol=1e-6)
+
+
+def test_default_context_is_the_training_window(model):
+  """Past the training window each base is scored in a window of WINDOW bases, from position 0."""
+  assert model.window_length == WINDOW
+  tokens_L, logp_LV, _ = _full_forward_logp(model, LONG)
+  half = WINDOW // 2
+  # The oracle: the whole-sequence forward of window 0 for bases < WINDOW; after that, of the
+  # window starting at k*half for the bases [k*half + WINDOW - half, k*half + WINDOW).
+  want_L = np.full(len(LONG), np.nan, np.float32)
+  want_L[1:WINDOW] = logp_LV[np.arange(WINDOW - 1), tokens_L[1:WINDOW]]
+  for start in range(half, len(LONG) - WINDOW + half, half):
+    window_L, window_logp_LV, _ = _full_forward_logp(model, LONG[start:start + WINDOW])
+    for t in range(start + WINDOW - half, min(start + WINDOW, len(LONG))):
+      want_L[t] = window_logp_LV[t - start - 1, window_L[t - start]]
+  want_L[tokens_L >= 4] = np.nan
+  got_L = model.log_likelihood(LONG)
+  np.testing.assert_array_equal(np.isnan(got_L), np.isnan(want_L))
+  np.testing.assert_allclose(got_L, want_L, rtol=0, atol=ATOL)
+  np.testing.assert_allclose(model.log_likelihood(LONG, context=WINDOW), got_L, rtol=0, atol=ATOL)
+  scored = np.isfinite(want_L)
+  np.testing.assert_allclose(model.bits_per_base(LONG), -np.mean(want_L[scored]) / np.log(2), rtol=1e-6)
+  # A sequence that fits in the window is scored whole, whatever the context.
+  np.testing.assert_array_equal(model.log_likelihood(LONG[:WINDOW]), model.log_likelihood(LONG[:WINDOW], context=None))
+  # Another context: windows of 50 (chunk 32 divides no window), several windows per call or one.
+  for batch_size in (1, 8):
+    other_L = model.log_likelihood({"long": LONG, "short": LONG[:45]}, context=50, chunk_size=32,
+                                   batch_size=batch_size)
+    np.testing.assert_allclose(other_L[1], model.log_likelihood(LONG[:45], context=None), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(other_L[0][:50], model.log_likelihood(LONG[:50], context=None), rtol=0, atol=ATOL)
+    assert np.nanmax(np.abs(other_L[0][50:] - got_L[50:])) > 1e-4  # Less context: other scores.
+  for bad in (1, -2, 2.5, True, "128"):
+    with pytest.raises(pretrained.PretrainedInputError, match=r"context=.* must be 0 \(the training window, 128 "):
+      model.log_likelihood(LONG, context=bad)
 
 
 def test_embed_chunked_equals_full_forward(model):
@@ -145,7 +180,8 @@ def test_seeded_generation_is_reproducible(model):
 
 
 def _total(m, seq):
-  return pretrained.total_log_likelihood(m.log_likelihood(seq))
+  # score_variants scores whole sequences in one recurrence, whatever their length.
+  return pretrained.total_log_likelihood(m.log_likelihood(seq, context=None))
 
 
 def _revcomp(seq):
@@ -226,7 +262,13 @@ def test_softmax_and_favor_models(attention, feature_map, tmp_path):
   assert (m.features_rng is not None) == (feature_map == "favor+")
   seq = _random_bases(4, 90)  # Three chunks of 32 for the recurrent model.
   tokens_L, logp_LV, logits_LV = _full_forward_logp(m, seq)
-  np.testing.assert_allclose(m.log_likelihood(seq)[1:], logp_LV[np.arange(89), tokens_L[1:]], rtol=0, atol=ATOL)
+  whole_L = logp_LV[np.arange(89), tokens_L[1:]]
+  np.testing.assert_allclose(m.log_likelihood(seq, context=None)[1:], whole_L, rtol=0, atol=ATOL)
+  # By default, windows of the training length 64: window 0 for bases < 64, then the window at 32.
+  window_L, window_logp_LV, _ = _full_forward_logp(m, seq[32:])
+  windowed_L = m.log_likelihood(seq)
+  np.testing.assert_allclose(windowed_L[1:64], whole_L[:63], rtol=0, atol=ATOL)
+  np.testing.assert_allclose(windowed_L[64:], window_logp_LV[np.arange(31, 57), window_L[32:]], rtol=0, atol=ATOL)
   np.testing.assert_allclose(m.next_token_logits(seq), logits_LV[-1], rtol=1e-4, atol=ATOL)
   generated = m.generate(seq[:40], 8, temperature=0)
   _, _, logits_LV = _full_forward_logp(m, seq[:40] + generated)
@@ -260,6 +302,10 @@ def test_command_line_score_and_variants(model, release_root, tmp_path):
   per_base = per_base_path.read_text().splitlines()
   assert len(per_base) == 1 + sum(len(s) for s in records.values())
   assert per_base[1] == f"r1\t1\t{LONG[0]}\tNA"
+  result = _cli(release_root, "score", "--model=tiny", f"--fasta={fasta_path}", f"--out={scores_path}", "--context=-1")
+  assert result.returncode == 0, result.stderr[-3000:]
+  for line, seq in zip(scores_path.read_text().splitlines()[1:], records.values()):
+    np.testing.assert_allclose(float(line.split("\t")[3]), model.bits_per_base(seq, context=None), rtol=0, atol=1e-5)
 
   out_path = tmp_path / "variants.tsv"
   result = _cli(release_root, "variants", "--model=tiny", f"--fasta={fasta_path}", f"--variants={variants_path}",

@@ -192,3 +192,41 @@ def test_nan_loss_stops_naming_the_step(cache_dir, tmp_path):
                 check=False)
   assert result.returncode != 0
   assert "Error: Loss is nan at step" in result.stderr or "Error: Loss is inf at step" in result.stderr, result.stderr[-2000:]
+
+
+def test_heldout_eval_scores_windows_of_the_context():
+  """evaluate() scores the first eval.max_bases of each region in windows of eval.context or data.window_length."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  from genome_transformer import inference  # pylint: disable=g-import-not-at-top
+  from genome_transformer import model as model_lib  # pylint: disable=g-import-not-at-top
+  from genome_transformer import train  # pylint: disable=g-import-not-at-top
+  from model_testing import make_config  # pylint: disable=g-import-not-at-top
+
+  model = model_lib.SLiMPerformer(make_config())
+  params = model.init(jax.random.PRNGKey(0), np.zeros((1, 8), np.int32))["params"]
+  rng = np.random.default_rng(3)
+  regions = [("a", rng.integers(0, 4, 100).astype(np.uint8)), ("b", rng.integers(0, 5, 40).astype(np.uint8)),
+             ("c", np.array([2], np.uint8))]  # One base: nothing to score.
+
+  def want(context, max_bases):
+    nll, count = 0.0, 0
+    for _, tokens_L in regions:
+      logp_L = inference.windowed_log_likelihood(model, params, tokens_L[:max_bases or None], context, 8)
+      nll -= float(np.nansum(logp_L, dtype=np.float64))
+      count += int(np.sum(np.isfinite(logp_L)))
+    return nll / count / np.log(2), count
+
+  config = ml_collections.ConfigDict(dict(data=dict(window_length=16),
+                                          eval=dict(context=0, chunk_size=8, max_bases=64)))
+  results = {}
+  for context, max_bases in ((0, 64), (24, 64), (0, 0)):
+    config.eval.context, config.eval.max_bases = context, max_bases
+    got = train.evaluate(model, params, config, {"validation": regions}, None)
+    bits, count = want(context or 16, max_bases)
+    assert got["validation_bases"] == count
+    np.testing.assert_allclose(got["validation_bits_per_base"], bits, rtol=1e-6)
+    results[(context, max_bases)] = got
+  assert results[(0, 64)]["validation_bases"] == 63 + int(np.sum(regions[1][1][1:] < 4))
+  assert results[(0, 0)]["validation_bases"] == 99 + int(np.sum(regions[1][1][1:] < 4))
+  assert results[(24, 64)]["validation_bits_per_base"] != results[(0, 64)]["validation_bits_per_base"]

@@ -23,7 +23,7 @@ def get_config():
   config.model.d_ff = 1536  # 4 D.
   config.model.feature_map = "sqr"  # The paper's default feature map.
   config.train.batch_size = 32  # Windows per step: 32 k tokens, to keep the GPU busy.
-  config.train.num_steps = 3000  # Replaced by the probe-sized count of the GPU run (see docstring).
+  config.train.num_steps = 3800  # 125 M tokens in 126 s at the probe's 30.0 steps/s (2 epochs of the split).
   config.train.chunk_size = 256  # Sub-linear step, as on CPU.
   config.train.learning_rate = 1e-3  # The default peak.
   config.train.warmup_steps = 100  # A few % of the run.

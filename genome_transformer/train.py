@@ -285,6 +285,7 @@ def evaluate(model, params, config, splits: dict, rng) -> dict:
                                chunk_size=config.eval.chunk_size, max_bases=config.eval.max_bases, rng=rng)
     results[f"{split}_bits_per_base"] = bpb
     results[f"{split}_bases"] = count
+    results[f"{split}_context"] = eval_context(config)  # Makes each curve point say how it was scored.
     logging.info("%s: %.4f bits per base over %d held-out bases (context %d).", split, bpb, count,
                  eval_context(config))
   return results

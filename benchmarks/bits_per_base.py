@@ -21,6 +21,7 @@ and writes benchmarks/results/bits_per_base.json.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -52,6 +53,7 @@ _SOFTMAX = flags.DEFINE_multi_string(
 LN2 = math.log(2.0)
 
 
+@functools.lru_cache(maxsize=None)  # Models trained on one genome share its splits: read each once.
 def split_regions(genome: str, split: str) -> list[tuple[str, np.ndarray]]:
   return input_pipeline.heldout_sequences({"genome": genome}, split)
 

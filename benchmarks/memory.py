@@ -1,12 +1,6 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""Peak memory of one training step against sequence length L, four ways.
-
-  slim        sublinear.loss_and_grad: the SLiM algorithm (forward scan keeping only the states,
-              reverse scan rebuilding them by subtraction)
-  autodiff    jax.value_and_grad of the whole-sequence prefix-sum model
-  scan_ckpt   jax.value_and_grad of a lax.scan over chunks with jax.checkpoint on the chunk
-              (no subtraction: every chunk's carried states are stored for the backward pass)
-  softmax     jax.value_and_grad of the same model with causal softmax attention
+"""Peak memory of one training step against sequence length L, the four ways of benchmarks/common.py
+(slim, autodiff, scan_ckpt, softmax).
 
 "compiled" is XLA's own account of the compiled step (`.memory_analysis()`: temporaries +
 arguments + outputs - aliased), obtained by compiling against abstract inputs, nothing run,

@@ -1,7 +1,7 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """Causal linear attention of the SLiM Performer: feature maps and three equal ways to compute it.
 
-Notation (as in ../shared/slim-reference.md): B batch, L length, C chunk length, H heads, d head
+Notation (as in the SLiM paper, arXiv 2012.11346): B batch, L length, C chunk length, H heads, d head
 size, M features per head (M = d for relu/elu+1/sqr, M = N d for favor+ with N blocks).
 Layout is batch-major with heads after length: phi_BLHM, v_BLHd. A layer's recurrent state is the
 pair (S_BHMd, z_BHM) of the SLiM paper:
@@ -34,22 +34,24 @@ from typing import Optional, Tuple
 import jax
 import jax.numpy as jnp
 
+from genome_transformer.config_lib import FEATURE_MAPS
+
 # The reference's guard against 0/0 in out = num / (den + eps).
 EPSILON = 1e-16
-
-FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+")
 
 State = Tuple[jax.Array, jax.Array]  # (S_BHMd, z_BHM)
 
 
 def num_features(feature_map: str, head_dim: int, num_feature_blocks: int = 1) -> int:
-  """M, the number of features per head."""
+  """M, the number of features per head (`head_dim` is the width of q and k per head)."""
   if feature_map not in FEATURE_MAPS:
     raise ValueError(f"model.feature_map={feature_map!r} is not one of {FEATURE_MAPS}.")
   if feature_map == "favor+":
     if num_feature_blocks < 1:
       raise ValueError(f"model.num_feature_blocks={num_feature_blocks} must be >= 1 for favor+.")
     return num_feature_blocks * head_dim
+  if feature_map == "taylor":
+    return 1 + head_dim + head_dim * (head_dim + 1) // 2
   return head_dim
 
 
@@ -98,7 +100,65 @@ def feature_map(x_BLHd: jax.Array, kind: str, features_HdM: Optional[jax.Array] 
     proj_BLHM = jnp.einsum("blhd,hdm->blhm", x_BLHd, features_HdM.astype(x_BLHd.dtype))
     sq_norm_BLH1 = 0.5 * jnp.sum(jnp.square(x_BLHd), axis=-1, keepdims=True)
     return jnp.exp(proj_BLHM - sq_norm_BLH1 - favor_shift(head_dim))
+  if kind == "taylor":
+    return taylor_features(x_BLHd)
   raise ValueError(f"Unknown feature map {kind!r}; expected one of {FEATURE_MAPS}.")
+
+
+def taylor_features(x_BLHd: jax.Array) -> jax.Array:
+  """phi(x) with phi(q) . phi(k) = 1 + q.k / sqrt(d) + (q.k)^2 / (2 d): exp(q.k / sqrt(d)) to second order.
+
+  The second-order Taylor map of Based (Arora et al., arXiv 2402.18668), on the upper triangle
+  of x x^T: the off-diagonal products appear twice in (q.k)^2, so they carry sqrt(2) and the
+  map has 1 + d + d(d+1)/2 features instead of 1 + d + d^2. The score 1 + a + a^2/2 >= 1/2 keeps
+  its sign whatever q and k are, so the denominator never vanishes, and unlike sqr (a = (q.k)^2
+  up to a sum) it grows with q.k, which lets a query prefer keys that point its way.
+  """
+  dim = x_BLHd.shape[-1]
+  rows, cols = jnp.triu_indices(dim)
+  pair_scale = jnp.where(rows == cols, 1.0 / math.sqrt(2.0), 1.0).astype(x_BLHd.dtype) / math.sqrt(dim)
+  second_BLHP = x_BLHd[..., rows] * x_BLHd[..., cols] * pair_scale
+  ones_BLH1 = jnp.ones(x_BLHd.shape[:-1] + (1,), x_BLHd.dtype)
+  return jnp.concatenate([ones_BLH1, x_BLHd * dim ** -0.25, second_BLHP], axis=-1)
+
+
+def causal_depthwise_conv(x_BEF: jax.Array, kernel_KF: jax.Array) -> jax.Array:
+  """out[t] = sum_j kernel[j] * x[t - j], per channel, with x = 0 before the first row.
+
+  K shifted multiply-adds instead of a grouped convolution: for K <= 8 this is a few passes over
+  the array, where XLA's CPU grouped convolution ran the first probe of this model at a sixth of
+  the plain model's speed.
+  """
+  width = kernel_KF.shape[0]
+  length = x_BEF.shape[1]
+  padded_BEF = jnp.pad(x_BEF, [(0, 0), (width - 1, 0), (0, 0)])
+  out_BEF = x_BEF * kernel_KF[0].astype(x_BEF.dtype)
+  for j in range(1, width):
+    out_BEF = out_BEF + padded_BEF[:, width - 1 - j:width - 1 - j + length] * kernel_KF[j].astype(x_BEF.dtype)
+  return out_BEF
+
+
+def sliding_window_softmax(q_BEHd: jax.Array, k_BEHd: jax.Array, v_BEHd: jax.Array, window: int,
+                           valid_E: jax.Array, num_queries: int) -> jax.Array:
+  """Exact causal softmax of the last `num_queries` rows over the `window` rows up to each (itself included).
+
+  Keys on invalid rows (positions before the sequence start) are masked out; a query always sees
+  itself, so no row is all masked. Scores in at least float32 and scaled by 1/sqrt(d), as the softmax
+  baseline. Memory: num_queries x E scores per head, E the rows given (the window's halo plus
+  the chunk), never the whole sequence.
+  """
+  rows = k_BEHd.shape[1]
+  query_rows_Q = jnp.arange(rows - num_queries, rows)
+  key_rows_E = jnp.arange(rows)
+  lag_QE = query_rows_Q[:, None] - key_rows_E[None, :]
+  allowed_QE = (lag_QE >= 0) & (lag_QE < window) & (valid_E[None, :] | (lag_QE == 0))
+  scale = 1.0 / math.sqrt(q_BEHd.shape[-1])
+  q_BQHd = q_BEHd[:, rows - num_queries:]
+  score_dtype = jnp.promote_types(q_BEHd.dtype, jnp.float32)
+  scores_BHQE = jnp.einsum("bqhd,bkhd->bhqk", q_BQHd, k_BEHd).astype(score_dtype) * scale
+  scores_BHQE = jnp.where(allowed_QE, scores_BHQE, -jnp.inf)
+  weights_BHQE = jax.nn.softmax(scores_BHQE, axis=-1).astype(v_BEHd.dtype)
+  return jnp.einsum("bhqk,bkhd->bqhd", weights_BHQE, v_BEHd)
 
 
 def zero_state(batch_size: int, num_heads: int, num_feats: int, head_dim: int, dtype=jnp.float32) -> State:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ml_collections
 
-FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+")
+FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+", "taylor")  # phi of linear attention (model/attention.py).
 ATTENTIONS = ("linear", "softmax")
+POSITIONS = ("sinusoid", "none")
 
 
 class ConfigError(ValueError):
@@ -29,6 +30,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.data.window_length = 1024  # L: tokens per training window.
   config.data.stride = 1024  # Bases between consecutive window starts (= L: no overlap).
   config.data.max_n_fraction = 0.5  # Training windows with a larger fraction of N are dropped.
+  config.data.reverse_complement_prob = 0.0  # Each training window is read on the other strand with this probability.
 
   config.model = ml_collections.ConfigDict()
   config.model.vocab_size = 8  # Tokenizer vocabulary: A C G T N PAD BOS EOS.
@@ -40,6 +42,12 @@ def base_config() -> ml_collections.ConfigDict:
   config.model.feature_map = "sqr"  # phi for linear attention: relu, elu+1, sqr (paper default) or favor+.
   config.model.num_feature_blocks = 1  # favor+ only: M = blocks * d orthogonal random features.
   config.model.on_gptln = True  # True: post-LN x + LN(f(x)) (reference PTB/enwik8); False: pre-LN.
+  # Additions to the reference model (issue 12; all off by default, which is the faithful model):
+  config.model.conv_width = 0  # K: depthwise causal convolution of width K on q, k and v in every layer (0 = off).
+  config.model.window_heads = 0  # Heads per layer that run exact causal softmax over the last window_size positions.
+  config.model.window_size = 0  # w: the window of those heads (positions, the current one included).
+  config.model.qk_head_dim = 0  # Query/key width per head (0 = d = D/H); taylor wants a small one, e.g. 16.
+  config.model.positions = "sinusoid"  # "sinusoid" (reference: absolute sin/cos block) or "none" (embedding only).
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 8  # Global batch (windows per step), split across all devices.
@@ -79,7 +87,7 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
     _fail("model.attention", m.attention, f"must be one of {ATTENTIONS}")
   if m.feature_map not in FEATURE_MAPS:
     _fail("model.feature_map", m.feature_map, f"must be one of {FEATURE_MAPS}")
-  from genome_transformer import tokenizer  # Deferred: keeps config files importable alone.
+  from genome_transformer.genomics import tokenizer  # Deferred: keeps config files importable alone.
   if m.vocab_size != tokenizer.VOCAB_SIZE:
     _fail("model.vocab_size", m.vocab_size, f"must equal the tokenizer's vocabulary size {tokenizer.VOCAB_SIZE}")
   if not str(d.genome).strip():
@@ -90,6 +98,8 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
     _fail("data.stride", d.stride, "must be a positive number of bases")
   if not 0.0 <= d.max_n_fraction <= 1.0:
     _fail("data.max_n_fraction", d.max_n_fraction, "must lie in [0, 1]")
+  if not 0.0 <= d.reverse_complement_prob <= 1.0:
+    _fail("data.reverse_complement_prob", d.reverse_complement_prob, "must lie in [0, 1]")
   if not 1 <= t.chunk_size <= d.window_length:
     _fail("train.chunk_size", t.chunk_size, f"must lie in [1, data.window_length={d.window_length}]")
   if m.attention == "softmax" and t.chunk_size != d.window_length:
@@ -138,6 +148,9 @@ def flatten(config_dict: dict, prefix: str = "") -> dict:
 def resume_mismatches(saved: dict, current: dict) -> list[str]:
   """Lines naming each resume-invariant field whose value differs between two config dicts."""
   saved_flat, current_flat = flatten(saved), flatten(current)
+  # A checkpoint from before a field existed was made under that field's default.
+  defaults = flatten(base_config().to_dict())
+  saved_flat = {**{f: v for f, v in defaults.items() if f in current_flat}, **saved_flat}
   lines = []
   for field in sorted(set(saved_flat) | set(current_flat)):
     if not field.startswith(RESUME_INVARIANT_PREFIXES):

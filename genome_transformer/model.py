@@ -51,7 +51,10 @@ from genome_transformer import attention
 
 LAYER_NORM_EPS = 1e-5  # PyTorch's default; Flax's is 1e-6.
 
-LayerStates = Sequence[attention.State]  # One (S_BHMd, z_BHM) per layer.
+# Per layer: (S_BHMd, z_BHM, context_BRD): the linear-attention state of the layer's linear heads,
+# and the last R rows of the layer's input, which its convolution and window read (R may be 0).
+LayerState = Tuple[jax.Array, jax.Array, jax.Array]
+LayerStates = Sequence[LayerState]
 
 
 def _torch_uniform(fan_in: int):
@@ -64,25 +67,66 @@ def _torch_uniform(fan_in: int):
   return init
 
 
+def _identity_taps(key, shape, dtype=jnp.float32):
+  """A convolution that starts as the identity (tap 0 = 1): the model starts as the faithful one."""
+  del key
+  return jnp.zeros(shape, dtype).at[0].set(1.0)
+
+
 def _dense(features: int, fan_in: int, name: str) -> nn.Dense:
   return nn.Dense(features, kernel_init=_torch_uniform(fan_in), bias_init=_torch_uniform(fan_in), name=name)
 
 
 def head_dim(config: ml_collections.ConfigDict) -> int:
+  """d: the value width per head."""
   return config.d_model // config.num_heads
+
+
+def qk_head_dim(config: ml_collections.ConfigDict) -> int:
+  """The query and key width per head: model.qk_head_dim, or d when it is 0."""
+  return config.get("qk_head_dim", 0) or head_dim(config)
+
+
+def linear_heads(config: ml_collections.ConfigDict) -> int:
+  """Heads that run causal linear attention; the first model.window_heads run windowed softmax."""
+  return config.num_heads - config.get("window_heads", 0)
 
 
 def num_features(config: ml_collections.ConfigDict) -> int:
   """M, features per head of every layer's state."""
-  return attention.num_features(config.feature_map, head_dim(config), config.num_feature_blocks)
+  return attention.num_features(config.feature_map, qk_head_dim(config), config.num_feature_blocks)
 
 
-def init_states(config: ml_collections.ConfigDict, batch_size: int, dtype=jnp.float32) -> Tuple[attention.State, ...]:
-  """Zero per-layer states (S_BHMd, z_BHM) for the start of a sequence."""
+def context_rows(config: ml_collections.ConfigDict) -> int:
+  """R: how many rows of a layer's input before a position its convolution and window read."""
+  conv = max(config.get("conv_width", 0) - 1, 0)
+  window = config.window_size - 1 if config.get("window_heads", 0) else 0
+  return conv + window
+
+
+def prefix_length(config: ml_collections.ConfigDict) -> int:
+  """T = s R: tokens before a chunk from which every layer's context rows can be recomputed.
+
+  Layer i's input is exact from row i R of a run that starts with no context (each layer's
+  convolution and window spoil R more leading rows), so s R rows ahead of a chunk give every
+  layer its R context rows (SLiMPerformer's rebuild mode).
+  """
+  return config.num_layers * context_rows(config)
+
+
+def init_states(config: ml_collections.ConfigDict, batch_size: int, dtype=jnp.float32,
+                activation_dtype=None) -> Tuple[LayerState, ...]:
+  """Per-layer states for the start of a sequence: zero (S, z), and context rows that lie before it.
+
+  `activation_dtype` (default `dtype`) is the dtype of the context rows, which are activations,
+  where (S, z) may be kept wider (sublinear.loss_and_grad's state_dtype).
+  """
   if config.attention != "linear":
     raise ValueError(f"model.attention={config.attention!r} has no recurrent state; only 'linear' does.")
-  return tuple(attention.zero_state(batch_size, config.num_heads, num_features(config), head_dim(config), dtype)
-               for _ in range(config.num_layers))
+  s_BHMd, z_BHM = attention.zero_state(batch_size, linear_heads(config), num_features(config), head_dim(config),
+                                       dtype)
+  context_BRD = jnp.zeros((batch_size, context_rows(config), config.d_model), activation_dtype or dtype)
+  return tuple((s_BHMd, z_BHM, context_BRD) for _ in range(config.num_layers))
 
 
 def sinusoid_positions(positions_L: jax.Array, width: int, dtype) -> jax.Array:
@@ -93,55 +137,109 @@ def sinusoid_positions(positions_L: jax.Array, width: int, dtype) -> jax.Array:
 
 
 class Layer(nn.Module):
-  """One attention block and one FFN block, each residual, post-LN or pre-LN."""
+  """One attention block and one FFN block, each residual, post-LN or pre-LN.
+
+  Input rows x_BED at absolute `positions_E` (rows at negative positions lie before the sequence
+  and count as absent: zero input to the convolution, no key for the window or the state). The
+  first `num_context` rows are context before the chunk; three modes:
+  - state None: the whole sequence (num_context = 0); returns every row.
+  - state = the chunk's start state: the context rows are the carried ones; returns the chunk's rows.
+  - states_at_end: state = the chunk's END state, and the context rows are a recomputed prefix
+    (SLiMPerformer's rebuild mode); returns every row, so that the next layer gets its prefix.
+  """
   config: ml_collections.FrozenConfigDict
 
   @nn.compact
-  def __call__(self, x_BLD: jax.Array, features_HdM: Optional[jax.Array], state: Optional[attention.State],
-               states_at_end: bool = False, first_chunk: Any = False):
+  def __call__(self, x_BED: jax.Array, positions_E: jax.Array, num_context: int,
+               features_HdM: Optional[jax.Array], state: Optional[LayerState], states_at_end: bool = False,
+               first_chunk: Any = False):
     cfg = self.config
-    batch, length, width = x_BLD.shape
-    heads, dim = cfg.num_heads, head_dim(cfg)
+    batch, rows, width = x_BED.shape
+    heads, dim, qk_dim = cfg.num_heads, head_dim(cfg), qk_head_dim(cfg)
+    window_heads = cfg.get("window_heads", 0)
+    out_rows = rows - num_context if state is not None and not states_at_end else rows
     ln_attention = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="ln_attention")
     ln_ffn = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="ln_ffn")
+    valid_E = positions_E >= 0
 
-    h_BLD = x_BLD if cfg.on_gptln else ln_attention(x_BLD)
-    q_BLHd = _dense(width, width, "query")(h_BLD).reshape(batch, length, heads, dim)
-    k_BLHd = _dense(width, width, "key")(h_BLD).reshape(batch, length, heads, dim)
-    v_BLHd = _dense(width, width, "value")(h_BLD).reshape(batch, length, heads, dim)
+    h_BED = x_BED if cfg.on_gptln else ln_attention(x_BED)
+    q_BEF = _dense(heads * qk_dim, width, "query")(h_BED)
+    k_BEF = _dense(heads * qk_dim, width, "key")(h_BED)
+    v_BED = _dense(width, width, "value")(h_BED)
+    if cfg.get("conv_width", 0):
+      valid_1E1 = valid_E[None, :, None].astype(x_BED.dtype)
+      taps = lambda name, features: self.param(name, _identity_taps, (cfg.conv_width, features))
+      q_BEF = attention.causal_depthwise_conv(q_BEF * valid_1E1, taps("conv_query", heads * qk_dim))
+      k_BEF = attention.causal_depthwise_conv(k_BEF * valid_1E1, taps("conv_key", heads * qk_dim))
+      v_BED = attention.causal_depthwise_conv(v_BED * valid_1E1, taps("conv_value", width))
+    q_BEHd = q_BEF.reshape(batch, rows, heads, qk_dim)
+    k_BEHd = k_BEF.reshape(batch, rows, heads, qk_dim)
+    v_BEHd = v_BED.reshape(batch, rows, heads, dim)
 
     end_state = start_state = None
     if cfg.attention == "softmax":
-      a_BLHd = jax.nn.dot_product_attention(q_BLHd, k_BLHd, v_BLHd, is_causal=True)
+      a_BOHd = jax.nn.dot_product_attention(q_BEHd, k_BEHd, v_BEHd, is_causal=True)
     else:
-      phi_q_BLHM = attention.feature_map(q_BLHd, cfg.feature_map, features_HdM)
-      phi_k_BLHM = attention.feature_map(k_BLHd, cfg.feature_map, features_HdM)
-      eps = attention.denominator_epsilon(cfg.feature_map, dim)
-      if state is None:
-        a_BLHd = attention.causal_linear_attention_prefix_sum(phi_q_BLHM, phi_k_BLHM, v_BLHd, eps=eps)
-      else:
-        if states_at_end:
-          # SLiM backward (paper Sec. 3, Alg. 1): the start state is the end state minus this
-          # chunk's contribution. The subtracted term is a constant (stop_gradient): the start
-          # state is an input of the chunk, so d(start)/d(given) = I and no parameter gradient
-          # flows through the rebuild. In the first chunk the start state is exactly zero
-          # (end - end), as the reference resets it, which stops round-off at the sequence start.
-          delta = attention.state_delta(phi_k_BLHM, v_BLHd)
-          state = tuple(
-              given - jax.lax.stop_gradient(jnp.where(first_chunk, given, d.astype(given.dtype)))
-              for given, d in zip(state, delta))
-          start_state = state
-        a_BLHd, end_state = attention.causal_linear_attention_block(phi_q_BLHM, phi_k_BLHM, v_BLHd, state, eps)
+      parts = []
+      if window_heads:
+        parts.append(attention.sliding_window_softmax(
+            q_BEHd[:, :, :window_heads], k_BEHd[:, :, :window_heads], v_BEHd[:, :, :window_heads],
+            cfg.window_size, valid_E, out_rows))
+      linear_out, end_state, start_state = self._linear_attention(
+          q_BEHd[:, rows - out_rows:, window_heads:], k_BEHd[:, :, window_heads:], v_BEHd[:, :, window_heads:],
+          valid_E, positions_E, num_context, features_HdM, state, states_at_end, first_chunk)
+      parts.append(linear_out)
+      a_BOHd = jnp.concatenate(parts, axis=2) if len(parts) > 1 else parts[0]
 
-    a_BLD = a_BLHd.reshape(batch, length, width)
-    x_BLD = x_BLD + (ln_attention(a_BLD) if cfg.on_gptln else a_BLD)
+    a_BOD = a_BOHd.reshape(batch, out_rows, width)
+    x_BOD = x_BED[:, rows - out_rows:]
+    x_BOD = x_BOD + (ln_attention(a_BOD) if cfg.on_gptln else a_BOD)
 
-    h_BLD = x_BLD if cfg.on_gptln else ln_ffn(x_BLD)
-    h_BLF = _dense(cfg.d_ff, width, "ffn_in")(h_BLD)
-    h_BLF = nn.gelu(h_BLF, approximate=False)  # Exact erf GELU as torch's default.
-    h_BLD = _dense(width, cfg.d_ff, "ffn_out")(h_BLF)
-    x_BLD = x_BLD + (ln_ffn(h_BLD) if cfg.on_gptln else h_BLD)
-    return x_BLD, end_state, start_state
+    h_BOD = x_BOD if cfg.on_gptln else ln_ffn(x_BOD)
+    h_BOF = _dense(cfg.d_ff, width, "ffn_in")(h_BOD)
+    h_BOF = nn.gelu(h_BOF, approximate=False)  # Exact erf GELU as torch's default.
+    h_BOD = _dense(width, cfg.d_ff, "ffn_out")(h_BOF)
+    x_BOD = x_BOD + (ln_ffn(h_BOD) if cfg.on_gptln else h_BOD)
+    return x_BOD, end_state, start_state
+
+  def _linear_attention(self, q_BOHd, k_BEHd, v_BEHd, valid_E, positions_E, num_context, features_HdM, state,
+                        states_at_end, first_chunk):
+    """Causal linear attention of the linear heads: (out for the returned rows, end state, start state)."""
+    cfg = self.config
+    phi_q_BOHM = attention.feature_map(q_BOHd, cfg.feature_map, features_HdM)
+    # A row before the sequence start adds nothing to any state.
+    phi_k_BEHM = attention.feature_map(k_BEHd, cfg.feature_map, features_HdM) * valid_E[None, :, None, None]
+    eps = attention.denominator_epsilon(cfg.feature_map, qk_head_dim(cfg))
+    if state is None:
+      return attention.causal_linear_attention_prefix_sum(phi_q_BOHM, phi_k_BEHM, v_BEHd, eps=eps), None, None
+    given = state[:2]
+    chunk_k_BCHM, chunk_v_BCHd = phi_k_BEHM[:, num_context:], v_BEHd[:, num_context:]
+    if not states_at_end:
+      out_BCHd, end = attention.causal_linear_attention_block(phi_q_BOHM, chunk_k_BCHM, chunk_v_BCHd, given, eps)
+      return out_BCHd, end, None
+    # SLiM backward (paper Sec. 3, Alg. 1): the start state is the end state minus this chunk's
+    # contribution. The subtracted term is a constant (stop_gradient): the start state is an input
+    # of the chunk, so d(start)/d(given) = I and no parameter gradient flows through the rebuild.
+    # In the first chunk the start state is exactly zero (end - end), as the reference resets it,
+    # which stops round-off at the sequence start.
+    delta = attention.state_delta(chunk_k_BCHM, chunk_v_BCHd)
+    start = tuple(given_x - jax.lax.stop_gradient(jnp.where(first_chunk, given_x, d.astype(given_x.dtype)))
+                  for given_x, d in zip(given, delta))
+    end = tuple(s + d.astype(s.dtype) for s, d in zip(start, delta))
+    run_from = start
+    if num_context:
+      # The recomputed prefix runs from the state at its first row: the start state minus the
+      # prefix's contribution, a function of the start state and the parameters (the gradient flows
+      # through it, unlike the subtraction above, since the prefix is not part of this chunk's
+      # carried input). Its leading rows are wrong (no context of their own), but each row's
+      # output reads only the state minus the LATER rows' contributions, so the wrong rows cancel
+      # out of every row after them. A prefix that reaches back past the sequence start starts
+      # from exactly zero.
+      prefix = attention.state_delta(phi_k_BEHM[:, :num_context], v_BEHd[:, :num_context])
+      run_from = tuple(jnp.where(positions_E[0] <= 0, 0.0, s - d.astype(s.dtype)).astype(s.dtype)
+                       for s, d in zip(start, prefix))
+    out_BEHd, _ = attention.causal_linear_attention_block(phi_q_BOHM, phi_k_BEHM, v_BEHd, run_from, eps)
+    return out_BEHd, end, start
 
 
 class SLiMPerformer(nn.Module):
@@ -158,7 +256,8 @@ class SLiMPerformer(nn.Module):
 
   @nn.compact
   def __call__(self, tokens_BL: jax.Array, *, position_offset: Any = 0, states: Optional[LayerStates] = None,
-               states_at_end: bool = False, first_chunk: Any = False, return_hidden: bool = False):
+               states_at_end: bool = False, first_chunk: Any = False, prefix_BT: Optional[jax.Array] = None,
+               return_hidden: bool = False):
     cfg = self.config
     if cfg.d_model % 4 or cfg.d_model % cfg.num_heads:
       raise ValueError(f"model.d_model={cfg.d_model} must be divisible by 4 and by model.num_heads={cfg.num_heads}.")
@@ -169,35 +268,59 @@ class SLiMPerformer(nn.Module):
         raise ValueError(f"`states` has {len(states)} layers; model.num_layers={cfg.num_layers}.")
     elif states_at_end:
       raise ValueError("states_at_end=True needs the end-of-chunk `states`.")
+    num_prefix = prefix_length(cfg) if states_at_end else 0
+    if num_prefix and (prefix_BT is None or prefix_BT.shape != (tokens_BL.shape[0], num_prefix)):
+      raise ValueError(f"states_at_end=True needs prefix_BT, the {num_prefix} tokens before the chunk "
+                       "(model.prefix_length), as [batch, T].")
 
-    length = tokens_BL.shape[1]
-    emb_BLE = nn.Embed(cfg.vocab_size, cfg.d_model // 2, embedding_init=nn.initializers.normal(1.0),
-                       name="embed")(tokens_BL)
-    positions_L = position_offset + jnp.arange(length)
-    pos_LE = sinusoid_positions(positions_L, cfg.d_model // 2, emb_BLE.dtype)
-    x_BLD = jnp.concatenate([emb_BLE, jnp.broadcast_to(pos_LE, emb_BLE.shape)], axis=-1)
+    if num_prefix:
+      tokens_BL = jnp.concatenate([prefix_BT.astype(tokens_BL.dtype), tokens_BL], axis=1)
+    rows = tokens_BL.shape[1]
+    positions_E = position_offset - num_prefix + jnp.arange(rows)
+    x_BED = self._embed(tokens_BL, positions_E)
 
     favor = cfg.attention == "linear" and cfg.feature_map == "favor+"
     # One make_rng per call, each layer folding in its index: the same key gives the same
     # features in every chunk of a sequence.
     features_key = self._feature_key() if favor else None
+    r = context_rows(cfg)
     end_states, start_states = [], []
     for i in range(cfg.num_layers):
       features_HdM = None
       if favor:
-        features_HdM = attention.orthogonal_features(jax.random.fold_in(features_key, i), cfg.num_heads,
-                                                     head_dim(cfg), cfg.num_feature_blocks, x_BLD.dtype)
-      x_BLD, end_state, start_state = Layer(cfg, name=f"layer_{i}")(
-          x_BLD, features_HdM, None if states is None else states[i], states_at_end, first_chunk)
-      end_states.append(end_state)
-      start_states.append(start_state)
+        features_HdM = attention.orthogonal_features(jax.random.fold_in(features_key, i), linear_heads(cfg),
+                                                     qk_head_dim(cfg), cfg.num_feature_blocks, x_BED.dtype)
+      layer = Layer(cfg, name=f"layer_{i}")
+      if states is None:
+        x_BED, _, _ = layer(x_BED, positions_E, 0, features_HdM, None)
+      elif states_at_end:
+        x_in_BED = x_BED
+        x_BED, end, start = layer(x_BED, positions_E, num_prefix, features_HdM, states[i], True, first_chunk)
+        end_states.append(end + (x_in_BED[:, rows - r:],))
+        start_states.append(start + (x_in_BED[:, num_prefix - r:num_prefix],))
+      else:
+        x_ext_BED = jnp.concatenate([states[i][2].astype(x_BED.dtype), x_BED], axis=1)
+        x_BED, end, _ = layer(x_ext_BED, position_offset - r + jnp.arange(r + rows), r, features_HdM, states[i])
+        end_states.append(end + (x_ext_BED[:, rows:],))
 
+    x_BLD = x_BED[:, num_prefix:]
     out = x_BLD if return_hidden else _dense(cfg.vocab_size, cfg.d_model, "head")(x_BLD)
     if states is None:
       return out
     if states_at_end:
       return out, tuple(end_states), tuple(start_states)
     return out, tuple(end_states)
+
+  def _embed(self, tokens_BL: jax.Array, positions_L: jax.Array) -> jax.Array:
+    """Token embedding, concatenated with sinusoids of the absolute positions (model.positions)."""
+    cfg = self.config
+    sinusoid = cfg.get("positions", "sinusoid") == "sinusoid"
+    width = cfg.d_model // 2 if sinusoid else cfg.d_model
+    emb_BLE = nn.Embed(cfg.vocab_size, width, embedding_init=nn.initializers.normal(1.0), name="embed")(tokens_BL)
+    if not sinusoid:
+      return emb_BLE
+    pos_LE = sinusoid_positions(positions_L, cfg.d_model // 2, emb_BLE.dtype)
+    return jnp.concatenate([emb_BLE, jnp.broadcast_to(pos_LE, emb_BLE.shape)], axis=-1)
 
   def _feature_key(self) -> jax.Array:
     if self.has_rng("features"):

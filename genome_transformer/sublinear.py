@@ -112,6 +112,19 @@ def _check_linear(model: model_lib.SLiMPerformer) -> None:
                      "jax.value_and_grad(full_loss) for it (the sub-linear step needs linear attention).")
 
 
+def _prefix_reader(model: model_lib.SLiMPerformer, tokens_BL: jax.Array):
+  """offset -> the T = model_lib.prefix_length tokens before a chunk starting there ([B, T]), or None.
+
+  Positions before the sequence start read PAD (the model treats them as absent). Slicing the
+  token array inside the reverse scan keeps the only O(L) array the tokens themselves.
+  """
+  num_prefix = model_lib.prefix_length(model.config)
+  if not num_prefix:
+    return lambda offset: None
+  padded_BL = jnp.pad(tokens_BL, [(0, 0), (num_prefix, 0)], constant_values=PAD_ID)
+  return lambda offset: jax.lax.dynamic_slice_in_dim(padded_BL, offset, num_prefix, axis=1)
+
+
 def _forward_states(model, variables, chunks, rngs, states, collect: bool = False):
   """Forward over chunks keeping only the per-layer states: (final states, stacked start states or None).
 
@@ -154,20 +167,22 @@ def loss_and_grad(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, 
   batch = tokens_BL.shape[0]
   dtype = float_dtype(variables)
   norm = jnp.maximum(count, 1).astype(jnp.promote_types(dtype, jnp.float32))
-  states0 = model_lib.init_states(model.config, batch, state_dtype or dtype)
+  states0 = model_lib.init_states(model.config, batch, state_dtype or dtype, dtype)
   final_states, _ = _forward_states(model, variables, chunks, rngs, states0)
 
   num_chunks = chunks[0].shape[0]
   is_first = jnp.arange(num_chunks) == 0
+  prefix_of = _prefix_reader(model, tokens_BL)
 
   def reverse_body(carry, xs):
     end_states, d_end_states, grads, loss = carry
     tokens_BC, next_B, offset, first = xs
+    prefix_BT = prefix_of(offset)
 
     def chunk(v, given_end_states):
       logits_BCV, new_end_states, start_states = model.apply(
           v, tokens_BC, position_offset=offset, states=given_end_states, states_at_end=True,
-          first_chunk=first, rngs=rngs)
+          first_chunk=first, prefix_BT=prefix_BT, rngs=rngs)
       return (_chunk_nll(logits_BCV, tokens_BC, next_B) / norm, new_end_states), start_states
 
     (chunk_loss, _), vjp_fn, start_states = jax.vjp(chunk, variables, end_states, has_aux=True)
@@ -195,16 +210,18 @@ def chunk_start_states(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Ar
   variables, _ = as_variables(params)
   rngs = feature_rngs(rng)
   chunks, _ = chunked_inputs(tokens_BL, chunk_size)
-  states0 = model_lib.init_states(model.config, tokens_BL.shape[0], state_dtype or float_dtype(variables))
+  dtype = float_dtype(variables)
+  states0 = model_lib.init_states(model.config, tokens_BL.shape[0], state_dtype or dtype, dtype)
   final_states, starts = _forward_states(model, variables, chunks, rngs, states0, collect=True)
   if not rebuilt:
     return starts
   is_first = jnp.arange(chunks[0].shape[0]) == 0
+  prefix_of = _prefix_reader(model, tokens_BL)
 
   def body(end_states, xs):
     tokens_BC, _, offset, first = xs
     _, _, start_states = model.apply(variables, tokens_BC, position_offset=offset, states=end_states,
-                                     states_at_end=True, first_chunk=first, rngs=rngs)
+                                     states_at_end=True, first_chunk=first, prefix_BT=prefix_of(offset), rngs=rngs)
     return start_states, start_states
 
   _, rebuilt_starts = jax.lax.scan(body, final_states, chunks + (is_first,), reverse=True)

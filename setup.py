@@ -18,7 +18,7 @@ INSTALL_REQUIRES = [
     "importlib_resources>=6.0",  # imported by tfds' array_record build step
     "grain>=0.2.18",
     "tensorboardX>=2.6.5",
-    "tqdm>=4.60",  # progress bars of the pretrained-model command line
+    "tqdm>=4.60",  # progress bars of downloads and of the pretrained-model command line
 ]
 
 setuptools.setup(
@@ -28,7 +28,7 @@ setuptools.setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=setuptools.find_packages(include=["genome_transformer", "genome_transformer.*"]),
-    package_data={"genome_transformer": ["genomes/*.fasta.gz", "genomes/*.json", "genomes/RAGOUT_COPYRIGHT"]},
+    package_data={"genome_transformer.genomics": ["builtin/*.fasta.gz", "builtin/*.json", "builtin/RAGOUT_COPYRIGHT"]},
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "test": ["pytest>=8.0"],

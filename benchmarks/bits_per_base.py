@@ -32,8 +32,8 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from genome_transformer import baselines
-from genome_transformer import input_pipeline
+from genome_transformer.evaluation import baselines
+from genome_transformer.data import input_pipeline
 from genome_transformer import pretrained
 
 _MODELS = flags.DEFINE_multi_string("model", [], "Release name or export directory (repeatable).")

@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
-from genome_transformer import metrics_writer
+from genome_transformer.training import metrics_writer
 
 _RUNS = flags.DEFINE_multi_string("run", [], "LABEL=WORKDIR (repeatable).")
 _OUT = flags.DEFINE_string("out", "pretrained/learning_curves.png", "PNG output path.")

@@ -18,8 +18,8 @@ import time
 from absl import app
 from absl import flags
 
-from genome_transformer import dataset
-from genome_transformer import input_pipeline
+from genome_transformer.data import dataset
+from genome_transformer.data import input_pipeline
 
 _GENOME = flags.DEFINE_string("genome", "builtin:bacteria4", "Genome spec.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data dir (default: a temp dir).")

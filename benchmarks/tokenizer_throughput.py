@@ -19,8 +19,8 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from genome_transformer import fasta
-from genome_transformer import tokenizer
+from genome_transformer.genomics import fasta
+from genome_transformer.genomics import tokenizer
 
 _MEGABASES = flags.DEFINE_integer("megabases", 200, "Length of the random sequence (Mb).")
 _FASTA_MEGABASES = flags.DEFINE_integer("fasta_megabases", 50, "FASTA file for the scan (Mb).")

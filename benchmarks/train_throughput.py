@@ -36,7 +36,6 @@ import time
 from absl import app
 from absl import flags
 import jax
-import jax.numpy as jnp
 import optax
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

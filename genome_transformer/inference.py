@@ -21,7 +21,7 @@ import numpy as np
 
 from genome_transformer import model as model_lib
 from genome_transformer import sublinear
-from genome_transformer import tokenizer
+from genome_transformer.genomics import tokenizer
 
 
 def chunked_log_likelihood(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, chunk_size: int,

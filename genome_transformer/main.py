@@ -7,7 +7,6 @@
 The same command resumes from the workdir's latest checkpoint.
 """
 
-import logging as python_logging
 import sys
 
 from absl import app
@@ -16,9 +15,9 @@ from absl import logging
 import jax
 from ml_collections import config_flags
 
-from genome_transformer import checkpointing
+from genome_transformer.training import checkpointing
 from genome_transformer import config_lib
-from genome_transformer import train
+from genome_transformer.training import train
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/*.py).", lock_config=True)
@@ -30,15 +29,10 @@ flags.DEFINE_integer("process_id", None, "This process's rank (multi-node GPU; d
 flags.mark_flags_as_required(["config", "workdir"])
 
 
-def _quiet_library_info(record) -> bool:
-  """Orbax logs tens of INFO lines per checkpoint; keep its warnings, drop the rest from the progress log."""
-  return record.levelno >= python_logging.WARNING or "/orbax/" not in record.pathname
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.get_absl_handler().addFilter(_quiet_library_info)
+  checkpointing.quiet_orbax_info()
   if FLAGS.distributed:
     jax.distributed.initialize(coordinator_address=FLAGS.coordinator_address, num_processes=FLAGS.num_processes,
                                process_id=FLAGS.process_id)

@@ -72,7 +72,7 @@ def genome_small_fasta(tmp_path_factory) -> tuple[str, dict[str, str]]:
 @pytest.fixture(scope="session")
 def genome_small_windows(genome_small_fasta, genome_cache_dir, tmp_path_factory):
   """The prepared `genome_windows` builder of genome_small_fasta (GENOME_SMALL_WINDOW)."""
-  from genome_transformer import dataset  # pylint: disable=g-import-not-at-top
+  from genome_transformer.data import dataset  # pylint: disable=g-import-not-at-top
   data_dir = str(tmp_path_factory.mktemp("genome_small_tfds"))
   return dataset.prepare(genome_small_fasta[0], data_dir, cache_dir=genome_cache_dir,
                          **GENOME_SMALL_WINDOW)

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from genome_transformer import baselines
-from genome_transformer import tokenizer
+from genome_transformer.evaluation import baselines
+from genome_transformer.genomics import tokenizer
 
 N = tokenizer.N_ID
 

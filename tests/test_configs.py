@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from genome_transformer import config_lib
-from genome_transformer import train
+from genome_transformer.training import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_FILES = sorted(glob.glob(os.path.join(REPO, "configs", "*.py")))

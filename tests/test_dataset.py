@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from genome_transformer import dataset
-from genome_transformer import genomes
-from genome_transformer import tokenizer
+from genome_transformer.data import dataset
+from genome_transformer.genomics import genomes
+from genome_transformer.genomics import tokenizer
 
 
 def _all_examples(builder):

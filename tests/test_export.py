@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import genome_transformer
-from genome_transformer import export
-from genome_transformer import metrics_writer
-from genome_transformer import tokenizer
+from genome_transformer.release import export
+from genome_transformer.training import metrics_writer
+from genome_transformer.genomics import tokenizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_STEPS = 10  # tiny.py checkpoints every 5 steps and evaluates every 10: steps 5 and 10 exist.

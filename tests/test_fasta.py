@@ -7,9 +7,10 @@ import time
 import numpy as np
 import pytest
 
-from genome_transformer import fasta
-from genome_transformer import genomes
-from genome_transformer import tokenizer
+from genome_transformer.genomics import fasta
+from genome_transformer.genomics import files
+from genome_transformer.genomics import genomes
+from genome_transformer.genomics import tokenizer
 
 RNG = np.random.default_rng(7)
 SEQ1 = "".join(RNG.choice(list("ACGTacgtN"), 1234))
@@ -179,9 +180,10 @@ def test_registered_resolver_hook(genome_write_fasta, tmp_path, monkeypatch):
 
 def test_default_cache_dir_follows_environment(monkeypatch, tmp_path):
   monkeypatch.setenv("GENOME_TRANSFORMER_CACHE", str(tmp_path))
-  assert genomes.default_cache_dir() == str(tmp_path)
+  assert files.cache_root() == str(tmp_path)
+  assert files.cache_root("elsewhere") == os.path.abspath("elsewhere")
   monkeypatch.delenv("GENOME_TRANSFORMER_CACHE")
-  assert genomes.default_cache_dir() == os.path.expanduser("~/.cache/genome_transformer")
+  assert files.cache_root() == os.path.expanduser("~/.cache/genome_transformer")
 
 
 def test_utf8_header_and_comment_lines_accepted(genome_write_fasta, tmp_path):
@@ -215,17 +217,17 @@ def test_validation_is_remembered_only_for_unchanged_settled_files(genome_write_
 
 
 def test_fetch_scheme_goes_through_the_fetcher(genome_write_fasta, tmp_path, monkeypatch):
-  from genome_transformer import fetch  # pylint: disable=g-import-not-at-top
+  from genome_transformer.genomics import sources  # pylint: disable=g-import-not-at-top
   path = genome_write_fasta([("chr1", SEQ2)])
   calls = []
 
   def fake_fetch(source, cache_dir=None, **kwargs):
     calls.append((source, cache_dir))
     if source == "gone":
-      raise fetch.FetchError("HTTP 404 Not Found for https://example.org/gone.fa.gz")
+      raise sources.FetchError("HTTP 404 Not Found for https://example.org/gone.fa.gz")
     return path
 
-  monkeypatch.setattr(fetch, "fetch", fake_fetch)
+  monkeypatch.setattr(sources, "fetch", fake_fetch)
   assert genomes.resolve_genome("fetch:smalt-chrX", cache_dir=str(tmp_path)) == [path]
   assert calls == [("smalt-chrX", str(tmp_path))]
   with pytest.raises(genomes.GenomeSpecError, match="fetch:gone: HTTP 404 .*gone.fa.gz"):

@@ -1,5 +1,5 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""Tests of genome_transformer.fetch against a local HTTP server on 127.0.0.1.
+"""Tests of genome fetching (genomics/download.py, sources.py, fetch_cli.py) against a local HTTP server on 127.0.0.1.
 
 The server serves a genome shipped with the package (H. pylori G27, 480 kB
 gzipped) and can cut a connection after N bytes once, ignore Range, answer
@@ -25,10 +25,12 @@ import threading
 import pyfaidx
 import pytest
 
-from genome_transformer import fetch as fetch_lib
+from genome_transformer.genomics import download
+from genome_transformer.genomics import files
+from genome_transformer.genomics import sources
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GENOME_GZ = os.path.join(REPO, 'genome_transformer', 'genomes',
+GENOME_GZ = os.path.join(REPO, 'genome_transformer', 'genomics', 'builtin',
                          'hpylori_g27.fasta.gz')
 CUT_BYTES = 100_000
 
@@ -41,7 +43,11 @@ def genome_gz():
 
 @pytest.fixture(scope='module')
 def genome_plain(genome_gz):
-  return gzip.decompress(genome_gz)
+  """The genome as fetch() writes it: plain, in 60-base lines (the file ships with 70)."""
+  header, sequence = gzip.decompress(genome_gz).split(b'\n', 1)
+  sequence = sequence.replace(b'\n', b'')
+  lines = [sequence[i:i + 60] for i in range(0, len(sequence), 60)]
+  return b'\n'.join([header, *lines]) + b'\n'
 
 
 def _sha256(data):
@@ -136,21 +142,25 @@ def _no_proxies_no_waiting(monkeypatch):
   for name in ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY',
                'all_proxy', 'ALL_PROXY'):
     monkeypatch.delenv(name, raising=False)
-  monkeypatch.delenv(fetch_lib.CACHE_ENV, raising=False)
+  monkeypatch.delenv(files.CACHE_ENV, raising=False)
 
 
 def _fetch(source, cache, **kwargs):
   kwargs.setdefault('backoff_s', 0.001)
   kwargs.setdefault('timeout_s', 10.0)
-  return fetch_lib.fetch(source, str(cache), **kwargs)
+  return sources.fetch(source, str(cache), **kwargs)
 
 
 def _leftovers(cache):
-  """Every file under the cache except the lock files."""
+  """Every file under the cache except the lock files and fasta.py's validation records.
+
+  A validation record is keyed by the path, size, mtime and inode of the file it describes, so
+  one left behind by a deleted file never vouches for another.
+  """
   found = []
-  for root, dirs, files in os.walk(cache):
-    dirs[:] = [d for d in dirs if d != '.locks']
-    found += [os.path.relpath(os.path.join(root, f), cache) for f in files]
+  for root, dirs, names in os.walk(cache):
+    dirs[:] = [d for d in dirs if d not in ('.locks', 'layouts')]
+    found += [os.path.relpath(os.path.join(root, f), cache) for f in names]
   return sorted(found)
 
 
@@ -176,7 +186,7 @@ def test_complete_download_verified_decompressed_indexed(
   key_dir = os.path.dirname(path)
   assert sorted(os.listdir(key_dir)) == ['fetch.json', 'hpylori.fa',
                                          'hpylori.fa.fai']
-  manifest = fetch_lib._read_json(os.path.join(key_dir, 'fetch.json'))
+  manifest = files.read_json(os.path.join(key_dir, 'fetch.json'))
   assert manifest['download']['sha256'] == _sha256(genome_gz)
   assert manifest['fasta']['sha256'] == _sha256(genome_plain)
   assert manifest['bases'] == 1_652_982
@@ -222,7 +232,7 @@ def test_partial_download_is_kept_across_runs_and_resumed(
   # The run dies: cut mid-file, then the resume gets no bytes at all.
   server.cuts = [CUT_BYTES, 0]
   url = server.url + '/g.fa.gz'
-  with pytest.raises(fetch_lib.FetchError, match='giving up on ' + url):
+  with pytest.raises(download.FetchError, match='giving up on ' + url):
     _fetch(url, tmp_path, retries=0)
   assert len(server.requests) == 2
   parts = [p for p in _leftovers(tmp_path) if p.endswith('.part')]
@@ -242,11 +252,11 @@ def test_complete_partial_left_before_rename_is_finished_by_416(
   # .part; the server answers its Range with 416 and the file total.
   url = server.url + '/g.fa.gz'
   server.files['/g.fa.gz'] = genome_gz
-  key, name = fetch_lib._url_key(url)
+  key, name = sources._url_key(url)
   key_dir = tmp_path / 'genomes' / key
   key_dir.mkdir(parents=True)
   (key_dir / (name + '.part')).write_bytes(genome_gz)
-  fetch_lib._write_json(str(key_dir / (name + '.part.json')), {'url': url})
+  files.write_json_atomic(str(key_dir / (name + '.part.json')), {'url': url})
   path = _fetch(url, tmp_path, sha256=_sha256(genome_gz))
   assert [(r['range'], r['status']) for r in server.requests] == [
       (f'bytes={len(genome_gz)}-', 416)]
@@ -281,7 +291,7 @@ def test_server_ignoring_range_restarts_cleanly(server, tmp_path, genome_gz,
   server.cuts = [CUT_BYTES] * 10
   url = server.url + '/g.fa.gz?again'
   server.files['/g.fa.gz?again'] = genome_gz
-  with pytest.raises(fetch_lib.FetchError, match='3 failed attempts'):
+  with pytest.raises(download.FetchError, match='3 failed attempts'):
     _fetch(url, tmp_path, retries=2)
   assert len(server.requests) == 4
 
@@ -291,7 +301,7 @@ def test_file_changed_on_server_restarts_instead_of_splicing(
   url = server.url + '/g.fa.gz'
   server.files['/g.fa.gz'] = genome_gz
   server.cuts = [CUT_BYTES, 0]
-  with pytest.raises(fetch_lib.FetchError):
+  with pytest.raises(download.FetchError):
     _fetch(url, tmp_path, retries=0)
   # A new release of the file, same URL: If-Range makes the server send it
   # all; appending its tail to the old head would be a corrupt genome.
@@ -317,7 +327,7 @@ def test_retries_are_bounded_then_clear_error(server, tmp_path, genome_gz):
   server.files['/g.fa.gz'] = genome_gz
   server.statuses = [500] * 10
   url = server.url + '/g.fa.gz'
-  with pytest.raises(fetch_lib.FetchError) as error:
+  with pytest.raises(download.FetchError) as error:
     _fetch(url, tmp_path, retries=2)
   assert url in str(error.value)
   assert '3 failed attempts' in str(error.value)
@@ -333,14 +343,14 @@ def test_wrong_checksum_names_url_and_digests_and_leaves_nothing(
   url = server.url + '/g.fa.gz'
   width = 64 if algorithm == 'sha256' else 32
   wrong = 'ab' * (width // 2)
-  with pytest.raises(fetch_lib.ChecksumError) as error:
+  with pytest.raises(download.ChecksumError) as error:
     _fetch(url, tmp_path, **{algorithm: wrong})
   message = str(error.value)
   actual = hashlib.new(algorithm, genome_gz).hexdigest()
   assert url in message and wrong in message and actual in message
   assert (error.value.expected, error.value.actual) == (wrong, actual)
   assert _leftovers(tmp_path) == []  # no .fa, no .part, no temp file
-  assert not os.path.exists(tmp_path / 'genomes' / fetch_lib._url_key(url)[0])
+  assert not os.path.exists(tmp_path / 'genomes' / sources._url_key(url)[0])
 
 
 def test_cached_genome_is_rechecked_against_a_new_checksum(
@@ -348,7 +358,7 @@ def test_cached_genome_is_rechecked_against_a_new_checksum(
   server.files['/g.fa.gz'] = genome_gz
   url = server.url + '/g.fa.gz'
   _fetch(url, tmp_path)  # unverified: no checksum given
-  with pytest.raises(fetch_lib.ChecksumError, match=url):
+  with pytest.raises(download.ChecksumError, match=url):
     _fetch(url, tmp_path, md5='0' * 32)
   assert len(server.requests) == 2  # fetched again to check the new digest
   assert _leftovers(tmp_path) == []  # the unverified copy is gone too
@@ -356,7 +366,7 @@ def test_cached_genome_is_rechecked_against_a_new_checksum(
 
 def test_404_names_the_url(server, tmp_path):
   url = server.url + '/no/such/genome.fa.gz'
-  with pytest.raises(fetch_lib.HTTPStatusError) as error:
+  with pytest.raises(download.HTTPStatusError) as error:
     _fetch(url, tmp_path)
   assert error.value.status == 404
   assert url in str(error.value) and '404' in str(error.value)
@@ -421,7 +431,7 @@ def test_accession_resolved_from_ncbi_layout(server, tmp_path, genome_gz,
   assert _read(path) == genome_plain
   assert [r['path'].rsplit('/', 1)[-1] for r in server.requests] == [
       '', 'md5checksums.txt', fna]
-  manifest = fetch_lib._read_json(
+  manifest = files.read_json(
       os.path.join(os.path.dirname(path), 'fetch.json'))
   assert manifest['download']['md5'] == hashlib.md5(genome_gz).hexdigest()
   assert manifest['download']['verified'] == ['md5']
@@ -429,25 +439,25 @@ def test_accession_resolved_from_ncbi_layout(server, tmp_path, genome_gz,
 
 def test_accession_with_wrong_published_md5_fails(server, tmp_path, genome_gz):
   _ncbi_layout(server, genome_gz, md5='f' * 32)
-  with pytest.raises(fetch_lib.ChecksumError, match='f' * 32):
+  with pytest.raises(download.ChecksumError, match='f' * 32):
     _fetch('GCF_001457455.1', tmp_path, base_urls={'ncbi': server.url})
   assert _leftovers(tmp_path) == []
 
 
 def test_accession_problems_are_named(server, tmp_path, genome_gz):
   _ncbi_layout(server, genome_gz)
-  with pytest.raises(fetch_lib.FetchError, match='no directory for assembly '
+  with pytest.raises(download.FetchError, match='no directory for assembly '
                      'GCF_001457455.2 in the listing ' + server.url):
     _fetch('GCF_001457455.2', tmp_path, base_urls={'ncbi': server.url})
-  with pytest.raises(fetch_lib.FetchError, match='invalid NCBI assembly'):
+  with pytest.raises(download.FetchError, match='invalid NCBI assembly'):
     _fetch('GCF_12345.1', tmp_path)
-  with pytest.raises(fetch_lib.FetchError, match='unknown genome source'):
+  with pytest.raises(download.FetchError, match='unknown genome source'):
     _fetch('hg39', tmp_path)
-  with pytest.raises(fetch_lib.FetchError, match='only http'):
+  with pytest.raises(download.FetchError, match='only http'):
     _fetch('ftp://example.org/x.fa.gz', tmp_path)
   listing = '/genomes/all/GCF/001/457/455/GCF_001457455.1_NCTC11397/'
   server.files[listing + 'md5checksums.txt'] = b'0' * 32 + b'  ./other.gz\n'
-  with pytest.raises(fetch_lib.FetchError, match='has no entry for '
+  with pytest.raises(download.FetchError, match='has no entry for '
                      'GCF_001457455.1_NCTC11397_genomic.fna.gz'):
     _fetch('GCF_001457455.1', tmp_path, base_urls={'ncbi': server.url})
   assert _leftovers(tmp_path) == []
@@ -487,7 +497,7 @@ def test_non_fasta_content_is_rejected_and_removed(server, tmp_path, body,
                                                    message):
   server.files['/x.fa.gz'] = body
   url = server.url + '/x.fa.gz'
-  with pytest.raises(fetch_lib.FetchError, match=message) as error:
+  with pytest.raises(download.FetchError, match=message) as error:
     _fetch(url, tmp_path)
   assert url in str(error.value)
   assert _leftovers(tmp_path) == []
@@ -497,17 +507,17 @@ def test_truncated_gzip_with_matching_checksum_is_rejected(
     server, tmp_path, genome_gz):
   truncated = genome_gz[:len(genome_gz) // 2]
   server.files['/t.fa.gz'] = truncated
-  with pytest.raises(fetch_lib.FetchError, match='truncated or corrupt gzip'):
+  with pytest.raises(download.FetchError, match='truncated gzip'):
     _fetch(server.url + '/t.fa.gz', tmp_path, sha256=_sha256(truncated))
   assert _leftovers(tmp_path) == []
 
 
 def test_progress_line_reports_bytes_rate_and_eta(server, tmp_path, genome_gz,
                                                   caplog, monkeypatch):
-  line = fetch_lib.format_progress('x.fa.gz', 50_000_000, 200_000_000, 10.0)
-  assert line == ('x.fa.gz: 50.0 / 200.0 MB (25.0%), 5.00 MB/s, ETA 30s')
-  monkeypatch.setattr(fetch_lib, '_PROGRESS_EVERY_S', 0.0)
-  monkeypatch.setattr(fetch_lib, '_BLOCK_BYTES', 1 << 16)
+  line = download.format_progress('x.fa.gz', 50_000_000, 200_000_000, 10.0)
+  assert line == ('x.fa.gz: 50.0 / 200.0 MB (25.0%), 5.00 MB/s, ETA 00:30')
+  monkeypatch.setattr(download, '_PROGRESS_EVERY_S', 0.0)
+  monkeypatch.setattr(download, '_BLOCK_BYTES', 1 << 16)
   server.files['/g.fa.gz'] = genome_gz
   with caplog.at_level(logging.INFO):
     _fetch(server.url + '/g.fa.gz', tmp_path)
@@ -549,12 +559,12 @@ def test_debian_preset_with_fake_apt_and_real_dpkg(tmp_path, monkeypatch,
       f'cp {deb} ./\n')
   (bin_dir / 'apt-get').chmod(0o755)
   monkeypatch.setenv('PATH', f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
-  monkeypatch.setattr(fetch_lib, '_apt_lists_empty', lambda: True)
-  preset = fetch_lib.Preset(
+  monkeypatch.setattr(sources, '_apt_lists_empty', lambda: True)
+  preset = sources.Preset(
       name='fake-chr', description='test', license='test', size='tiny',
       origin='debian', locator='fake-genome=1.0', member=member,
       archive_sha256=_sha256(_read(deb)), sha256=_sha256(genome_gz))
-  monkeypatch.setitem(fetch_lib.PRESETS, preset.name, preset)
+  monkeypatch.setitem(sources.PRESETS, preset.name, preset)
   cache = tmp_path / 'cache'
   path = _fetch('fake-chr', cache)
   assert _read(path) == genome_plain
@@ -564,8 +574,8 @@ def test_debian_preset_with_fake_apt_and_real_dpkg(tmp_path, monkeypatch,
       'fetch.json', 'g.fa', 'g.fa.fai']  # no .deb, no unpacked tree
   # A member that does not match the recorded sha256 leaves nothing behind.
   bad = dataclasses.replace(preset, name='bad-chr', sha256='0' * 64)
-  monkeypatch.setitem(fetch_lib.PRESETS, bad.name, bad)
-  with pytest.raises(fetch_lib.ChecksumError, match='fake-genome=1.0:' +
+  monkeypatch.setitem(sources.PRESETS, bad.name, bad)
+  with pytest.raises(download.ChecksumError, match='fake-genome=1.0:' +
                      member):
     _fetch('bad-chr', cache)
   assert not os.path.exists(cache / 'genomes' / 'bad-chr')
@@ -590,12 +600,12 @@ def test_pypi_preset_runs_pip_download_and_extracts_member(
     with open(os.path.join(out_dir, 'pkg-1.0.tar.gz'), 'wb') as f:
       f.write(sdist.getvalue())
 
-  monkeypatch.setattr(fetch_lib, '_run', fake_run)
-  preset = fetch_lib.Preset(
+  monkeypatch.setattr(sources, '_run', fake_run)
+  preset = sources.Preset(
       name='fake-bug', description='test', license='test', size='tiny',
       origin='pypi', locator='pkg==1.0', member=member,
       archive_sha256=_sha256(sdist.getvalue()), sha256=_sha256(genome_gz))
-  monkeypatch.setitem(fetch_lib.PRESETS, preset.name, preset)
+  monkeypatch.setitem(sources.PRESETS, preset.name, preset)
   path = _fetch('fake-bug', tmp_path)
   assert _read(path) == genome_plain and path.endswith('g.fna')
   (command,) = commands
@@ -606,11 +616,11 @@ def test_pypi_preset_runs_pip_download_and_extracts_member(
 
 def test_presets_are_described_and_offline_ones_pinned():
   assert {'hg38', 't2t-chm13', 'smalt-chrX',
-          'pyrodigal-cdiphtheriae'} <= set(fetch_lib.PRESETS)
-  for preset in fetch_lib.PRESETS.values():
+          'pyrodigal-cdiphtheriae'} <= set(sources.PRESETS)
+  for preset in sources.PRESETS.values():
     assert preset.description and preset.license and preset.size
     if preset.origin in ('debian', 'pypi'):
       assert preset.member.endswith('.gz')
       for digest in (preset.sha256, preset.archive_sha256):
         assert len(digest) == 64 and int(digest, 16) >= 0
-  assert fetch_lib.PRESETS['t2t-chm13'].key == 'GCF_009914755.1'
+  assert sources.PRESETS['t2t-chm13'].key == 'GCF_009914755.1'

@@ -6,10 +6,10 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from genome_transformer import dataset
-from genome_transformer import genomes
-from genome_transformer import input_pipeline
-from genome_transformer import tokenizer
+from genome_transformer.data import dataset
+from genome_transformer.genomics import genomes
+from genome_transformer.data import input_pipeline
+from genome_transformer.genomics import tokenizer
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from genome_transformer import dataset
-from genome_transformer import tokenizer
+from genome_transformer.data import dataset
+from genome_transformer.genomics import tokenizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOOD = "".join(np.random.default_rng(3).choice(list("ACGT"), 2000))

@@ -18,10 +18,11 @@ import ml_collections
 import numpy as np
 import pytest
 
-from genome_transformer import export
+from genome_transformer.evaluation import heldout
+from genome_transformer.release import export
 from genome_transformer import model as model_lib
-from genome_transformer import pretrained
-from genome_transformer import tokenizer
+from genome_transformer.release import pretrained
+from genome_transformer.genomics import tokenizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WINDOW = 128  # configs/tiny.py's training window; the sequences below are longer.
@@ -181,7 +182,7 @@ def test_seeded_generation_is_reproducible(model):
 
 def _total(m, seq):
   # score_variants scores whole sequences in one recurrence, whatever their length.
-  return pretrained.total_log_likelihood(m.log_likelihood(seq, context=None))
+  return heldout.scored_log_likelihood(m.log_likelihood(seq, context=None))[0]
 
 
 def _revcomp(seq):

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from genome_transformer import input_pipeline
+from genome_transformer.data import input_pipeline
 from genome_transformer import pretrained
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

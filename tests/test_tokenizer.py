@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from genome_transformer import tokenizer
+from genome_transformer.genomics import tokenizer
 
 # The written policy, one row per input character: (token id, soft-masked).
 POLICY = {

@@ -17,7 +17,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from genome_transformer import metrics_writer
+from genome_transformer.training import metrics_writer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_STEPS = 40
@@ -200,7 +200,7 @@ def test_heldout_eval_scores_windows_of_the_context():
   import ml_collections  # pylint: disable=g-import-not-at-top
   from genome_transformer import inference  # pylint: disable=g-import-not-at-top
   from genome_transformer import model as model_lib  # pylint: disable=g-import-not-at-top
-  from genome_transformer import train  # pylint: disable=g-import-not-at-top
+  from genome_transformer.evaluation import heldout  # pylint: disable=g-import-not-at-top
   from model_testing import make_config  # pylint: disable=g-import-not-at-top
 
   model = model_lib.SLiMPerformer(make_config())
@@ -222,7 +222,7 @@ def test_heldout_eval_scores_windows_of_the_context():
   results = {}
   for context, max_bases in ((0, 64), (24, 64), (0, 0)):
     config.eval.context, config.eval.max_bases = context, max_bases
-    got = train.evaluate(model, params, config, {"validation": regions}, None)
+    got = heldout.evaluate(model, params, config, {"validation": regions}, None)
     bits, count = want(context or 16, max_bases)
     assert got["validation_bases"] == count
     np.testing.assert_allclose(got["validation_bits_per_base"], bits, rtol=1e-6)

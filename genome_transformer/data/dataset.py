@@ -42,10 +42,11 @@ from typing import Any
 import numpy as np
 import tensorflow_datasets as tfds
 
-from genome_transformer import fasta
-from genome_transformer import genomes
-from genome_transformer import tokenizer
-from genome_transformer.genomes import SPLITS, split_bounds  # Re-exported for convenience.
+from genome_transformer.genomics import fasta
+from genome_transformer.genomics import files
+from genome_transformer.genomics import genomes
+from genome_transformer.genomics import tokenizer
+from genome_transformer.genomics.genomes import SPLITS, split_bounds  # Re-exported for convenience.
 
 DATASET_NAME = "genome_windows"
 MIN_WINDOW_LENGTH = 2  # One next-token target needs two tokens.
@@ -62,7 +63,7 @@ class DatasetConfigError(tokenizer.GenomeInputError):
 
 def default_data_dir() -> str:
   """Where shards go when no data_dir is given: <cache>/tfds."""
-  return os.path.join(genomes.default_cache_dir(), "tfds")
+  return os.path.join(files.cache_root(), "tfds")
 
 
 def validate_window_params(window_length: Any, stride: Any, max_n_fraction: Any) -> None:
@@ -117,7 +118,7 @@ def make_builder(genome_spec_or_paths: str | Sequence[str], data_dir: str | None
                  cache_dir: str | None = None) -> GenomeWindows:
   """The builder for these settings (prepared or not); reads nothing but file hashes."""
   validate_window_params(window_length, stride, max_n_fraction)
-  cache_dir = cache_dir or genomes.default_cache_dir()
+  cache_dir = files.cache_root(cache_dir)
   if isinstance(genome_spec_or_paths, str):
     paths = genomes.genome_files(genome_spec_or_paths, cache_dir)
     spec = genome_spec_or_paths
@@ -367,7 +368,7 @@ def prepare(genome_spec_or_paths: str | Sequence[str], data_dir: str | None,
     window_length: tokens per window (L).
     stride: bases between consecutive window starts (L = no overlap).
     max_n_fraction: windows with more than floor(max_n_fraction * L) N are dropped.
-    cache_dir: genome cache (decompressed copies), default genomes.default_cache_dir().
+    cache_dir: genome cache (decompressed copies), default files.cache_root().
 
   Raises:
     GenomeInputError (and subclasses): bad FASTA, genome spec, window parameters or data_dir,

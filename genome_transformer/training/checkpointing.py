@@ -8,6 +8,7 @@ file truncated by hand) is skipped with a warning naming it, and the previous st
 
 from __future__ import annotations
 
+import logging as python_logging
 import os
 import time
 from typing import Any
@@ -19,6 +20,12 @@ import ml_collections
 import orbax.checkpoint as ocp
 
 from genome_transformer import config_lib
+
+
+def quiet_orbax_info() -> None:
+  """Orbax logs tens of INFO lines per checkpoint read or write: keep its warnings, drop the rest from the log."""
+  logging.get_absl_handler().addFilter(
+      lambda record: record.levelno >= python_logging.WARNING or "/orbax/" not in record.pathname)
 
 
 class CheckpointConfigMismatchError(ValueError):

@@ -48,7 +48,8 @@ from typing import BinaryIO
 import numpy as np
 import pyfaidx
 
-from genome_transformer import tokenizer
+from genome_transformer.genomics import files
+from genome_transformer.genomics import tokenizer
 
 NORMALIZED_LINE_BASES = 60  # Line width of the plain copies written to the cache.
 _SNIFF_BYTES = 8192
@@ -93,10 +94,6 @@ class FastaLayout:
   records: tuple[FastaRecord, ...]
   regular: bool  # True if pyfaidx can index the file as it is.
   irregular_at: str  # Where the first irregularity is (for logs), "" if regular.
-
-  @property
-  def total_length(self) -> int:
-    return sum(r.length for r in self.records)
 
 
 class _RecordState:
@@ -338,17 +335,26 @@ def _plain_lines(path: str, display: str) -> Iterator[bytes]:
     yield from f
 
 
-def scan_fasta(path: str, *, display: str | None = None) -> FastaLayout:
-  """Validates a plain or gzipped FASTA file completely; raises FastaFormatError if malformed."""
-  path = os.fspath(path)
-  display = display or path
+def _readable_compression(path: str, display: str) -> str | None:
+  """'gzip' or None (plain); FastaFormatError for a missing or empty file or another compression."""
   check_path(path)
   compression = _sniff_compression(path)
   if compression not in (None, "gzip"):
     raise FastaFormatError(f"{display}: {compression}-compressed; decompress it first (or "
                            f"recompress with gzip/bgzip, which is read directly).")
-  lines = _gzip_lines(path, display) if compression == "gzip" else _plain_lines(path, display)
-  return _scan_lines(lines, display, None, path)
+  return compression
+
+
+def _lines(path: str, display: str, compression: str | None) -> Iterator[bytes]:
+  return _gzip_lines(path, display) if compression == "gzip" else _plain_lines(path, display)
+
+
+def scan_fasta(path: str, *, display: str | None = None) -> FastaLayout:
+  """Validates a plain or gzipped FASTA file completely; raises FastaFormatError if malformed."""
+  path = os.fspath(path)
+  display = display or path
+  compression = _readable_compression(path, display)
+  return _scan_lines(_lines(path, display, compression), display, None, path)
 
 
 def _read_fai(fai_path: str) -> list[tuple[str, int, int, int, int]] | None:
@@ -371,21 +377,6 @@ def _fai_matches(fai_rows: list[tuple[str, int, int, int, int]] | None,
     if record.num_lines > 1 and row[3:] != record.fai_fields()[3:]:
       return False
   return True
-
-
-def sha256_file(path: str) -> str:
-  """Hex sha256 of a file, read in 4 MiB blocks."""
-  digest = hashlib.sha256()
-  with open(path, "rb") as f:
-    for block in iter(lambda: f.read(1 << 22), b""):
-      digest.update(block)
-  return digest.hexdigest()
-
-
-def default_cache_dir() -> str:
-  """$GENOME_TRANSFORMER_CACHE, else ~/.cache/genome_transformer."""
-  return os.environ.get("GENOME_TRANSFORMER_CACHE") or os.path.join(
-      os.path.expanduser("~"), ".cache", "genome_transformer")
 
 
 def _build_fai(fasta_path: str, layout: FastaLayout) -> None:
@@ -428,18 +419,6 @@ def _layout_from_json(saved: dict, path: str) -> FastaLayout:
                      regular=saved["regular"], irregular_at=saved["irregular_at"])
 
 
-def _write_json_atomic(path: str, data: dict) -> None:
-  fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
-                             dir=os.path.dirname(path))
-  try:
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-      json.dump(data, f)
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-
-
 def _normalized_copy(path: str, display: str, compression: str | None,
                      cache_dir: str) -> tuple[str, FastaLayout]:
   """Writes a validated plain copy with regular lines into the cache; returns it and its layout.
@@ -448,7 +427,7 @@ def _normalized_copy(path: str, display: str, compression: str | None,
   NAME.fasta.layout.json (the validation result), each renamed into place; the layout file
   last, so its presence marks a complete entry.
   """
-  digest = sha256_file(path)[:16]
+  digest = files.sha256_file(path)[:16]
   base = os.path.basename(path)
   for suffix in (".gz", ".bgz", ".gzip"):
     if base.lower().endswith(suffix):
@@ -471,30 +450,57 @@ def _normalized_copy(path: str, display: str, compression: str | None,
   except OSError as e:
     raise FastaFormatError(f"{display}: cannot create the cache directory {out_dir} ({e}); set "
                            f"$GENOME_TRANSFORMER_CACHE to a writable directory.") from None
-  fd, tmp = tempfile.mkstemp(prefix=stem + ".", suffix=".fasta.tmp", dir=out_dir)
   try:
-    with os.fdopen(fd, "wb") as out:
-      lines = _gzip_lines(path, display) if compression == "gzip" else _plain_lines(path, display)
-      writer = _LineWriter(out)
-      layout = writer.layout(_scan_lines(lines, display, writer, path), out_path)
-    os.replace(tmp, out_path)
-    _build_fai(out_path, layout)  # Also checks the written layout against pyfaidx's index.
-    _write_json_atomic(layout_path, _layout_to_json(layout))
+    layout = _write_regular(path, out_path, display, compression)
+    files.write_json_atomic(layout_path, _layout_to_json(layout), indent=None)
   except BaseException:
-    for leftover in (layout_path, out_path + ".fai", out_path):
-      if os.path.exists(leftover):
-        os.unlink(leftover)
+    files.remove(layout_path, out_path + ".fai", out_path)
     if made_dir:
       try:
         os.rmdir(out_dir)  # Only if empty: never half a cache entry.
       except OSError:
         pass
     raise
-  finally:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
   logging.info("%s: wrote a plain indexed copy to %s", display, out_path)
   return out_path, layout
+
+
+def _write_regular(path: str, out_path: str, display: str, compression: str | None) -> FastaLayout:
+  """Validates `path` while writing it to `out_path` with 60-base lines (temp file + rename), then indexes it.
+
+  `out_path` may be `path` itself: it is replaced only once the copy is complete. If indexing
+  fails afterwards, the new file and its index are removed.
+  """
+  fd, tmp = tempfile.mkstemp(prefix=os.path.basename(out_path) + ".", suffix=".tmp",
+                             dir=os.path.dirname(os.path.abspath(out_path)))
+  try:
+    with os.fdopen(fd, "wb") as out:
+      lines = _lines(path, display, compression)
+      writer = _LineWriter(out)
+      layout = writer.layout(_scan_lines(lines, display, writer, path), out_path)
+    os.replace(tmp, out_path)
+    try:
+      _build_fai(out_path, layout)  # Also checks the written layout against pyfaidx's index.
+    except BaseException:
+      files.remove(out_path + ".fai", out_path)
+      raise
+  finally:
+    files.remove(tmp)
+  return layout
+
+
+def write_indexed(path: str, out_path: str, *, display: str | None = None,
+                  cache_dir: str | None = None) -> FastaLayout:
+  """Validates a plain or gzipped FASTA and writes it as a plain, regular, indexed FASTA at `out_path`.
+
+  The validation is remembered in `cache_dir` as for a scanned file, so opening `out_path`
+  later (open_fasta) does not read it again. `out_path` may equal `path`.
+  """
+  display = display or path
+  compression = _readable_compression(path, display)
+  layout = _write_regular(path, out_path, display, compression)
+  _remember_layout(files.cache_root(cache_dir), out_path, layout, scan_started_ns=None)
+  return layout
 
 
 def _layout_record_path(cache_dir: str, path: str) -> str:
@@ -529,28 +535,26 @@ def _cached_scan(path: str, cache_dir: str, display: str | None = None) -> Fasta
   return layout
 
 
-def _remember_layout(cache_dir: str, path: str, layout: FastaLayout, scan_started_ns: int) -> None:
+def _remember_layout(cache_dir: str, path: str, layout: FastaLayout, scan_started_ns: int | None) -> None:
+  """scan_started_ns=None: `path` was written from `layout` by this process (write_indexed)."""
   # File times are coarse (a few ms on Linux, 2 s on FAT): two writes within one tick leave the
   # same mtime. Like git's "racy clean" rule, only a file last modified well before the scan
   # began is remembered, so a remembered (size, mtime) always describes the scanned content.
-  if os.stat(path).st_mtime_ns > scan_started_ns - _MTIME_SLACK_NS:
+  # A file this process has just written and renamed into place has no such race.
+  if scan_started_ns is not None and os.stat(path).st_mtime_ns > scan_started_ns - _MTIME_SLACK_NS:
     return
   record_path = _layout_record_path(cache_dir, path)
   try:
     os.makedirs(os.path.dirname(record_path), exist_ok=True)
-    _write_json_atomic(record_path, {"key": _stat_key(path), **_layout_to_json(layout)})
+    files.write_json_atomic(record_path, {"key": _stat_key(path), **_layout_to_json(layout)}, indent=None)
   except OSError as e:
     logging.info("cannot record the validation of %s in %s (%s)", path, record_path, e)
 
 
 def _ensure_indexed(path: str, cache_dir: str | None) -> tuple[str, FastaLayout]:
   path = os.fspath(path)
-  cache_dir = cache_dir or default_cache_dir()
-  check_path(path)
-  compression = _sniff_compression(path)
-  if compression not in (None, "gzip"):
-    raise FastaFormatError(f"{path}: {compression}-compressed; decompress it first (or "
-                           f"recompress with gzip/bgzip, which is read directly).")
+  cache_dir = files.cache_root(cache_dir)
+  compression = _readable_compression(path, path)
   if compression == "gzip":
     return _normalized_copy(path, path, compression, cache_dir)
   layout = _cached_scan(path, cache_dir)
@@ -571,15 +575,6 @@ def _ensure_indexed(path: str, cache_dir: str | None) -> tuple[str, FastaLayout]
     logging.info("%s: pyfaidx cannot index it as is (%s); writing a regular copy", path, e)
     return _normalized_copy(path, path, None, cache_dir)
   return path, layout
-
-
-def ensure_indexed(path: str, cache_dir: str | None = None) -> str:
-  """Validates `path` and returns a plain FASTA path with a fresh, consistent `.fai`.
-
-  The result is `path` itself when it is plain, regular and its directory is writable; else a
-  validated copy in `<cache_dir>/fasta/` (see the module docstring).
-  """
-  return _ensure_indexed(path, cache_dir)[0]
 
 
 class IndexedFasta:

@@ -58,7 +58,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from genome_transformer import tokenizer
+from genome_transformer.genomics import tokenizer
 
 COMPRESSORS = ("gzip", "bzip2", "xz")
 DEFAULT_ALPHA = 0.5  # Krichevsky-Trofimov add-1/2 smoothing; fixed, not tuned on held-out data.

@@ -24,25 +24,22 @@ from typing import Any, Callable
 
 from absl import logging
 import flax
-import grain
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-import orbax.checkpoint as ocp
+import tqdm
 
-from genome_transformer import checkpointing
+from genome_transformer.training import checkpointing
 from genome_transformer import config_lib
-from genome_transformer import dataset
-from genome_transformer import inference
-from genome_transformer import input_pipeline
-from genome_transformer import metrics_writer
+from genome_transformer.data import dataset
+from genome_transformer.data import input_pipeline
+from genome_transformer.evaluation import heldout
+from genome_transformer.training import metrics_writer
 from genome_transformer import model as model_lib
 from genome_transformer import sublinear
-from genome_transformer import tokenizer
 
-LN2 = math.log(2.0)
 
 
 @flax.struct.dataclass
@@ -56,12 +53,8 @@ class NonFiniteLossError(FloatingPointError):
   """The loss became NaN or infinite."""
 
 
-def default_cache_dir() -> str:
-  return os.environ.get("GENOME_TRANSFORMER_CACHE") or os.path.expanduser("~/.cache/genome_transformer")
-
-
 def data_dir_for(config: ml_collections.ConfigDict) -> str:
-  return config.data.data_dir or os.path.join(default_cache_dir(), "tfds")
+  return config.data.data_dir or dataset.default_data_dir()
 
 
 def make_optimizer(train_config: ml_collections.ConfigDict) -> optax.GradientTransformation:
@@ -134,36 +127,6 @@ def check_memory(compiled, *, what: str) -> int:
     raise MemoryError(f"{what} needs {needed / 2**30:.2f} GiB per device but the device has {limit / 2**30:.2f} GiB: "
                       "lower train.batch_size, train.chunk_size or the model size.")
   return needed
-
-
-EVAL_BATCH_TOKENS = 1 << 15  # Tokens per evaluation call: windows per call = this // eval context.
-
-
-def eval_context(config: ml_collections.ConfigDict) -> int:
-  """W of held-out scoring: eval.context, or the training window when it is 0."""
-  return int(config.eval.context or config.data.window_length)
-
-
-def bits_per_base(model, params, sequences, *, context: int, chunk_size: int, max_bases: int, rng) -> tuple[float, int]:
-  """Bits per ACGT base over held-out regions of any length, in windows of `context` bases.
-
-  Positions are absolute and training never goes past data.window_length, so scoring a whole
-  region in one recurrence would score positions the model never saw (see
-  inference.windowed_log_likelihood); windows keep every base within the training context.
-  """
-  total_nll, total_count = 0.0, 0
-  for _, tokens_L in sequences:
-    if max_bases:
-      tokens_L = tokens_L[:max_bases]
-    if len(tokens_L) < 2:
-      continue
-    logp_L = inference.windowed_log_likelihood(model, params, tokens_L, context, chunk_size,
-                                               batch_size=max(1, EVAL_BATCH_TOKENS // context), rng=rng)
-    counted_L = np.asarray(tokens_L) < tokenizer.NUM_BASES  # N carries no sequence and is never scored.
-    counted_L[0] = False  # The first base has no context.
-    total_nll -= float(np.sum(logp_L[counted_L], dtype=np.float64))
-    total_count += int(np.sum(counted_L))
-  return total_nll / max(total_count, 1) / LN2, total_count
 
 
 @dataclasses.dataclass
@@ -253,17 +216,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                                  f"(the last good checkpoint is in {ckpt.directory}).")
       elapsed = time.perf_counter() - window_start
       steps_per_s = window_steps / max(elapsed, 1e-9)
-      last_metrics = {"loss": loss, "bits_per_base": loss / LN2, "grad_norm": float(metrics["grad_norm"]),
+      last_metrics = {"loss": loss, "bits_per_base": loss / heldout.LN2, "grad_norm": float(metrics["grad_norm"]),
                       "steps_per_s": steps_per_s, "tokens_per_s": steps_per_s * tokens_per_step,
                       "tokens_seen": done * tokens_per_step}
       writer.write(done, last_metrics)
       eta = (num_steps - done) / max(steps_per_s, 1e-9)
       if is_primary:
         logging.info("step %d/%d  loss %.4f  bits/base %.4f  %.0f tokens/s  %.2f steps/s  ETA %s", done, num_steps,
-                     loss, loss / LN2, last_metrics["tokens_per_s"], steps_per_s, _format_seconds(eta))
+                     loss, loss / heldout.LN2, last_metrics["tokens_per_s"], steps_per_s, tqdm.tqdm.format_interval(eta))
       window_start, window_steps = time.perf_counter(), 0
     if done % config.train.eval_every == 0 or done == num_steps:
-      eval_metrics = evaluate(model, state.params, config, {"validation": validation} if done < num_steps
+      eval_metrics = heldout.evaluate(model, state.params, config, {"validation": validation} if done < num_steps
                               else {"validation": validation, "test": test}, eval_rng)
       writer.write(done, eval_metrics)
       last_metrics.update(eval_metrics)
@@ -276,21 +239,3 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   ckpt.close()
   writer.close()
   return last_metrics
-
-
-def evaluate(model, params, config, splits: dict, rng) -> dict:
-  results = {}
-  for split, sequences in splits.items():
-    bpb, count = bits_per_base(model, params, sequences, context=eval_context(config),
-                               chunk_size=config.eval.chunk_size, max_bases=config.eval.max_bases, rng=rng)
-    results[f"{split}_bits_per_base"] = bpb
-    results[f"{split}_bases"] = count
-    results[f"{split}_context"] = eval_context(config)  # Makes each curve point say how it was scored.
-    logging.info("%s: %.4f bits per base over %d held-out bases (context %d).", split, bpb, count,
-                 eval_context(config))
-  return results
-
-
-def _format_seconds(seconds: float) -> str:
-  seconds = int(seconds)
-  return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

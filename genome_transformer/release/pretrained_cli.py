@@ -41,10 +41,12 @@ from absl import flags
 import numpy as np
 import tqdm
 
-from genome_transformer import export as export_lib
-from genome_transformer import fasta
-from genome_transformer import pretrained
-from genome_transformer import tokenizer
+from genome_transformer.evaluation import heldout
+from genome_transformer.release import export as export_lib
+from genome_transformer.training import checkpointing
+from genome_transformer.genomics import fasta
+from genome_transformer.release import pretrained
+from genome_transformer.genomics import tokenizer
 
 COMMANDS = ("score", "variants", "embed", "generate", "list")
 RECORDS_PER_CALL = 64  # Records scored per API call in `score` / `embed` (then grouped by length).
@@ -146,10 +148,9 @@ def command_score(model: pretrained.PretrainedModel) -> None:
       logps = model.log_likelihood(tokens, context=context, chunk_size=FLAGS.chunk_size,
                                    batch_size=FLAGS.batch_size)
       for (name, tokens_L), logp_L in zip(tokens.items(), logps):
-        scored = np.isfinite(logp_L)
-        total = pretrained.total_log_likelihood(logp_L)
-        bpb = -total / scored.sum() / pretrained.LN2 if scored.any() else float("nan")
-        out.write(f"{name}\t{len(tokens_L)}\t{int(scored.sum())}\t{bpb:.6f}\t{total:.6f}\n")
+        total, scored = heldout.scored_log_likelihood(logp_L)
+        bpb = heldout.bits_per_base(total, scored)
+        out.write(f"{name}\t{len(tokens_L)}\t{scored}\t{bpb:.6f}\t{total:.6f}\n")
         if per_base:
           _write_per_base(per_base, name, tokens_L, logp_L)
         bar.update(len(tokens_L))
@@ -288,7 +289,7 @@ def command_list() -> None:
 def main(argv):
   if len(argv) != 2 or argv[1] not in COMMANDS:
     raise app.UsageError(f"Give one command: {' | '.join(COMMANDS)} (got {argv[1:]}).")
-  export_lib.quiet_orbax_info()
+  checkpointing.quiet_orbax_info()
   command = argv[1]
   try:
     if command == "list":

@@ -3,14 +3,14 @@
 
 A genome spec is one of:
 
-* `builtin:bacteria4`: the four complete bacterial genomes shipped in `genomes/` (13.1 Mb;
+* `builtin:bacteria4`: the four complete bacterial genomes shipped in `builtin/` (13.1 Mb;
   E. coli K-12 MG1655, S. aureus N315, H. pylori G27, V. cholerae N16961 with 2 chromosomes),
-  from Debian's ragout-examples 2.3-4 (BSD-3-clause). `genomes/manifest.json` records each
+  from Debian's ragout-examples 2.3-4 (BSD-3-clause). `builtin/manifest.json` records each
   file's sha256, organism, accession, provenance and license; the sha256 is checked before use.
 * `builtin:NAME` for one of them: `builtin:ecoli`, `builtin:saureus`, `builtin:hpylori`,
   `builtin:vcholerae`.
 * Comma-separated paths of the user's FASTA files, plain or gzipped (`a.fa,b.fa.gz`).
-* `fetch:SOURCE`: a genome that fetch.py downloads once into the cache (a preset such as
+* `fetch:SOURCE`: a genome that sources.py downloads once into the cache (a preset such as
   `fetch:smalt-chrX`, an NCBI accession `fetch:GCF_000005845.2`, or `fetch:https://...`).
 * `SCHEME:ARG` for any scheme added with `register_resolver`.
 
@@ -30,15 +30,16 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from genome_transformer import fasta
-from genome_transformer import tokenizer
+from genome_transformer.genomics import fasta
+from genome_transformer.genomics import files
+from genome_transformer.genomics import tokenizer
 
 SPLITS = ("train", "validation", "test")
 # Fractions of each record where validation and test begin; see `split_bounds`.
 VALIDATION_START = 0.90
 TEST_START = 0.95
 
-BUILTIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "genomes")
+BUILTIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "builtin")
 MANIFEST_PATH = os.path.join(BUILTIN_DIR, "manifest.json")
 
 # A resolver maps the part after "SCHEME:" and the cache directory to plain indexed FASTA paths.
@@ -64,11 +65,6 @@ def split_bounds(record_length: int) -> dict[str, tuple[int, int]]:
   }
 
 
-def default_cache_dir() -> str:
-  """$GENOME_TRANSFORMER_CACHE, else ~/.cache/genome_transformer."""
-  return fasta.default_cache_dir()
-
-
 @functools.lru_cache(maxsize=1)
 def load_manifest() -> dict[str, Any]:
   with open(MANIFEST_PATH, encoding="utf-8") as f:
@@ -84,7 +80,7 @@ def builtin_names() -> list[str]:
 def register_resolver(scheme: str, resolver: Resolver, *, replace: bool = False) -> None:
   """Makes `SCHEME:ARG` specs resolve through `resolver(arg, cache_dir) -> list of paths`.
 
-  The paths a resolver returns go through `fasta.ensure_indexed` like user paths, so it may
+  The paths a resolver returns go through `fasta.open_fasta` like user paths, so it may
   return gzipped or unindexed files.
   """
   if not scheme.isidentifier():
@@ -110,7 +106,7 @@ def _resolve_builtin(name: str, cache_dir: str) -> list[str]:
     if not os.path.exists(path):
       raise GenomeSpecError(f"builtin:{member}: {path} is missing from the installed package; "
                             f"reinstall genome-transformer.")
-    digest = fasta.sha256_file(path)
+    digest = files.sha256_file(path)
     if digest != entry["sha256"]:
       raise GenomeSpecError(f"builtin:{member}: {path} has sha256 {digest}, the manifest says "
                             f"{entry['sha256']}; the file is damaged, reinstall the package.")
@@ -119,15 +115,15 @@ def _resolve_builtin(name: str, cache_dir: str) -> list[str]:
 
 
 def _resolve_fetch(source: str, cache_dir: str) -> list[str]:
-  """`fetch:SOURCE`: a fetch.py preset, NCBI accession or URL, downloaded once into the cache."""
+  """`fetch:SOURCE`: a sources.py preset, NCBI accession or URL, downloaded once into the cache."""
   # Imported here: the download code is only needed by specs that name it.
-  from genome_transformer import fetch  # pylint: disable=g-import-not-at-top
+  from genome_transformer.genomics import sources  # pylint: disable=g-import-not-at-top
   if not source:
     raise GenomeSpecError(f"fetch: names no source; known presets: "
-                          f"{', '.join(sorted(fetch.PRESETS))}, or an accession or URL")
+                          f"{', '.join(sorted(sources.PRESETS))}, or an accession or URL")
   try:
-    return [fetch.fetch(source, cache_dir)]
-  except fetch.FetchError as e:
+    return [sources.fetch(source, cache_dir)]
+  except sources.FetchError as e:
     raise GenomeSpecError(f"fetch:{source}: {e}") from None
 
 
@@ -137,7 +133,7 @@ RESOLVERS["fetch"] = _resolve_fetch
 
 def genome_files(spec: str, cache_dir: str | None = None) -> list[str]:
   """The files a spec names, as given (maybe gzipped, not yet validated or indexed)."""
-  cache_dir = cache_dir or default_cache_dir()
+  cache_dir = files.cache_root(cache_dir)
   spec = spec.strip()
   if not spec:
     raise GenomeSpecError("empty genome spec; use builtin:bacteria4, builtin:NAME or FASTA paths")
@@ -162,29 +158,29 @@ def genome_files(spec: str, cache_dir: str | None = None) -> list[str]:
 def open_genome(spec: str | list[str] | tuple[str, ...],
                 cache_dir: str | None = None) -> list[fasta.IndexedFasta]:
   """Resolves, validates, indexes and opens every FASTA of a genome spec (or list of paths)."""
-  cache_dir = cache_dir or default_cache_dir()
+  cache_dir = files.cache_root(cache_dir)
   if isinstance(spec, str):
     raw = genome_files(spec, cache_dir)
   else:
     raw = [os.fspath(p) for p in spec]
     if not raw:
       raise GenomeSpecError("no FASTA files given")
-  files: list[fasta.IndexedFasta] = []
+  opened: list[fasta.IndexedFasta] = []
   owners: dict[str, str] = {}
   try:
     for path in raw:
-      files.append(fasta.open_fasta(path, cache_dir))
-      for name in files[-1].names:
+      opened.append(fasta.open_fasta(path, cache_dir))
+      for name in opened[-1].names:
         if name in owners:
           raise fasta.FastaFormatError(
-              f"{files[-1].source}: record name {name!r} also occurs in {owners[name]}; record "
+              f"{opened[-1].source}: record name {name!r} also occurs in {owners[name]}; record "
               f"names must be unique across the files of one genome (rename one of them).")
-        owners[name] = files[-1].source
+        owners[name] = opened[-1].source
   except BaseException:
-    for f in files:
+    for f in opened:
       f.close()
     raise
-  return files
+  return opened
 
 
 def resolve_genome(spec: str, cache_dir: str | None = None) -> list[str]:
@@ -199,5 +195,5 @@ def fingerprint(paths: list[str]) -> str:
   """Content hash of the resolved plain FASTA files, in order (names the TFDS config)."""
   digest = hashlib.sha256()
   for path in paths:
-    digest.update(fasta.sha256_file(path).encode())
+    digest.update(files.sha256_file(path).encode())
   return digest.hexdigest()

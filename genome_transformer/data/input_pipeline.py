@@ -31,8 +31,8 @@ from typing import Any
 import grain
 import numpy as np
 
-from genome_transformer import dataset
-from genome_transformer import genomes
+from genome_transformer.data import dataset
+from genome_transformer.genomics import genomes
 
 DEFAULT_READ_THREADS = 2  # Threads that prefetch whole batches (each read is itself parallel).
 DEFAULT_PREFETCH_BATCHES = 4
@@ -79,7 +79,7 @@ def make_train_iterator(data_config: Any, data_dir: str | None, *, batch_size_pe
     batch_size_per_process: windows per batch on this process (B_local).
     seed: shuffle seed (taken modulo 2**32).
     process_index, process_count: this process's share; default jax.process_index/count().
-    cache_dir: genome cache for the FASTA copies (default genomes.default_cache_dir()).
+    cache_dir: genome cache for the FASTA copies (default files.cache_root()).
     read_threads, prefetch_batches: thread prefetch (0 threads = read in the caller's thread).
     include_index: also yield "index" [B_local], the train-split indices (for tests/debugging).
 

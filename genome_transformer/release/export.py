@@ -1,0 +1,547 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Inference-only export of a trained workdir, and the loader that checks it.
+
+  python -m genome_transformer.export --workdir=/tmp/slim --out=/tmp/my-export
+  python -m genome_transformer.export --workdir=/tmp/slim --out=/tmp/slim-bf16 --dtype=bfloat16 --step=400
+
+An export is a directory:
+
+  export.json   format and version; `model_config` (the config's model section), `config` (the
+                whole training config), `tokenizer` (tokenizer.spec()), `metadata` (genome and
+                data spec, split rule, steps, tokens seen, held-out bits per base, package and
+                library versions, export date, source workdir) and `params` (dtype, parameter
+                count, and the size and sha256 of every file under params/).
+  params/       an Orbax PyTree checkpoint of the parameter tree alone: no optimizer state, no
+                data iterator, no step counter.
+
+Export reads only `state.params` (and the step) from the workdir's Orbax checkpoint, by Orbax's
+partial restore, so the optimizer state (twice the parameters for Adam) is never loaded; the
+checkpoint's own metadata gives the tree, so nothing about the optimizer has to be rebuilt. The
+directory is written under a temporary name beside OUT and renamed into place when complete; an
+existing OUT is replaced only with `overwrite=True` (then the old one is moved aside first and
+deleted after the rename).
+
+`load_export(path)` needs nothing but the directory: it checks every file against the recorded
+sha256 (a truncated or edited export is named, not half-loaded), builds the model from
+`model_config`, derives the parameter shapes the config implies with `jax.eval_shape` of the
+model's init, and compares them with the stored tree before restoring, naming the first
+mismatching parameter. bfloat16 exports halve the files; they are upcast to float32 on load
+unless another compute dtype is asked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import math
+import os
+import shutil
+import sys
+import uuid
+from typing import Any
+
+from absl import app
+from absl import flags
+from absl import logging
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+
+import genome_transformer
+from genome_transformer.genomics import files as files_lib
+from genome_transformer.genomics import genomes
+from genome_transformer import model as model_lib
+from genome_transformer.genomics import tokenizer
+from genome_transformer.training import checkpointing
+
+FORMAT = "genome-transformer-export"
+FORMAT_VERSION = 1
+EXPORT_JSON = "export.json"
+PARAMS_DIR = "params"
+DTYPES = ("float32", "bfloat16")
+SPLIT_RULE = (
+    "Per record of length n (genomes.split_bounds): train [0, n*90//100), validation "
+    "[n*90//100, n*95//100), test [n*95//100, n), integer arithmetic; training windows never "
+    "cross a split boundary, so no held-out base was inside a training window.")
+
+
+class ExportError(ValueError):
+  """A workdir that cannot be exported, or an export directory that cannot be loaded."""
+
+
+class ParamsConfigMismatchError(ExportError):
+  """The stored parameters do not have the shapes the stored model config implies."""
+
+
+@dataclasses.dataclass
+class Export:
+  """What `load_export` returns: everything inference needs, nothing from training."""
+  path: str
+  params: Any  # Parameter tree of numpy arrays, in the compute dtype.
+  model_config: ml_collections.ConfigDict  # The model section; SLiMPerformer(model_config).
+  config: ml_collections.ConfigDict  # The whole training config, for reference.
+  tokenizer_spec: dict
+  metadata: dict
+  stored_dtype: str  # dtype of the floating parameters in the files.
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading a training workdir.
+
+
+def _checkpoint_manager(workdir: str) -> tuple[str, ocp.CheckpointManager]:
+  if not workdir:
+    raise ExportError("--workdir is empty: name the directory a training run wrote.")
+  workdir = os.path.abspath(os.path.expanduser(workdir))
+  if not os.path.isdir(workdir):
+    raise ExportError(f"workdir {workdir} does not exist (or is not a directory): pass the --workdir of a "
+                      "training run (python -m genome_transformer.main --workdir=...).")
+  directory = os.path.join(workdir, "checkpoints")
+  if not os.path.isdir(directory):
+    raise ExportError(f"workdir {workdir} has no checkpoints/ directory: train first, or pass the workdir the "
+                      "trainer wrote its checkpoints into.")
+  # read_only: exporting must never clean up, create or quarantine anything in the workdir.
+  manager = ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True, create=False))
+  return directory, manager
+
+
+def read_checkpoint(workdir: str, step: int | None = None) -> tuple[int, Any, dict]:
+  """(step, parameter tree of numpy arrays, training config dict) from a workdir's checkpoint.
+
+  Only the parameters are read (Orbax partial restore); the optimizer state stays on disk.
+  """
+  directory, manager = _checkpoint_manager(workdir)
+  try:
+    steps = sorted(manager.all_steps())
+    if not steps:
+      raise ExportError(f"{directory} holds no finished checkpoint: train longer (checkpoints are saved every "
+                        "train.checkpoint_every steps and at the end), or pass another --workdir.")
+    if step is None:
+      step = steps[-1]
+    elif step not in steps:
+      raise ExportError(f"{directory} has no checkpoint at step {step}; available steps: "
+                        f"{', '.join(map(str, steps))}.")
+    step_dir = os.path.join(directory, str(step))
+    try:
+      config_dict = manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
+    except Exception as error:  # pylint: disable=broad-except
+      raise ExportError(f"The config of checkpoint {step_dir} is unreadable ({type(error).__name__}: "
+                        f"{_first_line(error)}); export another step with --step "
+                        f"(available: {', '.join(map(str, steps))}).") from error
+  finally:
+    manager.close()
+  params = _restore_params_only(os.path.join(step_dir, "state"), step_dir, steps)
+  return step, params, config_dict
+
+
+def _restore_params_only(state_dir: str, step_dir: str, steps: list[int]) -> Any:
+  checkpointer = ocp.PyTreeCheckpointer()
+  try:
+    tree = checkpointer.metadata(state_dir).item_metadata.tree
+    if not isinstance(tree, dict) or "params" not in tree:
+      found = sorted(tree) if isinstance(tree, dict) else type(tree).__name__
+      raise ExportError(f"{state_dir} has no `params` entry (found {found}); is this a genome-transformer "
+                        "training checkpoint?")
+    abstract = {"params": jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), tree["params"])}
+    restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
+    restored = checkpointer.restore(state_dir, args=ocp.args.PyTreeRestore(
+        item=abstract, restore_args=restore_args, partial_restore=True))
+  except ExportError:
+    raise
+  except Exception as error:  # pylint: disable=broad-except
+    raise ExportError(f"The parameters of checkpoint {step_dir} are unreadable ({type(error).__name__}: "
+                      f"{_first_line(error)}); export another step with --step (available: "
+                      f"{', '.join(map(str, steps))}).") from error
+  return restored["params"]
+
+
+def _first_line(error: BaseException) -> str:
+  text = str(error)
+  return text.splitlines()[0] if text else ""
+
+
+def _read_metrics(workdir: str) -> list[dict]:
+  path = os.path.join(workdir, "metrics.jsonl")
+  rows = []
+  if not os.path.exists(path):
+    logging.warning("%s is missing: the export will carry no held-out bits per base.", path)
+    return rows
+  with open(path, encoding="utf-8") as f:
+    for number, line in enumerate(f, 1):
+      if not line.strip():
+        continue
+      try:
+        rows.append(json.loads(line))
+      except json.JSONDecodeError:
+        # A run killed mid-write can leave a partial last line; the rest is still good.
+        logging.warning("%s line %d is not JSON; skipped.", path, number)
+  return rows
+
+
+def heldout_metrics(workdir: str, step: int) -> dict:
+  """Held-out bits per base and training figures from metrics.jsonl, as of `step`.
+
+  A resumed run logs the steps after its checkpoint again: the last line written for a step wins.
+  Each split's figure is the latest evaluation at or before `step`, with the step it was made at
+  (the trainer evaluates the test split only at the final step).
+  """
+  rows = [r for r in _read_metrics(workdir) if isinstance(r.get("step"), int) and r["step"] <= step]
+  result: dict[str, Any] = {}
+  for split in ("validation", "test"):
+    key = f"{split}_bits_per_base"
+    latest = None
+    for row in rows:
+      if key in row and (latest is None or row["step"] >= latest["step"]):
+        latest = row
+    result[key] = None if latest is None else latest[key]
+    result[f"{split}_bases"] = None if latest is None else latest.get(f"{split}_bases")
+    result[f"{split}_evaluated_at_step"] = None if latest is None else latest["step"]
+  train_rows = {}
+  for row in rows:
+    if "loss" in row:
+      train_rows[row["step"]] = row
+  if train_rows:
+    last = train_rows[max(train_rows)]
+    result["train_loss_nats"] = last.get("loss")
+    result["train_bits_per_base"] = last.get("bits_per_base")
+    # Seconds of training steps only (evaluation and checkpoint pauses excluded): each logged row
+    # covers the steps since the previous one at its measured rate.
+    seconds, previous = 0.0, 0
+    for s in sorted(train_rows):
+      rate = train_rows[s].get("steps_per_s")
+      if rate:
+        seconds += (s - previous) / rate
+      previous = s
+    result["train_step_seconds_approx"] = seconds
+  return result
+
+
+def _genome_description(spec: str) -> dict:
+  """What the genome spec names, from the built-in manifest or the fetch presets where known."""
+  description: dict[str, Any] = {"spec": spec}
+  scheme, _, arg = spec.partition(":")
+  try:
+    if scheme == "builtin":
+      manifest = genomes.load_manifest()
+      members = manifest["collections"].get(arg, [arg] if arg in manifest["genomes"] else [])
+      description["genomes"] = [
+          {k: manifest["genomes"][m].get(k) for k in ("organism", "strain", "accessions", "records", "bases",
+                                                       "gc_fraction", "license", "provenance")}
+          for m in members]
+    elif scheme == "fetch":
+      from genome_transformer.genomics import sources  # pylint: disable=g-import-not-at-top
+      preset = sources.PRESETS.get(arg)
+      if preset is not None and dataclasses.is_dataclass(preset):
+        description["preset"] = {k: v for k, v in dataclasses.asdict(preset).items()
+                                 if isinstance(v, (str, int, float, bool, type(None)))}
+  except Exception as error:  # pylint: disable=broad-except
+    logging.warning("Could not describe genome %r (%s); only the spec is recorded.", spec, error)
+  return description
+
+
+# ----------------------------------------------------------------------------------------------
+# Parameter shapes implied by a config.
+
+
+def abstract_params(model_config: ml_collections.ConfigDict | dict) -> Any:
+  """The parameter tree (ShapeDtypeStructs) that `model_config` implies, computed without FLOPs."""
+  model = model_lib.SLiMPerformer(ml_collections.ConfigDict(dict(model_config)))
+  key = jax.random.PRNGKey(0)
+  dummy_BL = jnp.zeros((1, 4), jnp.int32)
+  return jax.eval_shape(lambda: model.init({"params": key, "features": key}, dummy_BL))["params"]
+
+
+def _shapes_by_name(tree) -> dict[str, tuple[int, ...]]:
+  flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+  return {"/".join(str(getattr(k, "key", k)) for k in path): tuple(leaf.shape) for path, leaf in flat}
+
+
+def check_params_against_config(params_tree: Any, model_config: ml_collections.ConfigDict | dict,
+                                where: str = "the parameters") -> None:
+  """Raises ParamsConfigMismatchError naming the first parameter whose name or shape disagrees."""
+  try:
+    expected = _shapes_by_name(abstract_params(model_config))
+  except Exception as error:  # pylint: disable=broad-except
+    raise ParamsConfigMismatchError(f"{where}: the model config {dict(model_config)} does not build a model "
+                                    f"({type(error).__name__}: {_first_line(error)}).") from error
+  stored = _shapes_by_name(params_tree)
+  config_text = ", ".join(f"{k}={v}" for k, v in sorted(dict(model_config).items()))
+  for name in sorted(set(expected) | set(stored)):
+    if name not in stored:
+      raise ParamsConfigMismatchError(f"{where}: parameter {name} (shape {expected[name]}) that the model config "
+                                      f"implies is missing. Model config: {config_text}.")
+    if name not in expected:
+      raise ParamsConfigMismatchError(f"{where}: parameter {name} (shape {stored[name]}) is not part of the model "
+                                      f"the config describes. Model config: {config_text}.")
+    if stored[name] != expected[name]:
+      raise ParamsConfigMismatchError(f"{where}: parameter {name} has shape {stored[name]} but the model config "
+                                      f"implies {expected[name]}. Model config: {config_text}.")
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing an export.
+
+
+def _file_manifest(root: str) -> dict[str, dict]:
+  files = {}
+  for directory, _, names in os.walk(root):
+    for name in sorted(names):
+      path = os.path.join(directory, name)
+      rel = os.path.relpath(path, os.path.dirname(root)).replace(os.sep, "/")
+      files[rel] = {"bytes": os.path.getsize(path), "sha256": files_lib.sha256_file(path)}
+  return dict(sorted(files.items()))
+
+
+def _cast(params: Any, dtype: str) -> Any:
+  target = jnp.bfloat16 if dtype == "bfloat16" else np.float32
+
+  def cast(x):
+    x = np.asarray(x)
+    return x.astype(target) if np.issubdtype(x.dtype, np.floating) or x.dtype == jnp.bfloat16 else x
+
+  return jax.tree.map(cast, params)
+
+
+def _versions() -> dict:
+  import flax  # pylint: disable=g-import-not-at-top
+  return {"genome_transformer": genome_transformer.__version__, "jax": jax.__version__,
+          "flax": flax.__version__, "orbax_checkpoint": getattr(ocp, "__version__", "unknown"),
+          "python": sys.version.split()[0]}
+
+
+def _check_out(out: str, overwrite: bool) -> str:
+  if not out:
+    raise ExportError("--out is empty: name the export directory to create.")
+  out = os.path.abspath(os.path.expanduser(out))
+  if os.path.lexists(out) and not overwrite:
+    raise ExportError(f"{out} already exists; pass --overwrite to replace it, or choose another --out.")
+  parent = os.path.dirname(out)
+  if not os.path.isdir(parent):
+    raise ExportError(f"The parent directory of --out, {parent}, does not exist; create it first.")
+  return out
+
+
+def export(workdir: str, out: str, *, step: int | None = None, dtype: str = "float32",
+           overwrite: bool = False) -> str:
+  """Writes the inference-only export of `workdir`'s checkpoint (latest, or `step`) to `out`."""
+  if dtype not in DTYPES:
+    raise ExportError(f"--dtype={dtype!r}: must be one of {', '.join(DTYPES)}.")
+  out = _check_out(out, overwrite)
+  workdir = os.path.abspath(os.path.expanduser(workdir or ""))
+  step, params, config_dict = read_checkpoint(workdir, step)
+  check_params_against_config(params, config_dict["model"], where=f"checkpoint step {step} of {workdir}")
+
+  data = config_dict.get("data", {})
+  train = config_dict.get("train", {})
+  tokens_per_step = int(train.get("batch_size", 0)) * int(data.get("window_length", 0))
+  metadata = {
+      "genome": _genome_description(str(data.get("genome", ""))),
+      "data": data,
+      "split_rule": SPLIT_RULE,
+      "split_fractions": {"validation_start": genomes.VALIDATION_START, "test_start": genomes.TEST_START},
+      "steps": step,
+      "configured_steps": train.get("num_steps"),
+      "tokens_seen": step * tokens_per_step,  # Every step is a full batch of full windows.
+      # The trainer scores at most this many bases per record and split (0: the whole region).
+      "heldout_max_bases_per_record": config_dict.get("eval", {}).get("max_bases"),
+      **heldout_metrics(workdir, step),
+      "source": {"workdir": workdir, "step": step},
+  }
+  write_export(out, params, config_dict, metadata, dtype=dtype, overwrite=overwrite)
+  logging.info("Exported step %d of %s (%s) to %s.", step, workdir, dtype, out)
+  return out
+
+
+def write_export(out: str, params: Any, config_dict: dict, metadata: dict, *, dtype: str = "float32",
+                 overwrite: bool = False) -> str:
+  """Writes an export directory from a parameter tree and a training config dict (atomically).
+
+  `export` uses it for a workdir's checkpoint; it also serves parameters from elsewhere (e.g. a
+  test's randomly initialised model). `metadata` gets num_params, versions and export_date added.
+  """
+  if dtype not in DTYPES:
+    raise ExportError(f"dtype={dtype!r}: must be one of {', '.join(DTYPES)}.")
+  out = _check_out(out, overwrite)
+  if hasattr(config_dict, "to_dict"):
+    config_dict = config_dict.to_dict()
+  check_params_against_config(params, config_dict["model"], where="the parameters to export")
+  params = _cast(params, dtype)
+  num_params = int(sum(np.size(x) for x in jax.tree.leaves(params)))
+  metadata = {**metadata, "num_params": num_params, "versions": _versions(),
+              "export_date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+  tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.tmp-{uuid.uuid4().hex[:8]}")
+  try:
+    os.makedirs(tmp)
+    ocp.PyTreeCheckpointer().save(os.path.join(tmp, PARAMS_DIR), args=ocp.args.PyTreeSave(params))
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model_config": config_dict["model"],
+        "config": config_dict,
+        "tokenizer": tokenizer.spec(),
+        "metadata": metadata,
+        "params": {"dtype": dtype, "count": num_params, "files": _file_manifest(os.path.join(tmp, PARAMS_DIR))},
+    }
+    with open(os.path.join(tmp, EXPORT_JSON), "w", encoding="utf-8") as f:
+      json.dump(_jsonable(document), f, indent=1, sort_keys=True, allow_nan=False)
+      f.write("\n")
+    _move_into_place(tmp, out, overwrite)
+  except BaseException:
+    shutil.rmtree(tmp, ignore_errors=True)
+    raise
+  return out
+
+
+def _jsonable(value):
+  """JSON without NaN: a non-finite figure (e.g. a diverged metric) is written as null."""
+  if isinstance(value, dict):
+    return {str(k): _jsonable(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_jsonable(v) for v in value]
+  if isinstance(value, (np.floating, float)):
+    return float(value) if math.isfinite(value) else None
+  if isinstance(value, np.integer):
+    return int(value)
+  return value
+
+
+def _move_into_place(tmp: str, out: str, overwrite: bool) -> None:
+  if not os.path.lexists(out):
+    os.rename(tmp, out)
+    return
+  if not overwrite:
+    raise ExportError(f"{out} appeared while exporting; pass --overwrite to replace it.")
+  old = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.old-{uuid.uuid4().hex[:8]}")
+  os.rename(out, old)
+  try:
+    os.rename(tmp, out)
+  except BaseException:
+    os.rename(old, out)
+    raise
+  if os.path.isdir(old) and not os.path.islink(old):
+    shutil.rmtree(old)
+  else:
+    os.remove(old)
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading an export.
+
+
+def read_export_json(path: str) -> dict:
+  """The parsed export.json of an export directory, with clear errors for what is not one."""
+  path = os.path.abspath(os.path.expanduser(path))
+  if not os.path.exists(path):
+    raise ExportError(f"{path} does not exist: pass an export directory (python -m genome_transformer.export) "
+                      "or the name of a bundled release.")
+  if not os.path.isdir(path):
+    raise ExportError(f"{path} is not a directory: an export is a directory holding {EXPORT_JSON} and {PARAMS_DIR}/.")
+  json_path = os.path.join(path, EXPORT_JSON)
+  if not os.path.isfile(json_path):
+    raise ExportError(f"{path} is not a genome-transformer export: it has no {EXPORT_JSON}. Create one with "
+                      "python -m genome_transformer.export --workdir=... --out=...")
+  try:
+    with open(json_path, encoding="utf-8") as f:
+      document = json.load(f)
+  except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    raise ExportError(f"{json_path} is corrupted ({error}); export again or re-download the release.") from None
+  if not isinstance(document, dict) or document.get("format") != FORMAT:
+    found = document.get("format") if isinstance(document, dict) else type(document).__name__
+    raise ExportError(f"{json_path} is not a {FORMAT} file (format={found!r}); export again.")
+  if document.get("format_version") != FORMAT_VERSION:
+    raise ExportError(f"{json_path} has format_version {document.get('format_version')!r}; this genome-transformer "
+                      f"{genome_transformer.__version__} reads version {FORMAT_VERSION}. Upgrade genome-transformer.")
+  for field in ("model_config", "config", "tokenizer", "metadata", "params"):
+    if field not in document:
+      raise ExportError(f"{json_path} lacks the field {field!r}: the export is corrupted; export it again.")
+  return document
+
+
+def verify_files(path: str, document: dict) -> None:
+  """Raises ExportError naming the first file under params/ that is missing or differs from export.json."""
+  files = document["params"].get("files") or {}
+  if not files:
+    raise ExportError(f"{os.path.join(path, EXPORT_JSON)} lists no parameter files: the export is corrupted.")
+  for rel, expected in files.items():
+    file_path = os.path.join(path, *rel.split("/"))
+    if not os.path.isfile(file_path):
+      raise ExportError(f"Export {path} is corrupted: {rel} is missing. Export again or re-download the release.")
+    size = os.path.getsize(file_path)
+    if size != expected["bytes"]:
+      raise ExportError(f"Export {path} is corrupted: {rel} has {size} bytes, export.json records "
+                        f"{expected['bytes']}. Export again or re-download the release.")
+    if files_lib.sha256_file(file_path) != expected["sha256"]:
+      raise ExportError(f"Export {path} is corrupted: {rel} has another sha256 than export.json records. "
+                        "Export again or re-download the release.")
+
+
+def load_export(path: str, *, dtype: Any = jnp.float32, verify: bool = True) -> Export:
+  """Loads an export directory: checked files, config checked against the parameter shapes.
+
+  Args:
+    path: the export directory.
+    dtype: compute dtype the floating parameters are cast to (float32 by default, also for
+      bfloat16 exports); None keeps the stored dtype.
+    verify: check every parameter file's size and sha256 against export.json first.
+  """
+  path = os.path.abspath(os.path.expanduser(path))
+  document = read_export_json(path)
+  if verify:
+    verify_files(path, document)
+  model_config = ml_collections.ConfigDict(document["model_config"])
+  params_dir = os.path.join(path, PARAMS_DIR)
+  checkpointer = ocp.PyTreeCheckpointer()
+  try:
+    stored = checkpointer.metadata(params_dir).item_metadata.tree
+  except Exception as error:  # pylint: disable=broad-except
+    raise ExportError(f"Export {path} is corrupted: {PARAMS_DIR}/ is not a readable Orbax checkpoint "
+                      f"({type(error).__name__}: {_first_line(error)}).") from error
+  check_params_against_config(stored, model_config, where=f"export {path}")
+  abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), stored)
+  restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
+  try:
+    params = checkpointer.restore(params_dir, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args))
+  except Exception as error:  # pylint: disable=broad-except
+    raise ExportError(f"Export {path} is corrupted: its parameters are unreadable ({type(error).__name__}: "
+                      f"{_first_line(error)}).") from error
+  if dtype is not None:
+    params = jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, params)
+  return Export(path=path, params=params, model_config=model_config,
+                config=ml_collections.ConfigDict(document["config"]), tokenizer_spec=document["tokenizer"],
+                metadata=document["metadata"], stored_dtype=document["params"].get("dtype", "float32"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line.
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  """Defined on demand, not at import: pretrained_cli imports this module and has flags of its own."""
+  flags.DEFINE_string("workdir", None, "Training workdir (holds checkpoints/ and metrics.jsonl).")
+  flags.DEFINE_string("out", None, "Export directory to create (must not exist unless --overwrite).")
+  flags.DEFINE_integer("step", None, "Checkpoint step to export; default: the latest.")
+  flags.DEFINE_enum("dtype", "float32", list(DTYPES), "Stored parameter dtype (bfloat16 halves the size).")
+  flags.DEFINE_bool("overwrite", False, "Replace an existing --out.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  checkpointing.quiet_orbax_info()
+  if not FLAGS.workdir or not FLAGS.out:
+    raise app.UsageError("--workdir and --out are required.")
+  try:
+    out = export(FLAGS.workdir, FLAGS.out, step=FLAGS.step, dtype=FLAGS.dtype, overwrite=FLAGS.overwrite)
+  except ExportError as error:
+    sys.exit(f"Error: {error}")
+  print(out)
+
+
+def run() -> None:
+  define_flags()
+  app.run(main)

@@ -1,0 +1,182 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Issue 12's ablation: each model variant of configs/ablation.py trained at an equal budget, side by side.
+
+Each variant is one run of the trainer (`python -m genome_transformer.main
+--config=configs/ablation.py:VARIANT --workdir=WORKDIR/VARIANT`), one after another, so that the runs
+share the machine fairly; a run that already finished is read, not repeated, and an interrupted one
+resumes from its checkpoint. For each variant the table gives the held-out bits per base (test and
+validation, windowed protocol) after the same tokens, the validation point each reached at equal
+training time (the slowest run's training time), training tokens/s on this machine, parameters and
+the compiled memory of one training step.
+
+  python benchmarks/ablation.py --workdir=/tmp/ablation                      # every variant
+  python benchmarks/ablation.py --workdir=/tmp/ablation --variants=faithful,conv4
+  python benchmarks/ablation.py --workdir=/tmp/ablation --collect_only       # table from what ran
+
+Writes benchmarks/results/ablation_bacteria.json and a PNG of the learning curves beside it.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+from absl import app
+from absl import flags
+import jax
+import jax.numpy as jnp
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+from benchmarks import common  # pylint: disable=g-import-not-at-top
+from genome_transformer import model as model_lib  # pylint: disable=g-import-not-at-top
+from genome_transformer.training import train  # pylint: disable=g-import-not-at-top
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "One subdirectory per variant (kept out of git).", required=True)
+_CONFIG = flags.DEFINE_string("config", "configs/ablation.py", "The ablation config file with VARIANTS.")
+_VARIANTS = flags.DEFINE_list("variants", [], "Variants to run (default: all in the config's VARIANTS).")
+_COLLECT_ONLY = flags.DEFINE_bool("collect_only", False, "Only read finished or partial runs.")
+_OUT = flags.DEFINE_string("out", "benchmarks/results/ablation_bacteria.json", "JSON path (PNG beside it).")
+_REFERENCE = flags.DEFINE_string("reference", "faithful", "The variant others are compared with.")
+
+
+def load_config_module(path: str):
+  spec = importlib.util.spec_from_file_location("ablation_config", os.path.join(REPO, path))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def read_metrics(workdir: str) -> list[dict]:
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def train_variant(variant: str, workdir: str) -> bool:
+  """Runs (or resumes) one variant's training; False if the run failed (its train.log says why)."""
+  os.makedirs(workdir, exist_ok=True)
+  command = [sys.executable, "-m", "genome_transformer.main", f"--config={_CONFIG.value}:{variant}",
+             f"--workdir={workdir}"]
+  print(f"[{variant}] {' '.join(command)}", flush=True)
+  with open(os.path.join(workdir, "train.log"), "a") as log:
+    return subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT).returncode == 0
+
+
+def step_memory_and_params(config) -> tuple[dict, int]:
+  """XLA's compiled memory of one training step (abstract inputs, nothing run) and the parameter count."""
+  model = model_lib.SLiMPerformer(config.model)
+  params = common.abstract_params(model)
+  loss_and_grad = train.make_loss_and_grad(model, config)
+  tokens = jax.ShapeDtypeStruct((config.train.batch_size, config.data.window_length), jnp.int32)
+  rng = jax.ShapeDtypeStruct((2,), jnp.uint32)
+  compiled = jax.jit(loss_and_grad).lower(params, tokens, rng).compile()
+  return common.compiled_total_bytes(compiled), common.num_params(params)
+
+
+def summarize(variant: str, config, rows: list[dict]) -> dict:
+  """The run's final held-out figures, its validation curve against tokens and training seconds, speed."""
+  train_rows = [r for r in rows if "tokens_per_s" in r]
+  eval_rows = [r for r in rows if "validation_bits_per_base" in r]
+  tokens_per_step = config.train.batch_size * config.data.window_length
+  # Training seconds up to each logged step, from the logged throughput (evaluation excluded).
+  seconds, elapsed, last_step = {}, 0.0, 0
+  for r in train_rows:
+    elapsed += (r["step"] - last_step) * tokens_per_step / r["tokens_per_s"]
+    last_step = r["step"]
+    seconds[r["step"]] = elapsed
+  speeds = sorted(r["tokens_per_s"] for r in train_rows[1:]) or [float("nan")]
+  final = eval_rows[-1] if eval_rows else {}
+  finished = bool(final) and final["step"] == config.train.num_steps and "test_bits_per_base" in final
+  return {
+    "variant": variant,
+    "finished": finished,
+    "steps": final.get("step", 0),
+    "tokens": final.get("step", 0) * tokens_per_step,
+    "test_bits_per_base": final.get("test_bits_per_base"),
+    "validation_bits_per_base": final.get("validation_bits_per_base"),
+    "tokens_per_s": speeds[len(speeds) // 2],
+    "curve": [
+      {"step": r["step"], "tokens": r["step"] * tokens_per_step, "train_seconds": seconds.get(r["step"]),
+       "validation_bits_per_base": r["validation_bits_per_base"]}
+      for r in eval_rows
+    ],
+  }
+
+
+def validation_at_seconds(curve: list[dict], budget: float):
+  """The last validation point reached within `budget` training seconds (None if none was)."""
+  within = [p for p in curve if p["train_seconds"] is not None and p["train_seconds"] <= budget * 1.0001]
+  return within[-1]["validation_bits_per_base"] if within else None
+
+
+def plot(results: list[dict], path: str) -> None:
+  plt = common.pyplot()
+  fig, (by_tokens, by_time) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+  for r in results:
+    curve = r["curve"]
+    if not curve:
+      continue
+    style = "--" if r["variant"].startswith("softmax") else "-"
+    by_tokens.plot([p["tokens"] / 1e6 for p in curve], [p["validation_bits_per_base"] for p in curve], style,
+                   marker="o", label=r["variant"])
+    by_time.plot([p["train_seconds"] / 60 for p in curve], [p["validation_bits_per_base"] for p in curve], style,
+                 marker="o", label=r["variant"])
+  by_tokens.set_xlabel("training tokens (M)")
+  by_time.set_xlabel("training minutes on 2 CPU cores")
+  by_tokens.set_ylabel("validation bits per base (windowed)")
+  by_tokens.legend(fontsize=7)
+  for ax in (by_tokens, by_time):
+    ax.grid(alpha=0.3)
+  fig.suptitle("bacteria4, configs/ablation.py variants")
+  common.save_figure(fig, path)
+
+
+def main(argv):
+  del argv
+  module = load_config_module(_CONFIG.value)
+  variants = _VARIANTS.value or list(module.VARIANTS)
+  if not _COLLECT_ONLY.value:
+    # One retry of a failed run, after the others: a resumed run continues from its checkpoint.
+    for attempt in range(2):
+      for variant in variants:
+        workdir = os.path.join(_WORKDIR.value, variant)
+        if not summarize(variant, module.get_config(variant), read_metrics(workdir))["finished"]:
+          if not train_variant(variant, workdir):
+            print(f"[{variant}] failed (attempt {attempt + 1}); see {workdir}/train.log", flush=True)
+  results = []
+  for variant in variants:
+    config = module.get_config(variant)
+    workdir = os.path.join(_WORKDIR.value, variant)
+    summary = summarize(variant, config, read_metrics(workdir))
+    if not summary["curve"]:
+      continue
+    memory, params = step_memory_and_params(config)
+    summary.update(step_memory_bytes=memory["total"], params=params)
+    results.append(summary)
+
+  reference = next((r for r in results if r["variant"] == _REFERENCE.value), None)
+  budget = min((r["curve"][-1]["train_seconds"] for r in results if r["finished"]), default=None)
+  print(f"\nbacteria4, {_CONFIG.value}; bits per base on held-out bases (windowed); equal-time column: "
+        f"validation after {budget or 0:.0f} s of training")
+  header = (f"{'variant':26s} {'params':>8s} {'ratio':>6s} {'tokens':>6s} {'test':>7s} {'valid':>7s} "
+            f"{'valid@t':>7s} {'tok/s':>6s} {'step MiB':>8s}")
+  print(header)
+  for r in results:
+    r["validation_at_equal_time"] = validation_at_seconds(r["curve"], budget) if budget else None
+    ratio = r["params"] / reference["params"] if reference else float("nan")
+    fmt = lambda x: f"{x:7.4f}" if x is not None else "     --"
+    print(f"{r['variant']:26s} {r['params']:8d} {ratio:6.3f} {r['tokens'] / 1e6:5.1f}M {fmt(r['test_bits_per_base'])} "
+          f"{fmt(r['validation_bits_per_base'])} {fmt(r['validation_at_equal_time'])} {r['tokens_per_s']:6.0f} "
+          f"{r['step_memory_bytes'] / 2**20:8.1f}")
+  out = os.path.join(REPO, _OUT.value)
+  common.write_json(out, {"config": _CONFIG.value, "equal_time_seconds": budget, "runs": results})
+  plot(results, os.path.splitext(out)[0] + ".png")
+  print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -5,33 +5,33 @@ import setuptools
 
 # Lower bounds are the versions the test suite was run with; see README "Dependencies".
 INSTALL_REQUIRES = [
-    "jax>=0.10.2",
-    "flax>=0.12.8",
-    "optax>=0.2.8",
-    "orbax-checkpoint>=0.12.8",
-    "ml-collections>=1.1.0",
-    "absl-py>=2.5.1",
-    "numpy>=2.0",
-    "pyfaidx>=0.9.2",
-    "tensorflow-datasets>=4.9.10",
-    "array-record>=0.8.6",
-    "importlib_resources>=6.0",  # imported by tfds' array_record build step
-    "grain>=0.2.18",
-    "tensorboardX>=2.6.5",
-    "tqdm>=4.60",  # progress bars of downloads and of the pretrained-model command line
+  "jax>=0.10.2",
+  "flax>=0.12.8",
+  "optax>=0.2.8",
+  "orbax-checkpoint>=0.12.8",
+  "ml-collections>=1.1.0",
+  "absl-py>=2.5.1",
+  "numpy>=2.0",
+  "pyfaidx>=0.9.2",
+  "tensorflow-datasets>=4.9.10",
+  "array-record>=0.8.6",
+  "importlib_resources>=6.0",  # imported by tfds' array_record build step
+  "grain>=0.2.18",
+  "tensorboardX>=2.6.5",
+  "tqdm>=4.60",  # progress bars of downloads and of the pretrained-model command line
 ]
 
 setuptools.setup(
-    name="genome-transformer",
-    version="0.1.0",
-    description="Sub-Linear Memory Performer (SLiM) genome language models in JAX/Flax",
-    license="Apache-2.0",
-    python_requires=">=3.11",
-    packages=setuptools.find_packages(include=["genome_transformer", "genome_transformer.*"]),
-    package_data={"genome_transformer.genomics": ["builtin/*.fasta.gz", "builtin/*.json", "builtin/RAGOUT_COPYRIGHT"]},
-    install_requires=INSTALL_REQUIRES,
-    extras_require={
-        "test": ["pytest>=8.0"],
-        "bench": ["matplotlib>=3.8", "psutil>=5.9"],
-    },
+  name="genome-transformer",
+  version="0.1.0",
+  description="Sub-Linear Memory Performer (SLiM) genome language models in JAX/Flax",
+  license="Apache-2.0",
+  python_requires=">=3.11",
+  packages=setuptools.find_packages(include=["genome_transformer", "genome_transformer.*"]),
+  package_data={"genome_transformer.genomics": ["builtin/*.fasta.gz", "builtin/*.json", "builtin/RAGOUT_COPYRIGHT"]},
+  install_requires=INSTALL_REQUIRES,
+  extras_require={
+    "test": ["pytest>=8.0"],
+    "bench": ["matplotlib>=3.8", "psutil>=5.9"],
+  },
 )

@@ -22,33 +22,41 @@ and writes benchmarks/results/bits_per_base.json.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 import platform
 import time
 
-from absl import app
-from absl import flags
+from absl import app, flags
 import numpy as np
 
-from genome_transformer.evaluation import baselines
-from genome_transformer.data import input_pipeline
 from genome_transformer import pretrained
+from genome_transformer.data import input_pipeline
+from genome_transformer.evaluation import baselines
+from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
 
 _MODELS = flags.DEFINE_multi_string("model", [], "Release name or export directory (repeatable).")
 _CROSS = flags.DEFINE_multi_string(
-    "cross_genome", ["fetch:pyrodigal-cdiphtheriae"],
-    "Genome specs to score every model on as well (skipped for the model trained on it).")
-_OUT = flags.DEFINE_string("out", os.path.join(os.path.dirname(__file__), "results", "bits_per_base.json"),
-                           "JSON output path.")
+  "cross_genome",
+  ["fetch:pyrodigal-cdiphtheriae"],
+  "Genome specs to score every model on as well (skipped for the model trained on it).",
+)
+_OUT = flags.DEFINE_string(
+  "out", os.path.join(os.path.dirname(__file__), "results", "bits_per_base.json"), "JSON output path."
+)
 _MAX_ORDER = flags.DEFINE_integer("max_order", 16, "Largest Markov order tried.")
 _MAX_TEST_BASES = flags.DEFINE_integer(
-    "max_test_bases", 0, "Score only the first N bases of each record's test region, for every method "
-    "alike (0 = the whole region): CPU time for a large model on human chrX's 3.5 Mb test region.")
+  "max_test_bases",
+  0,
+  "Score only the first N bases of each record's test region, for every method "
+  "alike (0 = the whole region): CPU time for a large model on human chrX's 3.5 Mb test region.",
+)
 _SOFTMAX = flags.DEFINE_multi_string(
-    "softmax_baseline", [], "MODEL=EXPORT: the softmax-attention model trained with MODEL's config "
-    "(same data, steps and optimizer), scored as another baseline of MODEL's rows (repeatable).")
+  "softmax_baseline",
+  [],
+  "MODEL=EXPORT: the softmax-attention model trained with MODEL's config "
+  "(same data, steps and optimizer), scored as another baseline of MODEL's rows (repeatable).",
+)
 
 LN2 = math.log(2.0)
 
@@ -86,16 +94,19 @@ def fixed_baselines(train_genome: str, train_regions, genome: str, test_regions)
     for name, figures in baselines.compressor_report(train_tokens, test_tokens).items():
       row[f"{name}_conditional"] = figures["conditional"]
       row[f"{name}_plain"] = figures["plain"]
-    best_k, best_bpb, by_order = baselines.best_markov(train_tokens, test_tokens,
-                                                       ks=range(1, _MAX_ORDER.value + 1))
+    best_k, best_bpb, by_order = baselines.best_markov(train_tokens, test_tokens, ks=range(1, _MAX_ORDER.value + 1))
     row["markov_best_k"], row["markov_best"] = int(best_k), float(best_bpb)
     row["markov_by_k"] = {int(k): float(v) for k, v in by_order.items()}
     _BASELINE_CACHE[key] = row
   return dict(_BASELINE_CACHE[key])
 
 
-def evaluate(model: pretrained.PretrainedModel, train_regions, genome: str,
-             softmax_baseline: pretrained.PretrainedModel | None = None) -> dict:
+def evaluate(
+  model: pretrained.PretrainedModel,
+  train_regions,
+  genome: str,
+  softmax_baseline: pretrained.PretrainedModel | None = None,
+) -> dict:
   test_regions = test_regions_of(genome)
   row = {"genome": genome, "test_bases": int(sum(int(np.sum(t < 4)) for _, t in test_regions))}
   start = time.perf_counter()
@@ -121,8 +132,12 @@ def main(argv):
     if not sep or name not in _MODELS.value:
       raise app.UsageError(f"--softmax_baseline={item!r}: expected MODEL=EXPORT with MODEL one of --model.")
     softmax_exports[name] = path
-  results = {"machine": platform.machine(), "cpus": os.cpu_count(), "max_test_bases": _MAX_TEST_BASES.value,
-             "models": []}
+  results = {
+    "machine": platform.machine(),
+    "cpus": os.cpu_count(),
+    "max_test_bases": _MAX_TEST_BASES.value,
+    "models": [],
+  }
   for name in _MODELS.value:
     model = pretrained.load(name)
     own_genome = model.config.data.genome
@@ -130,32 +145,50 @@ def main(argv):
     softmax = pretrained.load(softmax_exports[name]) if name in softmax_exports else None
     if softmax is not None and softmax.config.model.attention != "softmax":
       raise app.UsageError(f"--softmax_baseline for {name}: {softmax_exports[name]} is not a softmax model.")
-    entry = {"model": name, "trained_on": own_genome, "num_params": model.num_params,
-             "softmax_baseline": softmax_exports.get(name),
-             "metadata": {k: model.metadata.get(k) for k in ("steps", "tokens_seen", "validation_bits_per_base", "test_bits_per_base")}, "rows": []}
+    entry = {
+      "model": name,
+      "trained_on": own_genome,
+      "num_params": model.num_params,
+      "softmax_baseline": softmax_exports.get(name),
+      "metadata": {
+        k: model.metadata.get(k) for k in ("steps", "tokens_seen", "validation_bits_per_base", "test_bits_per_base")
+      },
+      "rows": [],
+    }
     for genome in [own_genome] + [g for g in _CROSS.value if g != own_genome]:
       row = evaluate(model, train_regions, genome, softmax)
       row["own_genome"] = genome == own_genome
       entry["rows"].append(row)
-      print(f"{name} on {genome}: model {row['model']:.4f}, best baseline {row['best_baseline']} "
-            f"{row[row['best_baseline']]:.4f} (Markov k={row['markov_best_k']})", flush=True)
+      print(
+        f"{name} on {genome}: model {row['model']:.4f}, best baseline {row['best_baseline']} "
+        f"{row[row['best_baseline']]:.4f} (Markov k={row['markov_best_k']})",
+        flush=True,
+      )
     results["models"].append(entry)
 
-  columns = ["model", "softmax_baseline", "gzip_conditional", "bzip2_conditional", "xz_conditional", "gzip_plain", "bzip2_plain",
-             "xz_plain", "markov_best"]
+  columns = [
+    "model",
+    "softmax_baseline",
+    "gzip_conditional",
+    "bzip2_conditional",
+    "xz_conditional",
+    "gzip_plain",
+    "bzip2_plain",
+    "xz_plain",
+    "markov_best",
+  ]
   print("\n| model | test genome | bases | " + " | ".join(columns) + " | best k | model wins |")
   print("|---|---|---|" + "---|" * (len(columns) + 2))
   for entry in results["models"]:
     for row in entry["rows"]:
       cells = " | ".join(f"{row[c]:.4f}" if c in row else "-" for c in columns)
       own = "" if row["own_genome"] else " (other organism)"
-      print(f"| {entry['model']} | {row['genome']}{own} | {row['test_bases']:,} | {cells} | {row['markov_best_k']} | "
-            f"{'yes' if row['model_wins'] else 'no'} |")
+      print(
+        f"| {entry['model']} | {row['genome']}{own} | {row['test_bases']:,} | {cells} | {row['markov_best_k']} | "
+        f"{'yes' if row['model_wins'] else 'no'} |"
+      )
   os.makedirs(os.path.dirname(_OUT.value), exist_ok=True)
-  temp = _OUT.value + ".tmp"
-  with open(temp, "w", encoding="utf-8") as f:
-    json.dump(results, f, indent=1)
-  os.replace(temp, _OUT.value)
+  files.write_json_atomic(_OUT.value, results, indent=1)
   print(f"\nWrote {_OUT.value}")
 
 

@@ -11,7 +11,6 @@ The four ways to get a training step's loss and gradient that the benchmarks com
   softmax     jax.value_and_grad of the same model with causal softmax attention
 """
 
-import json
 import os
 import resource
 import sys
@@ -25,17 +24,29 @@ import optax
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from genome_transformer import model as model_lib  # pylint: disable=g-import-not-at-top
 from genome_transformer import sublinear  # pylint: disable=g-import-not-at-top
+from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
 
 METHODS = ("slim", "autodiff", "scan_ckpt", "softmax")
 CHUNKED = ("slim", "scan_ckpt")  # The methods that take a chunk size.
 
 
-def model_config(attention: str, d_model: int, num_layers: int, num_heads: int, d_ff: int,
-                 feature_map: str = "sqr") -> ml_collections.ConfigDict:
+def model_config(
+  attention: str, d_model: int, num_layers: int, num_heads: int, d_ff: int, feature_map: str = "sqr"
+) -> ml_collections.ConfigDict:
   """The model section of a config (vocab 8 as the tokenizer's), post-LN as the reference."""
-  return ml_collections.ConfigDict(dict(
-      vocab_size=8, d_model=d_model, num_layers=num_layers, num_heads=num_heads, d_ff=d_ff,
-      attention=attention, feature_map=feature_map, num_feature_blocks=1, on_gptln=True))
+  return ml_collections.ConfigDict(
+    dict(
+      vocab_size=8,
+      d_model=d_model,
+      num_layers=num_layers,
+      num_heads=num_heads,
+      d_ff=d_ff,
+      attention=attention,
+      feature_map=feature_map,
+      num_feature_blocks=1,
+      on_gptln=True,
+    )
+  )
 
 
 def make_model(method: str, **dims) -> model_lib.SLiMPerformer:
@@ -83,10 +94,18 @@ def make_train_step(loss_and_grad: Callable, tx: optax.GradientTransformation) -
 def compiled_total_bytes(compiled) -> dict:
   """XLA's account of a compiled function's peak: temporaries + arguments + outputs - aliased."""
   analysis = compiled.memory_analysis()
-  total = (analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes
-           - analysis.alias_size_in_bytes)
-  return dict(total=int(total), temp=int(analysis.temp_size_in_bytes), argument=int(analysis.argument_size_in_bytes),
-              output=int(analysis.output_size_in_bytes))
+  total = (
+    analysis.temp_size_in_bytes
+    + analysis.argument_size_in_bytes
+    + analysis.output_size_in_bytes
+    - analysis.alias_size_in_bytes
+  )
+  return dict(
+    total=int(total),
+    temp=int(analysis.temp_size_in_bytes),
+    argument=int(analysis.argument_size_in_bytes),
+    output=int(analysis.output_size_in_bytes),
+  )
 
 
 def peak_rss_bytes() -> int:
@@ -96,9 +115,7 @@ def peak_rss_bytes() -> int:
 def write_json(path: str, obj) -> None:
   """Writes to a temporary path and renames, so a reader never sees half a file."""
   os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  with open(path + ".tmp", "w") as f:
-    json.dump(obj, f, indent=1)
-  os.replace(path + ".tmp", path)
+  files.write_json_atomic(path, obj, indent=1)
 
 
 def save_figure(fig, path: str) -> None:
@@ -110,6 +127,8 @@ def save_figure(fig, path: str) -> None:
 def pyplot():
   """matplotlib.pyplot on the Agg backend (no display needed)."""
   import matplotlib  # pylint: disable=g-import-not-at-top
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
   return plt

@@ -35,8 +35,7 @@ import statistics
 import sys
 import time
 
-from absl import app
-from absl import flags
+from absl import app, flags
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -54,7 +53,7 @@ _REPEATS = flags.DEFINE_integer("repeats", 5, "Timed decode scans per linear poi
 _SOFTMAX_DECODE = flags.DEFINE_integer("softmax_decode_tokens", 32, "Tokens per timed softmax decode scan.")
 _SOFTMAX_REPEATS = flags.DEFINE_integer("softmax_repeats", 3, "Timed decode scans per softmax point.")
 _PREFILL_CHUNK = flags.DEFINE_integer("prefill_chunk", 1024, "Chunk length of the prompt's recurrence.")
-_SCORE_BASES = flags.DEFINE_integer("score_bases", 2 ** 20, "Bases scored (--quick: 2^17).")
+_SCORE_BASES = flags.DEFINE_integer("score_bases", 2**20, "Bases scored (--quick: 2^17).")
 _SCORE_CHUNKS = flags.DEFINE_list("score_chunks", ["256", "1024", "4096"], "Chunk sizes for scoring.")
 _MAX_CACHE_GIB = flags.DEFINE_float("max_cache_gib", 4.0, "Largest softmax KV cache tried (XLA holds ~2 copies).")
 _MAX_DECODE_S = flags.DEFINE_float("max_decode_s", 60.0, "Stop softmax when a timed scan would take longer.")
@@ -62,8 +61,12 @@ _OUT = flags.DEFINE_string("out", "benchmarks/results/inference.json", "JSON pat
 _PLOT_ONLY = flags.DEFINE_bool("plot_only", False, "Redraw the PNG from an existing --out JSON; run nothing.")
 
 DIMS = dict(d_model=256, num_layers=3, num_heads=4, d_ff=1024)
-GENOME = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "genome_transformer", "genomes",
-                      "ecoli_k12_mg1655.fasta.gz")
+GENOME = os.path.join(
+  os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+  "genome_transformer",
+  "genomes",
+  "ecoli_k12_mg1655.fasta.gz",
+)
 
 
 def genome_tokens(n: int) -> np.ndarray:
@@ -81,8 +84,13 @@ def prefill(model, params, states, tokens_NC, offset):
 
   def body(states, xs):
     index, tokens_C = xs
-    _, states = model.apply({"params": params}, tokens_C[None], position_offset=offset + index * tokens_C.shape[0],
-                            states=states, return_hidden=True)
+    _, states = model.apply(
+      {"params": params},
+      tokens_C[None],
+      position_offset=offset + index * tokens_C.shape[0],
+      states=states,
+      return_hidden=True,
+    )
     return states, None
 
   states, _ = jax.lax.scan(body, states, (jnp.arange(tokens_NC.shape[0]), tokens_NC))
@@ -100,11 +108,10 @@ def decode_fn(model, num_tokens: int, softmax: bool):
       else:
         logits_BV, memory = inference.step(model, params, token_B, memory, position)
       # Greedy over the bases A C G T, fed back: a real generation loop's dependence chain.
-      token_B = jnp.argmax(logits_BV[:, :tokenizer.NUM_BASES], axis=-1).astype(jnp.int32)
+      token_B = jnp.argmax(logits_BV[:, : tokenizer.NUM_BASES], axis=-1).astype(jnp.int32)
       return (memory, token_B, position + 1), token_B
 
-    (memory, token_B, position), tokens_TB = jax.lax.scan(body, (memory, token_B, position), None,
-                                                           length=num_tokens)
+    (memory, token_B, position), tokens_TB = jax.lax.scan(body, (memory, token_B, position), None, length=num_tokens)
     return memory, token_B, position, tokens_TB
 
   return jax.jit(run, donate_argnums=(1,))
@@ -140,7 +147,8 @@ def random_cache(config, length: int, filled: int, seed: int):
   for i, (k, v) in enumerate(cache):
     kk, kv = jax.random.split(jax.random.fold_in(key, i))
     fill = lambda c, key: c.at[:, :, :filled].set(
-        jax.random.normal(key, c.shape[:2] + (filled,) + c.shape[3:], c.dtype))
+      jax.random.normal(key, c.shape[:2] + (filled,) + c.shape[3:], c.dtype)
+    )
     out.append((fill(k, kk), fill(v, kv)))
   return tuple(out)
 
@@ -159,8 +167,10 @@ def generation(tokens_L: np.ndarray, contexts):
   done = 0
   softmax_stop = ""
   last_softmax = None  # (context, seconds per token) of the last softmax point timed.
-  print(f"{'model':>8} {'context':>8} {'ms/token':>9} {'min':>7} {'state/cache MiB':>16} {'compiled MiB':>13} "
-        f"{'prefill s':>9}  note")
+  print(
+    f"{'model':>8} {'context':>8} {'ms/token':>9} {'min':>7} {'state/cache MiB':>16} {'compiled MiB':>13} "
+    f"{'prefill s':>9}  note"
+  )
   for context in contexts:
     # Linear: advance the recurrence from the previous context to this one (whole chunks).
     start = time.perf_counter()
@@ -170,18 +180,35 @@ def generation(tokens_L: np.ndarray, contexts):
     prefill_s = time.perf_counter() - start
     done = context
     # Decoding consumes a copy (donated), so the prefilled state survives for the next context.
-    per_token, mem, compile_s = time_decode(linear_decode, params, jax.tree.map(jnp.copy, states),
-                                            jnp.asarray(tokens_L[context - 1:context]), context - 1, n,
-                                            _REPEATS.value)
-    rows.append(dict(model="linear", context=context, ms_per_token=1e3 * statistics.median(per_token),
-                     ms_per_token_all=[1e3 * t for t in per_token], state_bytes=nbytes(states), compiled_bytes=mem,
-                     compile_s=compile_s, prefill_s=prefill_s, prefill_bases=segment.size, note=""))
+    per_token, mem, compile_s = time_decode(
+      linear_decode,
+      params,
+      jax.tree.map(jnp.copy, states),
+      jnp.asarray(tokens_L[context - 1 : context]),
+      context - 1,
+      n,
+      _REPEATS.value,
+    )
+    rows.append(
+      dict(
+        model="linear",
+        context=context,
+        ms_per_token=1e3 * statistics.median(per_token),
+        ms_per_token_all=[1e3 * t for t in per_token],
+        state_bytes=nbytes(states),
+        compiled_bytes=mem,
+        compile_s=compile_s,
+        prefill_s=prefill_s,
+        prefill_bases=segment.size,
+        note="",
+      )
+    )
     _print_row(rows[-1])
     # Softmax: a KV cache of the context plus the tokens about to be decoded.
     length = context + (_SOFTMAX_REPEATS.value + 1) * n_softmax
     cache_bytes = 2 * DIMS["num_layers"] * length * DIMS["d_model"] * 4
-    if not softmax_stop and cache_bytes > _MAX_CACHE_GIB.value * 2 ** 30:
-      softmax_stop = f"stopped: a cache of {cache_bytes / 2 ** 30:.1f} GiB > --max_cache_gib={_MAX_CACHE_GIB.value:g}"
+    if not softmax_stop and cache_bytes > _MAX_CACHE_GIB.value * 2**30:
+      softmax_stop = f"stopped: a cache of {cache_bytes / 2**30:.1f} GiB > --max_cache_gib={_MAX_CACHE_GIB.value:g}"
     if not softmax_stop and last_softmax is not None:
       # Per-token work is linear in the cache length: extrapolate from the last context.
       expect = last_softmax[1] * context / last_softmax[0] * n_softmax
@@ -192,13 +219,28 @@ def generation(tokens_L: np.ndarray, contexts):
       _print_row(rows[-1])
       continue
     cache = random_cache(softmax.config, length, context - 1, seed=context)
-    per_token, mem, compile_s = time_decode(softmax_decode, softmax_params, cache,
-                                            jnp.asarray(tokens_L[context - 1:context]), context - 1, n_softmax,
-                                            _SOFTMAX_REPEATS.value)
+    per_token, mem, compile_s = time_decode(
+      softmax_decode,
+      softmax_params,
+      cache,
+      jnp.asarray(tokens_L[context - 1 : context]),
+      context - 1,
+      n_softmax,
+      _SOFTMAX_REPEATS.value,
+    )
     last_softmax = (context, statistics.median(per_token))
-    rows.append(dict(model="softmax", context=context, ms_per_token=1e3 * last_softmax[1],
-                     ms_per_token_all=[1e3 * t for t in per_token], state_bytes=cache_bytes, compiled_bytes=mem,
-                     compile_s=compile_s, note="cache: random keys/values (timing does not depend on them)"))
+    rows.append(
+      dict(
+        model="softmax",
+        context=context,
+        ms_per_token=1e3 * last_softmax[1],
+        ms_per_token_all=[1e3 * t for t in per_token],
+        state_bytes=cache_bytes,
+        compiled_bytes=mem,
+        compile_s=compile_s,
+        note="cache: random keys/values (timing does not depend on them)",
+      )
+    )
     _print_row(rows[-1])
     del cache
   return rows
@@ -207,10 +249,13 @@ def generation(tokens_L: np.ndarray, contexts):
 def _print_row(r):
   fmt = lambda v, spec: "-" if v is None else format(v, spec)
   mem = r.get("compiled_bytes")
-  print(f"{r['model']:>8} {r['context']:>8} {fmt(r['ms_per_token'], '.3f'):>9} "
-        f"{fmt(min(r['ms_per_token_all']) if r.get('ms_per_token_all') else None, '.3f'):>7} "
-        f"{r['state_bytes'] / 2 ** 20:>16.2f} {fmt(mem['total'] / 2 ** 20 if mem else None, '.1f'):>13} "
-        f"{fmt(r.get('prefill_s'), '.2f'):>9}  {r['note']}", flush=True)
+  print(
+    f"{r['model']:>8} {r['context']:>8} {fmt(r['ms_per_token'], '.3f'):>9} "
+    f"{fmt(min(r['ms_per_token_all']) if r.get('ms_per_token_all') else None, '.3f'):>7} "
+    f"{r['state_bytes'] / 2**20:>16.2f} {fmt(mem['total'] / 2**20 if mem else None, '.1f'):>13} "
+    f"{fmt(r.get('prefill_s'), '.2f'):>9}  {r['note']}",
+    flush=True,
+  )
 
 
 def scoring(tokens_L: np.ndarray, chunks):
@@ -230,12 +275,23 @@ def scoring(tokens_L: np.ndarray, chunks):
     jax.block_until_ready(logp_BL)
     seconds = time.perf_counter() - start
     bits = float(-jnp.nanmean(logp_BL) / np.log(2))  # Random weights: a sanity number, not a result.
-    rows.append(dict(chunk_size=chunk, bases=int(tokens_BL.shape[1]), seconds=seconds,
-                     bases_per_s=tokens_BL.shape[1] / seconds, compile_s=compile_s,
-                     compiled_bytes=common.compiled_total_bytes(compiled), bits_per_base_random_weights=bits))
+    rows.append(
+      dict(
+        chunk_size=chunk,
+        bases=int(tokens_BL.shape[1]),
+        seconds=seconds,
+        bases_per_s=tokens_BL.shape[1] / seconds,
+        compile_s=compile_s,
+        compiled_bytes=common.compiled_total_bytes(compiled),
+        bits_per_base_random_weights=bits,
+      )
+    )
     r = rows[-1]
-    print(f"{chunk:>6} {r['bases_per_s']:>9.0f} {seconds:>7.2f} {compile_s:>9.1f} "
-          f"{r['compiled_bytes']['total'] / 2 ** 20:>13.1f} {bits:>9.3f}", flush=True)
+    print(
+      f"{chunk:>6} {r['bases_per_s']:>9.0f} {seconds:>7.2f} {compile_s:>9.1f} "
+      f"{r['compiled_bytes']['total'] / 2**20:>13.1f} {bits:>9.3f}",
+      flush=True,
+    )
   return rows
 
 
@@ -245,10 +301,11 @@ def plot(gen_rows, score_rows, path: str) -> None:
   for model, style in (("linear", "-o"), ("softmax", "-s")):
     pts = [(r["context"], r["ms_per_token"]) for r in gen_rows if r["model"] == model and r["ms_per_token"]]
     ax.plot(*zip(*pts), style, label=f"{model} ({'inference.step' if model == 'linear' else 'KV cache'})")
-    mem = [(r["context"], r["state_bytes"] / 2 ** 20) for r in gen_rows if r["model"] == model and r["ms_per_token"]]
+    mem = [(r["context"], r["state_bytes"] / 2**20) for r in gen_rows if r["model"] == model and r["ms_per_token"]]
     bx.plot(*zip(*mem), style, label=f"{model} ({'state' if model == 'linear' else 'KV cache'})")
-    size_only = [(r["context"], r["state_bytes"] / 2 ** 20) for r in gen_rows
-                 if r["model"] == model and not r["ms_per_token"]]
+    size_only = [
+      (r["context"], r["state_bytes"] / 2**20) for r in gen_rows if r["model"] == model and not r["ms_per_token"]
+    ]
     if size_only:
       bx.plot(*zip(*size_only), style[-1], mfc="none", color="C1", label=f"{model} (size only: not run)")
   for a, ylabel in ((ax, "ms per generated token"), (bx, "state / cache memory (MiB)")):
@@ -278,27 +335,39 @@ def main(argv):
     print(f"wrote {png}")
     return
   max_log2 = min(_MAX_LOG2.value, 16) if _QUICK.value else _MAX_LOG2.value
-  score_bases = min(_SCORE_BASES.value, 2 ** 17) if _QUICK.value else _SCORE_BASES.value
-  contexts = [2 ** k for k in range(10, max_log2 + 1, 2)]
+  score_bases = min(_SCORE_BASES.value, 2**17) if _QUICK.value else _SCORE_BASES.value
+  contexts = [2**k for k in range(10, max_log2 + 1, 2)]
   if contexts[0] % _PREFILL_CHUNK.value:
     raise ValueError(f"--prefill_chunk={_PREFILL_CHUNK.value} must divide the contexts (from 1024).")
   tokens_L = genome_tokens(max(contexts[-1], score_bases))
   load_before = os.getloadavg()
-  print(f"device {jax.devices()[0].platform}, {os.cpu_count()} CPUs (load average {load_before[0]:.1f}); "
-        f"model {DIMS}, sqr, float32, batch 1; per-token time: median of {_REPEATS.value} scans of "
-        f"{_DECODE.value} tokens (softmax: {_SOFTMAX_REPEATS.value} of {_SOFTMAX_DECODE.value})")
+  print(
+    f"device {jax.devices()[0].platform}, {os.cpu_count()} CPUs (load average {load_before[0]:.1f}); "
+    f"model {DIMS}, sqr, float32, batch 1; per-token time: median of {_REPEATS.value} scans of "
+    f"{_DECODE.value} tokens (softmax: {_SOFTMAX_REPEATS.value} of {_SOFTMAX_DECODE.value})"
+  )
   gen_rows = generation(tokens_L, contexts)
   linear = [r for r in gen_rows if r["model"] == "linear"]
   flat = linear[-1]["ms_per_token"] / linear[0]["ms_per_token"]
-  print(f"linear: per-token time at {linear[-1]['context']} / at {linear[0]['context']} = {flat:.2f}; "
-        f"state {linear[0]['state_bytes']} bytes at every context")
+  print(
+    f"linear: per-token time at {linear[-1]['context']} / at {linear[0]['context']} = {flat:.2f}; "
+    f"state {linear[0]['state_bytes']} bytes at every context"
+  )
   score_rows = scoring(tokens_L[:score_bases], [int(c) for c in _SCORE_CHUNKS.value])
-  result = dict(device=str(jax.devices()[0]), cpu_count=os.cpu_count(), load_average=[load_before, os.getloadavg()],
-                dims=DIMS, decode_tokens=_DECODE.value, repeats=_REPEATS.value,
-                softmax_decode_tokens=_SOFTMAX_DECODE.value, softmax_repeats=_SOFTMAX_REPEATS.value,
-                prefill_chunk=_PREFILL_CHUNK.value, generation=gen_rows,
-                linear_flatness=dict(ratio=flat, from_context=linear[0]["context"], to_context=linear[-1]["context"]),
-                scoring=score_rows)
+  result = dict(
+    device=str(jax.devices()[0]),
+    cpu_count=os.cpu_count(),
+    load_average=[load_before, os.getloadavg()],
+    dims=DIMS,
+    decode_tokens=_DECODE.value,
+    repeats=_REPEATS.value,
+    softmax_decode_tokens=_SOFTMAX_DECODE.value,
+    softmax_repeats=_SOFTMAX_REPEATS.value,
+    prefill_chunk=_PREFILL_CHUNK.value,
+    generation=gen_rows,
+    linear_flatness=dict(ratio=flat, from_context=linear[0]["context"], to_context=linear[-1]["context"]),
+    scoring=score_rows,
+  )
   common.write_json(_OUT.value, result)
   plot(gen_rows, score_rows, png)
   print(f"wrote {_OUT.value} and {png}")

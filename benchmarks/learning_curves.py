@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import os
 
-from absl import app
-from absl import flags
+from absl import app, flags
 import matplotlib
 
 matplotlib.use("Agg")
@@ -81,8 +80,14 @@ def main(argv):
     ax.plot([t / 1e6 for t in held], list(held.values()), "o-", color=color, label=f"{label} validation")
     old = series["validation_one_recurrence"]
     if old:
-      ax.plot([t / 1e6 for t in old], list(old.values()), "o--", color=color, markerfacecolor="none",
-              label=f"{label} validation, one recurrence (earlier protocol)")
+      ax.plot(
+        [t / 1e6 for t in old],
+        list(old.values()),
+        "o--",
+        color=color,
+        markerfacecolor="none",
+        label=f"{label} validation, one recurrence (earlier protocol)",
+      )
   for ax, genome in zip(axes[0], genomes):
     ax.set_xscale("log")
     ax.set_xlabel("tokens seen (millions, log scale)")

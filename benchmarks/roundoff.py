@@ -21,13 +21,11 @@ array, where g64 is loss_and_grad entirely in float64. Prints a table and writes
 """
 
 import gzip
-import json
 import os
 import sys
 import time
 
-from absl import app
-from absl import flags
+from absl import app, flags
 import jax
 
 jax.config.update("jax_enable_x64", True)  # The reference and the remedy need float64.
@@ -39,6 +37,7 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from genome_transformer import model as model_lib  # pylint: disable=g-import-not-at-top
 from genome_transformer import sublinear  # pylint: disable=g-import-not-at-top
+from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
 
 _MIN = flags.DEFINE_integer("min_log2_len", 10, "Shortest sequence, log2.")
 _MAX = flags.DEFINE_integer("max_log2_len", 20, "Longest sequence, log2.")
@@ -51,8 +50,12 @@ _FEATURES = flags.DEFINE_string("feature_map", "sqr", "phi.")
 _SKIP_SCAN = flags.DEFINE_bool("skip_scan", False, "Skip the checkpointed-scan float32 floor.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/roundoff.json", "JSON output path.")
 
-GENOME = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "genome_transformer",
-                      "genomes", "ecoli_k12_mg1655.fasta.gz")
+GENOME = os.path.join(
+  os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+  "genome_transformer",
+  "genomes",
+  "ecoli_k12_mg1655.fasta.gz",
+)
 THRESHOLD = 1e-3
 
 
@@ -69,7 +72,9 @@ def read_bases(n: int) -> np.ndarray:
 
 
 def relative_errors(grads, reference):
-  diffs = [np.asarray(g, np.float64) - np.asarray(r) for g, r in zip(jax.tree.leaves(grads), jax.tree.leaves(reference))]
+  diffs = [
+    np.asarray(g, np.float64) - np.asarray(r) for g, r in zip(jax.tree.leaves(grads), jax.tree.leaves(reference))
+  ]
   refs = [np.asarray(r) for r in jax.tree.leaves(reference)]
   total = np.sqrt(sum(float(np.sum(d * d)) for d in diffs) / sum(float(np.sum(r * r)) for r in refs))
   worst = max(float(np.linalg.norm(d)) / max(float(np.linalg.norm(r)), 1e-300) for d, r in zip(diffs, refs))
@@ -78,11 +83,21 @@ def relative_errors(grads, reference):
 
 def main(argv):
   del argv
-  config = ml_collections.ConfigDict(dict(
-      vocab_size=8, d_model=_D.value, num_layers=_LAYERS.value, num_heads=_HEADS.value, d_ff=2 * _D.value,
-      attention="linear", feature_map=_FEATURES.value, num_feature_blocks=1, on_gptln=True))
+  config = ml_collections.ConfigDict(
+    dict(
+      vocab_size=8,
+      d_model=_D.value,
+      num_layers=_LAYERS.value,
+      num_heads=_HEADS.value,
+      d_ff=2 * _D.value,
+      attention="linear",
+      feature_map=_FEATURES.value,
+      num_feature_blocks=1,
+      on_gptln=True,
+    )
+  )
   model = model_lib.SLiMPerformer(config)
-  lengths = [2 ** k for k in range(_MIN.value, _MAX.value + 1, _STEP.value)]
+  lengths = [2**k for k in range(_MIN.value, _MAX.value + 1, _STEP.value)]
   bases = read_bases(max(lengths))
   params32 = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8), jnp.int32))["params"]
   params32 = jax.tree.map(lambda p: p.astype(jnp.float32), params32)
@@ -91,11 +106,15 @@ def main(argv):
   rng = jax.random.PRNGKey(1) if _FEATURES.value == "favor+" else None
 
   slim = jax.jit(sublinear.loss_and_grad, static_argnums=(0, 3, 5))
-  scan = jax.jit(lambda p, t: jax.value_and_grad(lambda q: sublinear.checkpointed_scan_loss(model, q, t, chunk, rng))(p))
+  scan = jax.jit(
+    lambda p, t: jax.value_and_grad(lambda q: sublinear.checkpointed_scan_loss(model, q, t, chunk, rng))(p)
+  )
   rows = []
   header = f"{'L':>9} {'chunks':>6} {'loss':>8} {'slim_f32':>10} {'scan_f32':>10} {'slim_f32_s64':>12} {'worst_leaf_f32':>14} {'sec':>6}"
-  print(f"feature_map={_FEATURES.value} D={_D.value} H={_HEADS.value} layers={_LAYERS.value} C={chunk}; "
-        "relative gradient error ||g - g64|| / ||g64||")
+  print(
+    f"feature_map={_FEATURES.value} D={_D.value} H={_HEADS.value} layers={_LAYERS.value} C={chunk}; "
+    "relative gradient error ||g - g64|| / ||g64||"
+  )
   print(header)
   for length in lengths:
     start = time.time()
@@ -110,25 +129,42 @@ def main(argv):
     if not _SKIP_SCAN.value:
       _, g_scan = scan(params32, tokens)
       scan_err, scan_worst = relative_errors(g_scan, g64)
-    row = dict(length=length, num_chunks=-(-length // chunk), loss_nats=float(loss64), slim_f32=slim_err,
-               slim_f32_worst_leaf=slim_worst, scan_f32=scan_err, scan_f32_worst_leaf=scan_worst,
-               slim_f32_states_f64=remedy_err, slim_f32_states_f64_worst_leaf=remedy_worst,
-               seconds=time.time() - start)
+    row = dict(
+      length=length,
+      num_chunks=-(-length // chunk),
+      loss_nats=float(loss64),
+      slim_f32=slim_err,
+      slim_f32_worst_leaf=slim_worst,
+      scan_f32=scan_err,
+      scan_f32_worst_leaf=scan_worst,
+      slim_f32_states_f64=remedy_err,
+      slim_f32_states_f64_worst_leaf=remedy_worst,
+      seconds=time.time() - start,
+    )
     rows.append(row)
     fmt = lambda x: "-" if x is None else f"{x:.2e}"
-    print(f"{length:>9} {row['num_chunks']:>6} {row['loss_nats']:>8.4f} {fmt(slim_err):>10} {fmt(scan_err):>10} "
-          f"{fmt(remedy_err):>12} {fmt(slim_worst):>14} {row['seconds']:>6.1f}", flush=True)
+    print(
+      f"{length:>9} {row['num_chunks']:>6} {row['loss_nats']:>8.4f} {fmt(slim_err):>10} {fmt(scan_err):>10} "
+      f"{fmt(remedy_err):>12} {fmt(slim_worst):>14} {row['seconds']:>6.1f}",
+      flush=True,
+    )
   worst = max(r["slim_f32"] for r in rows)
-  verdict = (f"float32 SLiM worst relative gradient error {worst:.2e} "
-             f"{'exceeds' if worst > THRESHOLD else 'stays within'} {THRESHOLD:g}")
+  verdict = (
+    f"float32 SLiM worst relative gradient error {worst:.2e} "
+    f"{'exceeds' if worst > THRESHOLD else 'stays within'} {THRESHOLD:g}"
+  )
   print(verdict)
   os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
-  result = dict(config=config.to_dict(), chunk_size=chunk, threshold=THRESHOLD, device=str(jax.devices()[0]),
-                genome="E. coli K-12 MG1655 (shipped), first L bases", rows=rows, verdict=verdict)
-  tmp = _OUT.value + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(result, f, indent=1)
-  os.replace(tmp, _OUT.value)
+  result = dict(
+    config=config.to_dict(),
+    chunk_size=chunk,
+    threshold=THRESHOLD,
+    device=str(jax.devices()[0]),
+    genome="E. coli K-12 MG1655 (shipped), first L bases",
+    rows=rows,
+    verdict=verdict,
+  )
+  files.write_json_atomic(_OUT.value, result, indent=1)
   print(f"wrote {_OUT.value}")
 
 

@@ -33,8 +33,7 @@ import statistics
 import sys
 import time
 
-from absl import app
-from absl import flags
+from absl import app, flags
 import jax
 import optax
 
@@ -61,15 +60,19 @@ def settings(quick: bool):
   the reference's (PTB: full, 512, 256; enwik8: full, 2048, 1366), full being autodiff."""
   ptb = dict(d_model=512, num_layers=3, num_heads=8, d_ff=2048)
   if quick:
-    return [("ptb", 1024, ptb, (256,), None),
-            ("small", 4096, SMALL, (1024,), None),
-            ("small", 16384, SMALL, (1024,), ("slim", "scan_ckpt"))]
-  return [("ptb", 1024, ptb, (512, 256, 128), None),
-          ("enwik8", 4096, dict(d_model=1024, num_layers=3, num_heads=16, d_ff=4096), (2048, 1366), None),
-          ("small", 1024, SMALL, (256,), None),
-          ("small", 4096, SMALL, (1024, 256), None),
-          ("small", 16384, SMALL, (1024, 256), None),
-          ("small", 65536, SMALL, (1024,), None)]
+    return [
+      ("ptb", 1024, ptb, (256,), None),
+      ("small", 4096, SMALL, (1024,), None),
+      ("small", 16384, SMALL, (1024,), ("slim", "scan_ckpt")),
+    ]
+  return [
+    ("ptb", 1024, ptb, (512, 256, 128), None),
+    ("enwik8", 4096, dict(d_model=1024, num_layers=3, num_heads=16, d_ff=4096), (2048, 1366), None),
+    ("small", 1024, SMALL, (256,), None),
+    ("small", 4096, SMALL, (1024, 256), None),
+    ("small", 16384, SMALL, (1024, 256), None),
+    ("small", 65536, SMALL, (1024,), None),
+  ]
 
 
 def prepare(method: str, length: int, dims: dict, chunk_size: int) -> dict:
@@ -80,14 +83,21 @@ def prepare(method: str, length: int, dims: dict, chunk_size: int) -> dict:
   state = (params, tx.init(params))
   tokens_BL = jax.random.randint(jax.random.PRNGKey(1), (1, length), 0, 4)
   step = common.make_train_step(common.loss_and_grad_fn(method, model, chunk_size), tx)
-  row = dict(method=method, length=length, chunk_size=chunk_size if method in common.CHUNKED else None,
-             num_params=common.num_params(params), tokens_per_s=None, step_s=None, step_times_s=[])
+  row = dict(
+    method=method,
+    length=length,
+    chunk_size=chunk_size if method in common.CHUNKED else None,
+    num_params=common.num_params(params),
+    tokens_per_s=None,
+    step_s=None,
+    step_times_s=[],
+  )
   start = time.perf_counter()
   compiled = step.lower(state, tokens_BL).compile()
   row["compile_s"] = time.perf_counter() - start
   row["compiled_bytes"] = common.compiled_total_bytes(compiled)
-  if row["compiled_bytes"]["total"] > _MAX_GIB.value * 2 ** 30:
-    row["note"] = f"not run: needs {row['compiled_bytes']['total'] / 2 ** 30:.1f} GiB > {_MAX_GIB.value:g}"
+  if row["compiled_bytes"]["total"] > _MAX_GIB.value * 2**30:
+    row["note"] = f"not run: needs {row['compiled_bytes']['total'] / 2**30:.1f} GiB > {_MAX_GIB.value:g}"
     return row
   start = time.perf_counter()
   state, loss = compiled(state, tokens_BL)
@@ -140,12 +150,28 @@ def ratios(rows):
   for r in rows:
     if r["method"] != "slim" or not r["step_s"]:
       continue
-    same = lambda m, c=None: next((x for x in rows if x["setting"] == r["setting"] and x["length"] == r["length"]
-                                   and x["method"] == m and x["chunk_size"] == c and x["step_s"]), None)
+    same = lambda m, c=None: next(
+      (
+        x
+        for x in rows
+        if x["setting"] == r["setting"]
+        and x["length"] == r["length"]
+        and x["method"] == m
+        and x["chunk_size"] == c
+        and x["step_s"]
+      ),
+      None,
+    )
     auto, ckpt = same("autodiff"), same("scan_ckpt", r["chunk_size"])
-    out.append(dict(setting=r["setting"], length=r["length"], chunk_size=r["chunk_size"],
-                    slim_over_autodiff=r["step_s"] / auto["step_s"] if auto else None,
-                    slim_over_scan_ckpt=r["step_s"] / ckpt["step_s"] if ckpt else None))
+    out.append(
+      dict(
+        setting=r["setting"],
+        length=r["length"],
+        chunk_size=r["chunk_size"],
+        slim_over_autodiff=r["step_s"] / auto["step_s"] if auto else None,
+        slim_over_scan_ckpt=r["step_s"] / ckpt["step_s"] if ckpt else None,
+      )
+    )
   return out
 
 
@@ -190,37 +216,54 @@ def main(argv):
   methods = _METHODS.value or list(common.METHODS)
   rows = []
   load_before = os.getloadavg()
-  print(f"device {jax.devices()[0].platform}, {os.cpu_count()} CPUs (load average {load_before[0]:.1f}); "
-        "batch 1, sqr, float32, AdamW step")
-  header = (f"{'setting':>8} {'L':>6} {'method':>10} {'C':>5} {'tokens/s':>9} {'step s':>7} {'GFLOP/s':>8} "
-            f"{'GiB':>6} {'compile':>7}  note")
+  print(
+    f"device {jax.devices()[0].platform}, {os.cpu_count()} CPUs (load average {load_before[0]:.1f}); "
+    "batch 1, sqr, float32, AdamW step"
+  )
+  header = (
+    f"{'setting':>8} {'L':>6} {'method':>10} {'C':>5} {'tokens/s':>9} {'step s':>7} {'GFLOP/s':>8} "
+    f"{'GiB':>6} {'compile':>7}  note"
+  )
   print(header)
   for setting, length, dims, chunks, only in settings(_QUICK.value):
     if (_SETTINGS.value and setting not in _SETTINGS.value) or (_LENGTHS.value and str(length) not in _LENGTHS.value):
       continue
-    points = [(m, c) for m in methods if not only or m in only
-              for c in (chunks if m in common.CHUNKED else (None,))]
-    setting_rows = [dict(setting=setting, dims=dims, **prepare(method, length, dims, chunk or length))
-                    for method, chunk in points]
+    points = [(m, c) for m in methods if not only or m in only for c in (chunks if m in common.CHUNKED else (None,))]
+    setting_rows = [
+      dict(setting=setting, dims=dims, **prepare(method, length, dims, chunk or length)) for method, chunk in points
+    ]
     time_round_robin(setting_rows)
     for row in setting_rows:
       rows.append(finish(row, dims))
       fmt = lambda v, spec: "-" if v is None else format(v, spec)
-      print(f"{setting:>8} {length:>6} {row['method']:>10} {fmt(row['chunk_size'], 'd'):>5} "
-            f"{fmt(row['tokens_per_s'], '.0f'):>9} {fmt(row['step_s'], '.3f'):>7} "
-            f"{fmt(row.get('model_gflop_per_s'), '.1f'):>8} {row['compiled_bytes']['total'] / 2 ** 30:>6.2f} "
-            f"{row['compile_s']:>7.1f}  {row['note']}", flush=True)
+      print(
+        f"{setting:>8} {length:>6} {row['method']:>10} {fmt(row['chunk_size'], 'd'):>5} "
+        f"{fmt(row['tokens_per_s'], '.0f'):>9} {fmt(row['step_s'], '.3f'):>7} "
+        f"{fmt(row.get('model_gflop_per_s'), '.1f'):>8} {row['compiled_bytes']['total'] / 2**30:>6.2f} "
+        f"{row['compile_s']:>7.1f}  {row['note']}",
+        flush=True,
+      )
   summary = ratios(rows)
   print("\nslim step time over autodiff's and over scan_ckpt's at the same C (1.00 = same speed)")
   print(f"{'setting':>8} {'L':>6} {'C':>5} {'/autodiff':>10} {'/scan_ckpt':>11}")
   for s in summary:
     fmt = lambda v: "-" if v is None else f"{v:.2f}"
-    print(f"{s['setting']:>8} {s['length']:>6} {s['chunk_size']:>5} {fmt(s['slim_over_autodiff']):>10} "
-          f"{fmt(s['slim_over_scan_ckpt']):>11}")
+    print(
+      f"{s['setting']:>8} {s['length']:>6} {s['chunk_size']:>5} {fmt(s['slim_over_autodiff']):>10} "
+      f"{fmt(s['slim_over_scan_ckpt']):>11}"
+    )
   # Other processes on the machine slow every method alike; the load average says how busy it was.
-  result = dict(device=str(jax.devices()[0]), cpu_count=os.cpu_count(), load_average=[load_before, os.getloadavg()],
-                quick=_QUICK.value, steps=_STEPS.value,
-                max_step_s=_MAX_STEP_S.value, max_gib=_MAX_GIB.value, rows=rows, ratios=summary)
+  result = dict(
+    device=str(jax.devices()[0]),
+    cpu_count=os.cpu_count(),
+    load_average=[load_before, os.getloadavg()],
+    quick=_QUICK.value,
+    steps=_STEPS.value,
+    max_step_s=_MAX_STEP_S.value,
+    max_gib=_MAX_GIB.value,
+    rows=rows,
+    ratios=summary,
+  )
   common.write_json(_OUT.value, result)
   plot(rows, png)
   print(f"wrote {_OUT.value} and {png}")

@@ -9,18 +9,29 @@ The API is release/pretrained.py (its docstring has the conventions); `python -m
 genome_transformer.pretrained` is its command line, release/pretrained_cli.py.
 """
 
-from genome_transformer.release.pretrained import RELEASES_ENV
-from genome_transformer.release.pretrained import PretrainedInputError
-from genome_transformer.release.pretrained import PretrainedModel
-from genome_transformer.release.pretrained import ReleaseNotFoundError
-from genome_transformer.release.pretrained import Variant
-from genome_transformer.release.pretrained import list_releases
-from genome_transformer.release.pretrained import load
-from genome_transformer.release.pretrained import release_dirs
-from genome_transformer.release.pretrained import resolve
+from genome_transformer.release.pretrained import (
+  RELEASES_ENV,
+  PretrainedInputError,
+  PretrainedModel,
+  ReleaseNotFoundError,
+  Variant,
+  list_releases,
+  load,
+  release_dirs,
+  resolve,
+)
 
-__all__ = ["RELEASES_ENV", "PretrainedInputError", "PretrainedModel", "ReleaseNotFoundError", "Variant",
-           "list_releases", "load", "release_dirs", "resolve"]
+__all__ = [
+  "RELEASES_ENV",
+  "PretrainedInputError",
+  "PretrainedModel",
+  "ReleaseNotFoundError",
+  "Variant",
+  "list_releases",
+  "load",
+  "release_dirs",
+  "resolve",
+]
 
 if __name__ == "__main__":
   # Imported only when run: it defines absl flags, which a library import must not.

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable, Sequence
+import gzip
 
 import numpy as np
 import pytest
@@ -19,7 +19,7 @@ def _format_fasta(records: Sequence[tuple[str, str]], width: int, newline: str) 
   out = []
   for header, seq in records:
     out.append(">" + header)
-    out.extend(seq[i:i + width] for i in range(0, len(seq), width))
+    out.extend(seq[i : i + width] for i in range(0, len(seq), width))
   return newline.join(out) + newline
 
 
@@ -27,8 +27,13 @@ def _format_fasta(records: Sequence[tuple[str, str]], width: int, newline: str) 
 def genome_write_fasta(tmp_path) -> Callable[..., str]:
   """write_fasta(records or raw text/bytes, name=..., width=60, newline='\\n', gz=False) -> path."""
 
-  def write(records: Sequence[tuple[str, str]] | str | bytes, name: str = "genome.fa",
-            width: int = 60, newline: str = "\n", gz: bool = False) -> str:
+  def write(
+    records: Sequence[tuple[str, str]] | str | bytes,
+    name: str = "genome.fa",
+    width: int = 60,
+    newline: str = "\n",
+    gz: bool = False,
+  ) -> str:
     if isinstance(records, (str, bytes)):
       data = records.encode() if isinstance(records, str) else records
     else:
@@ -45,9 +50,9 @@ def _random_sequence(rng: np.random.Generator, length: int) -> str:
   """ACGT with lowercase stretches, one N run and a few IUPAC codes."""
   seq = rng.choice(np.array(list("ACGT")), length)
   for start in rng.integers(0, length - 200, 3):
-    seq[start:start + 150] = np.char.lower(seq[start:start + 150])
+    seq[start : start + 150] = np.char.lower(seq[start : start + 150])
   run = length // 2
-  seq[run:run + 300] = "N"
+  seq[run : run + 300] = "N"
   for pos in rng.integers(0, length, 5):
     seq[pos] = rng.choice(list("RYKMSW"))
   return "".join(seq)
@@ -73,9 +78,9 @@ def genome_small_fasta(tmp_path_factory) -> tuple[str, dict[str, str]]:
 def genome_small_windows(genome_small_fasta, genome_cache_dir, tmp_path_factory):
   """The prepared `genome_windows` builder of genome_small_fasta (GENOME_SMALL_WINDOW)."""
   from genome_transformer.data import dataset  # pylint: disable=g-import-not-at-top
+
   data_dir = str(tmp_path_factory.mktemp("genome_small_tfds"))
-  return dataset.prepare(genome_small_fasta[0], data_dir, cache_dir=genome_cache_dir,
-                         **GENOME_SMALL_WINDOW)
+  return dataset.prepare(genome_small_fasta[0], data_dir, cache_dir=genome_cache_dir, **GENOME_SMALL_WINDOW)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ def _with_ns(seed: int, n: int, n_fraction: float) -> np.ndarray:
   rng = np.random.default_rng(seed)
   x = rng.integers(0, 4, n).astype(np.uint8)
   x[rng.random(n) < n_fraction] = N
-  x[n // 3:n // 3 + 5] = N  # A run of N as well as isolated ones.
+  x[n // 3 : n // 3 + 5] = N  # A run of N as well as isolated ones.
   return x
 
 
@@ -68,10 +68,8 @@ def _reference_costs(train, heldout, k, adaptive, alpha=0.5):
 def test_vectorised_markov_equals_reference_loop(k, adaptive):
   # Skewed, short records with Ns so that contexts repeat, reset and straddle records.
   rng = np.random.default_rng(k)
-  train = [rng.choice(5, size=n, p=[0.4, 0.1, 0.1, 0.3, 0.1]).astype(np.uint8)
-           for n in (700, 3, 0, 250)]
-  heldout = [rng.choice(5, size=n, p=[0.4, 0.1, 0.1, 0.3, 0.1]).astype(np.uint8)
-             for n in (400, 1, 2, 300)]
+  train = [rng.choice(5, size=n, p=[0.4, 0.1, 0.1, 0.3, 0.1]).astype(np.uint8) for n in (700, 3, 0, 250)]
+  heldout = [rng.choice(5, size=n, p=[0.4, 0.1, 0.1, 0.3, 0.1]).astype(np.uint8) for n in (400, 1, 2, 300)]
   got = baselines.markov_per_base_bits(train, heldout, k, adaptive=adaptive)
   want = _reference_costs(train, heldout, k, adaptive)
   assert [g.shape for g in got] == [w.shape for w in want]
@@ -80,8 +78,7 @@ def test_vectorised_markov_equals_reference_loop(k, adaptive):
     np.testing.assert_allclose(g[~np.isnan(g)], w[~np.isnan(w)], rtol=0, atol=1e-12)
   n_acgt = sum(int(np.count_nonzero(h < N)) for h in heldout)
   total = sum(np.nansum(w) for w in want)
-  assert baselines.markov_bits_per_base(train, heldout, k, adaptive) == pytest.approx(
-      total / n_acgt, rel=1e-12)
+  assert baselines.markov_bits_per_base(train, heldout, k, adaptive) == pytest.approx(total / n_acgt, rel=1e-12)
 
 
 def test_adaptive_cost_of_base_i_ignores_later_bases():
@@ -117,8 +114,7 @@ def test_uniform_random_scores_two_bits_per_base():
   # Low orders have ample counts for their 4^k contexts: within 0.02 of the entropy (2 bits).
   for k in (0, 1, 2, 3):
     for adaptive in (True, False):
-      assert baselines.markov_bits_per_base(train, heldout, k, adaptive) == pytest.approx(
-          2.0, abs=0.02)
+      assert baselines.markov_bits_per_base(train, heldout, k, adaptive) == pytest.approx(2.0, abs=0.02)
   best_k, best, table = baselines.best_markov(train, heldout, ks=range(0, 9))
   assert set(table) == set(range(0, 9)) and best == table[best_k] == min(table.values())
   assert best == pytest.approx(2.0, abs=0.02)
@@ -150,21 +146,18 @@ def test_n_is_no_target_and_resets_the_context():
   a, b, c, d = (rng.integers(0, 4, n).astype(np.uint8) for n in (500, 400, 300, 200))
   sep = np.array([N, N, N], dtype=np.uint8)
   # An N run inside a record is equivalent to a record boundary, in training and held-out.
-  joined = baselines.markov_per_base_bits([np.concatenate([a, sep, b])],
-                                          [np.concatenate([c, sep, d])], 5)[0]
+  joined = baselines.markov_per_base_bits([np.concatenate([a, sep, b])], [np.concatenate([c, sep, d])], 5)[0]
   split = baselines.markov_per_base_bits([a, b], [c, d], 5)
   np.testing.assert_array_equal(np.isnan(joined), np.concatenate([c, sep, d]) == N)
-  np.testing.assert_array_equal(joined[:c.size], split[0])
-  np.testing.assert_array_equal(joined[c.size + 3:], split[1])
+  np.testing.assert_array_equal(joined[: c.size], split[0])
+  np.testing.assert_array_equal(joined[c.size + 3 :], split[1])
   # Bits per base divides by the ACGT targets only.
   bpb = baselines.markov_bits_per_base([a, b], [np.concatenate([c, sep, d])], 5)
   assert bpb == pytest.approx(np.nansum(joined) / (c.size + d.size), rel=1e-12)
   # The compressors drop N from the text, so Ns change nothing.
   for name in baselines.COMPRESSORS:
-    with_ns = baselines.compressor_bits_per_base([np.concatenate([a, sep, b])],
-                                                 [np.concatenate([c, sep, d])], name)
-    without = baselines.compressor_bits_per_base([np.concatenate([a, b])],
-                                                 [np.concatenate([c, d])], name)
+    with_ns = baselines.compressor_bits_per_base([np.concatenate([a, sep, b])], [np.concatenate([c, sep, d])], name)
+    without = baselines.compressor_bits_per_base([np.concatenate([a, b])], [np.concatenate([c, d])], name)
     assert with_ns == without
   assert baselines.acgt_text([np.array([0, 4, 1, 2, 4, 3], np.uint8)]) == b"ACGT"
 
@@ -211,7 +204,6 @@ def test_bad_inputs_are_named():
 
 def test_a_single_array_is_one_record():
   train, heldout = _random_bases(10, 500), _random_bases(11, 300)
-  assert (baselines.markov_bits_per_base(train, heldout, 3) ==
-          baselines.markov_bits_per_base([train], [heldout], 3))
+  assert baselines.markov_bits_per_base(train, heldout, 3) == baselines.markov_bits_per_base([train], [heldout], 3)
   costs = baselines.markov_per_base_bits(train, heldout, 3)
   assert len(costs) == 1 and costs[0].shape == heldout.shape

@@ -46,26 +46,26 @@ def test_every_field_has_a_comment(path):
 
 
 BAD_VALUES = [
-    ("model.num_heads", 3, "model.d_model"),
-    ("model.d_model", 30, "model.d_model"),
-    ("model.feature_map", "softplus", "model.feature_map"),
-    ("model.attention", "sparse", "model.attention"),
-    ("model.vocab_size", 5, "model.vocab_size"),
-    ("model.num_layers", 0, "model.num_layers"),
-    ("data.window_length", 1, "data.window_length"),
-    ("data.stride", 0, "data.stride"),
-    ("data.max_n_fraction", 1.5, "data.max_n_fraction"),
-    ("data.genome", "", "data.genome"),
-    ("train.chunk_size", 4096, "train.chunk_size"),
-    ("train.chunk_size", 0, "train.chunk_size"),
-    ("train.batch_size", 0, "train.batch_size"),
-    ("train.learning_rate", -1.0, "train.learning_rate"),
-    ("train.warmup_steps", 10_000, "train.warmup_steps"),
-    ("train.num_steps", 0, "train.num_steps"),
-    ("train.grad_clip_norm", -1.0, "train.grad_clip_norm"),
-    ("eval.max_bases", -5, "eval.max_bases"),
-    ("eval.context", 1, "eval.context"),
-    ("eval.context", -1, "eval.context"),
+  ("model.num_heads", 3, "model.d_model"),
+  ("model.d_model", 30, "model.d_model"),
+  ("model.feature_map", "softplus", "model.feature_map"),
+  ("model.attention", "sparse", "model.attention"),
+  ("model.vocab_size", 5, "model.vocab_size"),
+  ("model.num_layers", 0, "model.num_layers"),
+  ("data.window_length", 1, "data.window_length"),
+  ("data.stride", 0, "data.stride"),
+  ("data.max_n_fraction", 1.5, "data.max_n_fraction"),
+  ("data.genome", "", "data.genome"),
+  ("train.chunk_size", 4096, "train.chunk_size"),
+  ("train.chunk_size", 0, "train.chunk_size"),
+  ("train.batch_size", 0, "train.batch_size"),
+  ("train.learning_rate", -1.0, "train.learning_rate"),
+  ("train.warmup_steps", 10_000, "train.warmup_steps"),
+  ("train.num_steps", 0, "train.num_steps"),
+  ("train.grad_clip_norm", -1.0, "train.grad_clip_norm"),
+  ("eval.max_bases", -5, "eval.max_bases"),
+  ("eval.context", 1, "eval.context"),
+  ("eval.context", -1, "eval.context"),
 ]
 
 
@@ -97,12 +97,24 @@ def test_cli_refuses_bad_value_before_compiling(tmp_path):
   """One clear line, non-zero exit, nothing compiled or written to the workdir."""
   workdir = tmp_path / "workdir"
   result = subprocess.run(
-      [sys.executable, "-m", "genome_transformer.main", f"--config={REPO}/configs/tiny.py",
-       f"--workdir={workdir}", "--config.model.num_heads=3"],
-      capture_output=True, text=True, timeout=120, cwd=REPO)
+    [
+      sys.executable,
+      "-m",
+      "genome_transformer.main",
+      f"--config={REPO}/configs/tiny.py",
+      f"--workdir={workdir}",
+      "--config.model.num_heads=3",
+    ],
+    capture_output=True,
+    text=True,
+    timeout=120,
+    cwd=REPO,
+  )
   assert result.returncode != 0
   last_line = result.stderr.strip().splitlines()[-1]
-  assert last_line.startswith("Config error: config.model.d_model=32: must be divisible by model.num_heads=3"), result.stderr
+  assert last_line.startswith("Config error: config.model.d_model=32: must be divisible by model.num_heads=3"), (
+    result.stderr
+  )
   assert not workdir.exists()
 
 
@@ -124,7 +136,6 @@ class _FakeAnalysis:
 
 
 class _FakeCompiled:
-
   def memory_analysis(self):
     return _FakeAnalysis()
 

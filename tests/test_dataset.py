@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from genome_transformer.data import dataset
-from genome_transformer.genomics import genomes
-from genome_transformer.genomics import tokenizer
+from genome_transformer.genomics import genomes, tokenizer
 
 
 def _all_examples(builder):
@@ -26,14 +25,13 @@ def _expected_windows(seqs, window_length, stride, max_n_fraction):
   for name, seq in seqs.items():
     for split, (lo, hi) in genomes.split_bounds(len(seq)).items():
       for start in range(lo, hi - window_length + 1, stride):
-        window = seq[start:start + window_length].upper()
+        window = seq[start : start + window_length].upper()
         if sum(c not in "ACGT" for c in window) <= max_n:
           out[split].add((name, start))
   return out
 
 
-def test_small_genome_windows_match_fasta(genome_small_windows, genome_small_fasta,
-                                          genome_small_window_settings):
+def test_small_genome_windows_match_fasta(genome_small_windows, genome_small_fasta, genome_small_window_settings):
   _, seqs = genome_small_fasta
   settings = genome_small_window_settings
   length = settings["window_length"]
@@ -46,25 +44,22 @@ def test_small_genome_windows_match_fasta(genome_small_windows, genome_small_fas
     for ex in examples[split]:
       assert ex["tokens"].dtype == np.uint8 and ex["tokens"].shape == (length,)
       name, start = ex["record"].decode(), int(ex["start"])
-      np.testing.assert_array_equal(ex["tokens"],
-                                    tokenizer.encode(seqs[name][start:start + length]))
+      np.testing.assert_array_equal(ex["tokens"], tokenizer.encode(seqs[name][start : start + length]))
   meta = genome_small_windows.info.metadata
   assert meta["splits"]["train"]["windows"] == len(expected["train"])
   assert meta["tokenizer"]["vocab_size"] == tokenizer.VOCAB_SIZE
 
 
-def test_splits_never_overlap(genome_small_windows, genome_small_fasta,
-                              genome_small_window_settings):
+def test_splits_never_overlap(genome_small_windows, genome_small_fasta, genome_small_window_settings):
   _, seqs = genome_small_fasta
   length = genome_small_window_settings["window_length"]
-  covered = {split: {name: np.zeros(len(seq), bool) for name, seq in seqs.items()}
-             for split in genomes.SPLITS}
+  covered = {split: {name: np.zeros(len(seq), bool) for name, seq in seqs.items()} for split in genomes.SPLITS}
   for split, examples in _all_examples(genome_small_windows).items():
     for ex in examples:
       name, start = ex["record"].decode(), int(ex["start"])
       lo, hi = genomes.split_bounds(len(seqs[name]))[split]
       assert lo <= start and start + length <= hi  # Inside its own split region.
-      covered[split][name][start:start + length] = True
+      covered[split][name][start : start + length] = True
   for name in seqs:
     for a in genomes.SPLITS:
       for b in genomes.SPLITS:
@@ -72,8 +67,7 @@ def test_splits_never_overlap(genome_small_windows, genome_small_fasta,
           assert not (covered[a][name] & covered[b][name]).any(), (name, a, b)
 
 
-def test_n_policy_drops_exactly_the_n_heavy_windows(genome_small_fasta, genome_cache_dir,
-                                                    tmp_path, monkeypatch):
+def test_n_policy_drops_exactly_the_n_heavy_windows(genome_small_fasta, genome_cache_dir, tmp_path, monkeypatch):
   path, seqs = genome_small_fasta
   for fraction, max_n in [(0.0, 0), (0.29, 29), (0.5, 50), (1.0, 100)]:
     assert dataset.max_n_count(100, fraction) == max_n
@@ -82,14 +76,15 @@ def test_n_policy_drops_exactly_the_n_heavy_windows(genome_small_fasta, genome_c
   kept = {(ex["record"].decode(), int(ex["start"])) for ex in _all_examples(builder)["train"]}
   assert kept == _expected_windows(seqs, 100, 130, 0.0)["train"]
   for name, start in kept:  # max_n_fraction=0: not one N or ambiguity code in a kept window.
-    assert set(seqs[name][start:start + 100].upper()) <= set("ACGT")
+    assert set(seqs[name][start : start + 100].upper()) <= set("ACGT")
   summary = builder.info.metadata["splits"]["train"]
   candidates = len(_expected_windows(seqs, 100, 130, 1.0)["train"])
   assert summary["windows"] == len(kept) and summary["dropped_n"] == candidates - len(kept) > 0
 
 
-def test_prepare_is_idempotent_and_configs_do_not_collide(genome_small_fasta, genome_cache_dir,
-                                                          genome_write_fasta, tmp_path):
+def test_prepare_is_idempotent_and_configs_do_not_collide(
+  genome_small_fasta, genome_cache_dir, genome_write_fasta, tmp_path
+):
   path, seqs = genome_small_fasta
   data_dir = str(tmp_path / "tfds")
   first = dataset.prepare(path, data_dir, 128, 128, 0.5, cache_dir=genome_cache_dir)
@@ -108,8 +103,7 @@ def test_prepare_is_idempotent_and_configs_do_not_collide(genome_small_fasta, ge
 
 
 @pytest.mark.parametrize("exception", [RuntimeError, KeyboardInterrupt])
-def test_failed_build_leaves_nothing(genome_small_fasta, genome_cache_dir, tmp_path, monkeypatch,
-                                     exception):
+def test_failed_build_leaves_nothing(genome_small_fasta, genome_cache_dir, tmp_path, monkeypatch, exception):
   original = dataset.GenomeWindows._generate_examples
 
   def failing(self, split):
@@ -124,8 +118,7 @@ def test_failed_build_leaves_nothing(genome_small_fasta, genome_cache_dir, tmp_p
     dataset.prepare(genome_small_fasta[0], str(data_dir), 64, 64, 0.5, cache_dir=genome_cache_dir)
   assert not os.path.exists(tmp_path / "deep")  # Every directory prepare made is gone.
   monkeypatch.undo()
-  builder = dataset.make_builder(genome_small_fasta[0], str(data_dir), 64, 64, 0.5,
-                                 cache_dir=genome_cache_dir)
+  builder = dataset.make_builder(genome_small_fasta[0], str(data_dir), 64, 64, 0.5, cache_dir=genome_cache_dir)
   assert not builder.prepared
   with pytest.raises(dataset.DatasetConfigError, match="run `python -m genome_transformer.prepare"):
     dataset.load(genome_small_fasta[0], str(data_dir), 64, 64, 0.5, cache_dir=genome_cache_dir)
@@ -133,8 +126,7 @@ def test_failed_build_leaves_nothing(genome_small_fasta, genome_cache_dir, tmp_p
 
 def test_shipped_hpylori_build(genome_cache_dir, tmp_path):
   length = 8192
-  builder = dataset.prepare("builtin:hpylori", str(tmp_path), length, length, 0.5,
-                            cache_dir=genome_cache_dir)
+  builder = dataset.prepare("builtin:hpylori", str(tmp_path), length, length, 0.5, cache_dir=genome_cache_dir)
   n = genomes.load_manifest()["genomes"]["hpylori"]["bases"]
   bounds = genomes.split_bounds(n)
   expected = {s: (hi - lo) // length for s, (lo, hi) in bounds.items()}  # No N in H. pylori.
@@ -146,16 +138,26 @@ def test_shipped_hpylori_build(genome_cache_dir, tmp_path):
         ex = sources[split][i]
         start = int(ex["start"])
         assert (start - bounds[split][0]) % length == 0
-        np.testing.assert_array_equal(ex["tokens"], f.fetch(ex["record"].decode(), start,
-                                                             start + length))
+        np.testing.assert_array_equal(ex["tokens"], f.fetch(ex["record"].decode(), start, start + length))
 
 
 def test_prepare_cli_prints_summary(genome_small_fasta, genome_cache_dir, tmp_path):
   result = subprocess.run(
-      [sys.executable, "-m", "genome_transformer.prepare", f"--fasta={genome_small_fasta[0]}",
-       f"--data_dir={tmp_path}", "--window_length=256", "--stride=200",
-       f"--cache_dir={genome_cache_dir}"], capture_output=True, text=True, check=False,
-      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    [
+      sys.executable,
+      "-m",
+      "genome_transformer.prepare",
+      f"--fasta={genome_small_fasta[0]}",
+      f"--data_dir={tmp_path}",
+      "--window_length=256",
+      "--stride=200",
+      f"--cache_dir={genome_cache_dir}",
+    ],
+    capture_output=True,
+    text=True,
+    check=False,
+    cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+  )
   assert result.returncode == 0, result.stderr
   expected = _expected_windows(genome_small_fasta[1], 256, 200, 0.5)
   row = [line for line in result.stdout.splitlines() if line.startswith("train ")][0]

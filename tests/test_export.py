@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import genome_transformer
+from genome_transformer.genomics import tokenizer
 from genome_transformer.release import export
 from genome_transformer.training import metrics_writer
-from genome_transformer.genomics import tokenizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_STEPS = 10  # tiny.py checkpoints every 5 steps and evaluates every 10: steps 5 and 10 exist.
@@ -37,17 +37,34 @@ def trained_workdir(tmp_path_factory, cache_dir) -> str:
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir()
     result = subprocess.run(
-        [sys.executable, "-m", "genome_transformer.main", f"--config={REPO}/configs/tiny.py", f"--workdir={workdir}",
-         f"--config.train.num_steps={NUM_STEPS}"], env=_env(cache_dir), capture_output=True, text=True,
-        timeout=600, cwd=REPO)
+      [
+        sys.executable,
+        "-m",
+        "genome_transformer.main",
+        f"--config={REPO}/configs/tiny.py",
+        f"--workdir={workdir}",
+        f"--config.train.num_steps={NUM_STEPS}",
+      ],
+      env=_env(cache_dir),
+      capture_output=True,
+      text=True,
+      timeout=600,
+      cwd=REPO,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     (base / "DONE").touch()
   return str(workdir)
 
 
 def _run_export(cache_dir, *flags):
-  return subprocess.run([sys.executable, "-m", "genome_transformer.export", *flags], env=_env(cache_dir),
-                        capture_output=True, text=True, timeout=300, cwd=REPO)
+  return subprocess.run(
+    [sys.executable, "-m", "genome_transformer.export", *flags],
+    env=_env(cache_dir),
+    capture_output=True,
+    text=True,
+    timeout=300,
+    cwd=REPO,
+  )
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +155,10 @@ def _copy_with_model_config(exported, tmp_path, **changes):
 
 def test_config_that_disagrees_with_params_names_the_parameter(exported, tmp_path):
   wider = _copy_with_model_config(exported, tmp_path, d_ff=128)
-  with pytest.raises(export.ParamsConfigMismatchError,
-                     match=r"parameter layer_0/ffn_in/bias has shape \(64,\) but the model config implies \(128,\)"):
+  with pytest.raises(
+    export.ParamsConfigMismatchError,
+    match=r"parameter layer_0/ffn_in/bias has shape \(64,\) but the model config implies \(128,\)",
+  ):
     export.load_export(wider)
   shutil.rmtree(wider)
   deeper = _copy_with_model_config(exported, tmp_path, num_layers=3)

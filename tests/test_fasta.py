@@ -7,10 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from genome_transformer.genomics import fasta
-from genome_transformer.genomics import files
-from genome_transformer.genomics import genomes
-from genome_transformer.genomics import tokenizer
+from genome_transformer.genomics import fasta, files, genomes, tokenizer
 
 RNG = np.random.default_rng(7)
 SEQ1 = "".join(RNG.choice(list("ACGTacgtN"), 1234))
@@ -41,8 +38,7 @@ def test_index_built_with_samtools_fields(genome_write_fasta, tmp_path):
     tokens, mask = f.fetch_with_mask("chr1", 0, 500)
     assert tokenizer.decode(tokens, mask) == SEQ1[:500]
   offset2 = len(">chr1 first\n") + 1234 + 21 + len(">chr2\n")  # 21 lines of 60 + newline.
-  assert _fai_rows(path) == [["chr1", "1234", "12", "60", "61"],
-                             ["chr2", "300", str(offset2), "60", "61"]]
+  assert _fai_rows(path) == [["chr1", "1234", "12", "60", "61"], ["chr2", "300", str(offset2), "60", "61"]]
   assert not os.path.exists(tmp_path / "cache" / "fasta")
 
 
@@ -133,8 +129,7 @@ def test_region_bounds_checked(genome_write_fasta, tmp_path):
 
 
 def test_split_bounds_rule():
-  assert genomes.split_bounds(1000) == {"train": (0, 900), "validation": (900, 950),
-                                        "test": (950, 1000)}
+  assert genomes.split_bounds(1000) == {"train": (0, 900), "validation": (900, 950), "test": (950, 1000)}
   assert genomes.split_bounds(0) == {"train": (0, 0), "validation": (0, 0), "test": (0, 0)}
   for n in [1, 7, 19, 20, 21, 999, 4_639_675, 248_956_422, 10**12 + 3]:
     b = genomes.split_bounds(n)
@@ -153,17 +148,17 @@ def test_builtin_genomes_resolve_and_match_manifest(genome_cache_dir):
   assert len(paths) == 4
   files = genomes.open_genome("builtin:vcholerae", cache_dir=genome_cache_dir)
   entry = manifest["genomes"]["vcholerae"]
-  assert [(r.name, r.length) for r in files[0].records] == [
-      (r["name"], r["length"]) for r in entry["records"]]
+  assert [(r.name, r.length) for r in files[0].records] == [(r["name"], r["length"]) for r in entry["records"]]
   assert sum(r.ambiguous for r in files[0].records) == 37  # 2 N + 35 IUPAC codes.
   files[0].close()
 
 
 def test_builtin_checksum_mismatch_is_refused(monkeypatch, genome_cache_dir):
   manifest = genomes.load_manifest()
-  damaged = {**manifest, "genomes": {**manifest["genomes"],
-                                     "hpylori": {**manifest["genomes"]["hpylori"],
-                                                 "sha256": "0" * 64}}}
+  damaged = {
+    **manifest,
+    "genomes": {**manifest["genomes"], "hpylori": {**manifest["genomes"]["hpylori"], "sha256": "0" * 64}},
+  }
   monkeypatch.setattr(genomes, "load_manifest", lambda: damaged)
   with pytest.raises(genomes.GenomeSpecError, match=r"hpylori_g27\.fasta\.gz has sha256 80dd2ad4"):
     genomes.resolve_genome("builtin:hpylori", cache_dir=genome_cache_dir)
@@ -171,8 +166,7 @@ def test_builtin_checksum_mismatch_is_refused(monkeypatch, genome_cache_dir):
 
 def test_registered_resolver_hook(genome_write_fasta, tmp_path, monkeypatch):
   path = genome_write_fasta([("chr1", SEQ2)])
-  monkeypatch.setitem(genomes.RESOLVERS, "testpreset", lambda arg, cache: [path] if arg == "x"
-                      else [])
+  monkeypatch.setitem(genomes.RESOLVERS, "testpreset", lambda arg, cache: [path] if arg == "x" else [])
   assert genomes.resolve_genome("testpreset:x", cache_dir=str(tmp_path)) == [path]
   with pytest.raises(ValueError, match="already registered"):
     genomes.register_resolver("builtin", lambda arg, cache: [])
@@ -187,15 +181,13 @@ def test_default_cache_dir_follows_environment(monkeypatch, tmp_path):
 
 
 def test_utf8_header_and_comment_lines_accepted(genome_write_fasta, tmp_path):
-  path = genome_write_fasta(";made by hand\n\n>chr1 Escherichia coli (Müller isolate)\n" + SEQ2 +
-                            "\n")
+  path = genome_write_fasta(";made by hand\n\n>chr1 Escherichia coli (Müller isolate)\n" + SEQ2 + "\n")
   with fasta.open_fasta(path, cache_dir=str(tmp_path)) as f:
     assert f.records[0].description == "chr1 Escherichia coli (Müller isolate)"
     assert f.records[0].header_line == 3 and f.fetch_chars("chr1") == SEQ2
 
 
-def test_validation_is_remembered_only_for_unchanged_settled_files(genome_write_fasta, tmp_path,
-                                                                  monkeypatch):
+def test_validation_is_remembered_only_for_unchanged_settled_files(genome_write_fasta, tmp_path, monkeypatch):
   cache = str(tmp_path / "cache")
   path = genome_write_fasta([("chr1", SEQ1)])
   scans = []
@@ -210,14 +202,14 @@ def test_validation_is_remembered_only_for_unchanged_settled_files(genome_write_
     assert f.records[0].ambiguous == SEQ1.upper().count("N")  # Counts come back from memory.
   assert len(scans) == 3
   genome_write_fasta([("chr1", SEQ1[:600] + "X" + SEQ1[601:])])  # Same size, new content.
-  with pytest.raises(tokenizer.IllegalCharacterError,
-                     match="line 12: record 'chr1'.*position 601 "):
+  with pytest.raises(tokenizer.IllegalCharacterError, match="line 12: record 'chr1'.*position 601 "):
     fasta.open_fasta(path, cache_dir=cache)
   assert len(scans) == 4
 
 
 def test_fetch_scheme_goes_through_the_fetcher(genome_write_fasta, tmp_path, monkeypatch):
   from genome_transformer.genomics import sources  # pylint: disable=g-import-not-at-top
+
   path = genome_write_fasta([("chr1", SEQ2)])
   calls = []
 

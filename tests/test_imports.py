@@ -16,16 +16,16 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(genome_transformer.__file__))
 # needs the tokenizer; the flat model modules are the model layer until they move to model/;
 # evaluation sits below training because the trainer scores its held-out splits with it.
 LAYERS = {
-    "genomics": 0,
-    "config_lib": 1,
-    "data": 1,
-    "model": 2,
-    "attention": 2,
-    "sublinear": 2,
-    "inference": 2,
-    "evaluation": 3,
-    "training": 4,
-    "release": 5,
+  "genomics": 0,
+  "config_lib": 1,
+  "data": 1,
+  "model": 2,
+  "attention": 2,
+  "sublinear": 2,
+  "inference": 2,
+  "evaluation": 3,
+  "training": 4,
+  "release": 5,
 }
 ENTRY_POINTS = ("main", "pretrained", "fetch", "prepare", "export")  # python -m genome_transformer.<name>
 ENTRY_LAYER = 6
@@ -94,7 +94,7 @@ def test_layers_import_downwards_only_and_without_cycles():
     state[module] = 1
     for target in sorted(graph[module]):
       if state.get(target) == 1:
-        cycle = path[path.index(target):] + [target]
+        cycle = path[path.index(target) :] + [target]
         raise AssertionError("import cycle: " + " -> ".join(cycle))
       if target not in state:
         visit(target, path + [target])
@@ -111,24 +111,28 @@ def test_every_module_has_a_layer():
 
 
 def test_genomics_imports_without_jax_flax_or_tfds():
-  code = ("import sys\n"
-          "import genome_transformer.genomics\n"
-          "from genome_transformer.genomics import download, fasta, fetch_cli, files, genomes, sources, tokenizer\n"
-          "heavy = sorted(m for m in ('jax', 'flax', 'tensorflow_datasets', 'tensorflow', 'optax', 'orbax')"
-          " if m in sys.modules)\n"
-          "print(','.join(heavy))\n")
+  code = (
+    "import sys\n"
+    "import genome_transformer.genomics\n"
+    "from genome_transformer.genomics import download, fasta, fetch_cli, files, genomes, sources, tokenizer\n"
+    "heavy = sorted(m for m in ('jax', 'flax', 'tensorflow_datasets', 'tensorflow', 'optax', 'orbax')"
+    " if m in sys.modules)\n"
+    "print(','.join(heavy))\n"
+  )
   result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
   assert result.stdout.strip() == "", f"genomics imported {result.stdout.strip()}"
 
 
 def test_pretrained_entry_point_imports_itself_once():
   # Run as __main__, the entry module must not be imported a second time under its own name.
-  code = ("import runpy, sys\n"
-          "sys.argv = ['pretrained', 'list']\n"
-          "try:\n"
-          "  runpy.run_module('genome_transformer.pretrained', run_name='__main__')\n"
-          "except SystemExit:\n"
-          "  pass\n"
-          "print('genome_transformer.pretrained' in sys.modules)\n")
+  code = (
+    "import runpy, sys\n"
+    "sys.argv = ['pretrained', 'list']\n"
+    "try:\n"
+    "  runpy.run_module('genome_transformer.pretrained', run_name='__main__')\n"
+    "except SystemExit:\n"
+    "  pass\n"
+    "print('genome_transformer.pretrained' in sys.modules)\n"
+  )
   result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
   assert result.stdout.strip().splitlines()[-1] == "False", result.stdout + result.stderr

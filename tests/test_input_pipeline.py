@@ -6,10 +6,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from genome_transformer.data import dataset
-from genome_transformer.genomics import genomes
-from genome_transformer.data import input_pipeline
-from genome_transformer.genomics import tokenizer
+from genome_transformer.data import dataset, input_pipeline
+from genome_transformer.genomics import genomes, tokenizer
 
 
 @pytest.fixture
@@ -24,9 +22,16 @@ def make_iterator(data_config, genome_small_windows, genome_cache_dir):
 
   def make(batch_size=4, seed=0, process_index=0, process_count=1, include_index=True, **kwargs):
     return input_pipeline.make_train_iterator(
-        data_config, data_dir, batch_size_per_process=batch_size, seed=seed,
-        process_index=process_index, process_count=process_count, cache_dir=genome_cache_dir,
-        include_index=include_index, **kwargs)
+      data_config,
+      data_dir,
+      batch_size_per_process=batch_size,
+      seed=seed,
+      process_index=process_index,
+      process_count=process_count,
+      cache_dir=genome_cache_dir,
+      include_index=include_index,
+      **kwargs,
+    )
 
   return make
 
@@ -35,8 +40,7 @@ def _take(iterator, n):
   return [next(iterator) for _ in range(n)]
 
 
-def test_batches_shape_dtype_and_content(make_iterator, genome_small_windows,
-                                         genome_small_window_settings):
+def test_batches_shape_dtype_and_content(make_iterator, genome_small_windows, genome_small_window_settings):
   length = genome_small_window_settings["window_length"]
   source = genome_small_windows.as_data_source()["train"]
   for batch in _take(make_iterator(batch_size=5), 3):
@@ -48,8 +52,7 @@ def test_batches_shape_dtype_and_content(make_iterator, genome_small_windows,
   assert set(plain) == {"tokens"}  # What the trainer gets: tokens only.
 
 
-def test_seeded_shuffle_is_deterministic_and_reshuffles_each_epoch(make_iterator,
-                                                                   genome_small_windows):
+def test_seeded_shuffle_is_deterministic_and_reshuffles_each_epoch(make_iterator, genome_small_windows):
   n = len(genome_small_windows.as_data_source()["train"])
   first = np.concatenate([b["index"] for b in _take(make_iterator(batch_size=1, seed=3), 2 * n)])
   again = np.concatenate([b["index"] for b in _take(make_iterator(batch_size=1, seed=3), 2 * n)])
@@ -68,18 +71,19 @@ def test_process_shares_are_disjoint_and_cover(make_iterator, genome_small_windo
   shares = []
   for process_index in range(process_count):
     share_size = len(range(process_index, n, process_count))
-    batches = _take(make_iterator(batch_size=1, seed=9, process_index=process_index,
-                                  process_count=process_count), share_size)
+    batches = _take(
+      make_iterator(batch_size=1, seed=9, process_index=process_index, process_count=process_count), share_size
+    )
     shares.append({int(b["index"][0]) for b in batches})
     assert len(shares[-1]) == share_size  # One epoch of the share, no repeats.
   assert sum(len(share) for share in shares) == n == len(set().union(*shares))  # Disjoint, cover.
 
 
-def test_default_process_share_comes_from_jax(make_iterator, data_config, genome_small_windows,
-                                              genome_cache_dir):
+def test_default_process_share_comes_from_jax(make_iterator, data_config, genome_small_windows, genome_cache_dir):
   data_dir = genome_small_windows.data_dir.split("/genome_windows/")[0]
-  implicit = input_pipeline.make_train_iterator(data_config, data_dir, batch_size_per_process=4,
-                                                seed=2, cache_dir=genome_cache_dir)
+  implicit = input_pipeline.make_train_iterator(
+    data_config, data_dir, batch_size_per_process=4, seed=2, cache_dir=genome_cache_dir
+  )
   explicit = make_iterator(batch_size=4, seed=2, include_index=False)  # jax: process 0 of 1.
   for _ in range(3):
     np.testing.assert_array_equal(next(implicit)["tokens"], next(explicit)["tokens"])
@@ -90,14 +94,16 @@ def test_orbax_save_restore_resumes_exactly(make_iterator, tmp_path):
   _take(iterator, 7)
   manager = ocp.CheckpointManager(str(tmp_path / "ckpt"))
   params = {"w": np.arange(6, dtype=np.float32)}
-  manager.save(7, args=ocp.args.Composite(params=ocp.args.StandardSave(params),
-                                          data=grain.checkpoint.CheckpointSave(iterator)))
+  manager.save(
+    7, args=ocp.args.Composite(params=ocp.args.StandardSave(params), data=grain.checkpoint.CheckpointSave(iterator))
+  )
   manager.wait_until_finished()
   expected = _take(iterator, 25)  # The uninterrupted continuation (crosses an epoch boundary).
 
   fresh = make_iterator(batch_size=3, seed=11)
-  restored = manager.restore(7, args=ocp.args.Composite(
-      params=ocp.args.StandardRestore(params), data=grain.checkpoint.CheckpointRestore(fresh)))
+  restored = manager.restore(
+    7, args=ocp.args.Composite(params=ocp.args.StandardRestore(params), data=grain.checkpoint.CheckpointRestore(fresh))
+  )
   np.testing.assert_array_equal(restored["params"]["w"], params["w"])
   resumed = _take(restored["data"], 25)
   for want, got in zip(expected, resumed):
@@ -115,12 +121,19 @@ def test_in_thread_reading_gives_the_same_batches(make_iterator):
 
 def test_several_processes_need_prepared_shards(data_config, genome_cache_dir, tmp_path):
   with pytest.raises(dataset.DatasetConfigError, match="run `python -m genome_transformer.prepare"):
-    input_pipeline.make_train_iterator(data_config, str(tmp_path), batch_size_per_process=2,
-                                       seed=0, process_index=1, process_count=2,
-                                       cache_dir=genome_cache_dir)
+    input_pipeline.make_train_iterator(
+      data_config,
+      str(tmp_path),
+      batch_size_per_process=2,
+      seed=0,
+      process_index=1,
+      process_count=2,
+      cache_dir=genome_cache_dir,
+    )
   with pytest.raises(ValueError, match="process_index"):
-    input_pipeline.make_train_iterator(data_config, str(tmp_path), batch_size_per_process=2,
-                                       seed=0, process_index=2, process_count=2)
+    input_pipeline.make_train_iterator(
+      data_config, str(tmp_path), batch_size_per_process=2, seed=0, process_index=2, process_count=2
+    )
 
 
 def test_heldout_sequences(data_config, genome_small_fasta, genome_cache_dir):

@@ -17,32 +17,41 @@ from genome_transformer.genomics import tokenizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOOD = "".join(np.random.default_rng(3).choice(list("ACGT"), 2000))
-GOOD_FASTA = ">chr1\n" + "\n".join(GOOD[i:i + 60] for i in range(0, 2000, 60)) + "\n"
+GOOD_FASTA = ">chr1\n" + "\n".join(GOOD[i : i + 60] for i in range(0, 2000, 60)) + "\n"
 
 # name -> (file content (str or bytes), gzip it?, regex the error must match after the file name).
 BAD_FILES = {
-    "empty_file": ("", False, r": empty file \(0 bytes\)"),
-    "no_header": ("ACGTACGT\nACGT\n", False, r": line 1: sequence data before the first '>'"),
-    "sequence_before_first_header": (";comment\n\nACGT\n>chr1\nACGT\n", False,
-                                     r": line 3: sequence data before the first '>'"),
-    "only_comments": (";nothing here\n\n", False, r": no FASTA records"),
-    "duplicate_record_names": (
-        ">chr1 a\nACGT\n>chr2\nAC\n>chr1 b\nGG\n", False,
-        r": line 5: duplicate record name 'chr1' \(first defined on line 1\)"),
-    "illegal_character": (">chr1\nACGTACGT\nACGT-ACG\n", False,
-                          r": line 3: record 'chr1': illegal character '-' at position 13 "),
-    "digits_in_sequence": (">chr1\nACGT\n1 acgt\n", False,
-                           r": line 3: record 'chr1': illegal character '1' at position 5 "),
-    "gap_dot_in_gzip": (">chrZ\nAC.T\n", True,
-                        r": line 2: record 'chrZ': illegal character '.' at position 3 "),
-    "binary_data": (bytes(range(256)) * 8, False, r": binary data"),
-    "binary_in_gzip": (b">x\n" + bytes(range(256)) * 8, True, r": binary data"),
-    "empty_record": (">chr1\n>chr2\nACGT\n", False, r": line 1: record 'chr1' has no sequence"),
-    "empty_last_record": (">chr1\nACGT\n>chr2\n\n", False,
-                          r": line 3: record 'chr2' has no sequence"),
-    "header_without_name": (">\nACGT\n", False, r": line 1: header '>' has no record name"),
-    "non_utf8_header": (b">chr\xff\xfe\nACGT\n", False, r": line 1: header is not UTF-8"),
-    "old_mac_line_endings": (">chr1\rACGT\rACGT\r", False, r": line 1: carriage return inside"),
+  "empty_file": ("", False, r": empty file \(0 bytes\)"),
+  "no_header": ("ACGTACGT\nACGT\n", False, r": line 1: sequence data before the first '>'"),
+  "sequence_before_first_header": (
+    ";comment\n\nACGT\n>chr1\nACGT\n",
+    False,
+    r": line 3: sequence data before the first '>'",
+  ),
+  "only_comments": (";nothing here\n\n", False, r": no FASTA records"),
+  "duplicate_record_names": (
+    ">chr1 a\nACGT\n>chr2\nAC\n>chr1 b\nGG\n",
+    False,
+    r": line 5: duplicate record name 'chr1' \(first defined on line 1\)",
+  ),
+  "illegal_character": (
+    ">chr1\nACGTACGT\nACGT-ACG\n",
+    False,
+    r": line 3: record 'chr1': illegal character '-' at position 13 ",
+  ),
+  "digits_in_sequence": (
+    ">chr1\nACGT\n1 acgt\n",
+    False,
+    r": line 3: record 'chr1': illegal character '1' at position 5 ",
+  ),
+  "gap_dot_in_gzip": (">chrZ\nAC.T\n", True, r": line 2: record 'chrZ': illegal character '.' at position 3 "),
+  "binary_data": (bytes(range(256)) * 8, False, r": binary data"),
+  "binary_in_gzip": (b">x\n" + bytes(range(256)) * 8, True, r": binary data"),
+  "empty_record": (">chr1\n>chr2\nACGT\n", False, r": line 1: record 'chr1' has no sequence"),
+  "empty_last_record": (">chr1\nACGT\n>chr2\n\n", False, r": line 3: record 'chr2' has no sequence"),
+  "header_without_name": (">\nACGT\n", False, r": line 1: header '>' has no record name"),
+  "non_utf8_header": (b">chr\xff\xfe\nACGT\n", False, r": line 1: header is not UTF-8"),
+  "old_mac_line_endings": (">chr1\rACGT\rACGT\r", False, r": line 1: carriage return inside"),
 }
 
 
@@ -63,8 +72,9 @@ def _files_under(root):
 
 
 def _prepare(spec, tmp_path, window_length=64, stride=64, max_n_fraction=0.5, data_dir=None):
-  return dataset.prepare(spec, data_dir or str(tmp_path / "data"), window_length, stride,
-                         max_n_fraction, cache_dir=str(tmp_path / "cache"))
+  return dataset.prepare(
+    spec, data_dir or str(tmp_path / "data"), window_length, stride, max_n_fraction, cache_dir=str(tmp_path / "cache")
+  )
 
 
 def _assert_nothing_written(tmp_path, data_dir=None):
@@ -141,14 +151,18 @@ def test_data_dir_blocked_by_a_file(tmp_path, sub):
 
 def test_window_longer_than_every_record(tmp_path):
   path = _write(tmp_path, "short", GOOD_FASTA + ">chr2\nACGTACGT\n", False)
-  with pytest.raises(tokenizer.GenomeInputError,
-                     match=r"window_length=4096 is longer than the train region of every record; "
-                           r"the longest, 'chr1' .* has 1,800 train bases"):
+  with pytest.raises(
+    tokenizer.GenomeInputError,
+    match=r"window_length=4096 is longer than the train region of every record; "
+    r"the longest, 'chr1' .* has 1,800 train bases",
+  ):
     _prepare(path, tmp_path, window_length=4096)
   assert not os.path.exists(tmp_path / "data")
 
 
-@pytest.mark.parametrize("window_length,stride,max_n_fraction,message", [
+@pytest.mark.parametrize(
+  "window_length,stride,max_n_fraction,message",
+  [
     (64, 0, 0.5, r"stride must be a positive number of bases, got 0"),
     (64, -5, 0.5, r"stride must be a positive number of bases, got -5"),
     (64, 64, 1.5, r"max_n_fraction must be a number in \[0, 1\], got 1\.5"),
@@ -156,7 +170,8 @@ def test_window_longer_than_every_record(tmp_path):
     (64, 64, float("nan"), r"max_n_fraction must be a number in \[0, 1\], got nan"),
     (1, 1, 0.5, r"window_length must be >= 2"),
     (64.5, 64, 0.5, r"window_length must be an integer"),
-])
+  ],
+)
 def test_bad_window_parameters(tmp_path, window_length, stride, max_n_fraction, message):
   path = _write(tmp_path, "ok", GOOD_FASTA, False)
   with pytest.raises(dataset.DatasetConfigError, match=message):
@@ -166,8 +181,7 @@ def test_bad_window_parameters(tmp_path, window_length, stride, max_n_fraction, 
 
 def test_all_n_genome(tmp_path):
   path = _write(tmp_path, "alln", ">gap\n" + "N" * 3000 + "\n>gap2\n" + "n" * 500 + "\n", False)
-  with pytest.raises(tokenizer.GenomeInputError,
-                     match=_at(path, r": all 49 train windows hold more than 32 N bases")):
+  with pytest.raises(tokenizer.GenomeInputError, match=_at(path, r": all 49 train windows hold more than 32 N bases")):
     _prepare(path, tmp_path)
   assert not os.path.exists(tmp_path / "data")
 
@@ -181,12 +195,15 @@ def test_duplicate_record_across_files(tmp_path):
   assert not os.path.exists(tmp_path / "data")
 
 
-@pytest.mark.parametrize("spec,message", [
+@pytest.mark.parametrize(
+  "spec,message",
+  [
     ("builtin:nosuch", r"builtin:nosuch: no such built-in genome; known: builtin:bacteria4"),
     ("s3:bucket/genome.fa", r"unknown scheme 's3:'"),
     ("  ", r"empty genome spec"),
     ("a.fa,,b.fa", r"empty entry between commas"),
-])
+  ],
+)
 def test_bad_genome_spec(tmp_path, spec, message):
   with pytest.raises(tokenizer.GenomeInputError, match=message):
     _prepare(spec, tmp_path)
@@ -205,7 +222,7 @@ def test_windows_line_endings_stale_and_foreign_fai_are_accepted(tmp_path):
   for i in range(len(source)):
     ex = source[i]
     start = int(ex["start"])
-    np.testing.assert_array_equal(ex["tokens"], tokenizer.encode(GOOD[start:start + 100]))
+    np.testing.assert_array_equal(ex["tokens"], tokenizer.encode(GOOD[start : start + 100]))
   assert open(path + ".fai").read().split("\t")[:2] == ["chr1", "2000"]
   # Now stale: the FASTA changes after its index was written.
   with open(path, "wb") as f:
@@ -213,13 +230,13 @@ def test_windows_line_endings_stale_and_foreign_fai_are_accepted(tmp_path):
   os.utime(path, (stat.st_atime + 60, stat.st_mtime + 60))
   builder = _prepare(path, tmp_path, window_length=100, stride=100)
   ex = builder.as_data_source()["train"][0]
-  np.testing.assert_array_equal(ex["tokens"], tokenizer.encode(
-      GOOD[::-1][int(ex["start"]):int(ex["start"]) + 100]))
+  np.testing.assert_array_equal(ex["tokens"], tokenizer.encode(GOOD[::-1][int(ex["start"]) : int(ex["start"]) + 100]))
 
 
 def _cli(*args):
-  return subprocess.run([sys.executable, "-m", "genome_transformer.prepare", *args],
-                        capture_output=True, text=True, check=False, cwd=REPO)
+  return subprocess.run(
+    [sys.executable, "-m", "genome_transformer.prepare", *args], capture_output=True, text=True, check=False, cwd=REPO
+  )
 
 
 def test_cli_errors_exit_nonzero_with_one_clear_line(tmp_path):
@@ -229,11 +246,10 @@ def test_cli_errors_exit_nonzero_with_one_clear_line(tmp_path):
   blocker.write_text("x")
   data = tmp_path / "data"
   cases = [
-      ([f"--fasta={bad}"], f"{bad}: line 2: record 'chr1': illegal character 'X' at position 7"),
-      ([f"--fasta={tmp_path / 'missing.fa'}"], f"{tmp_path / 'missing.fa'}: no such file"),
-      ([f"--fasta={good}", "--stride=0"], "stride must be a positive number"),
-      ([f"--fasta={good}", f"--data_dir={blocker}"],
-       f"data_dir {blocker}: {blocker} is a file, not a directory"),
+    ([f"--fasta={bad}"], f"{bad}: line 2: record 'chr1': illegal character 'X' at position 7"),
+    ([f"--fasta={tmp_path / 'missing.fa'}"], f"{tmp_path / 'missing.fa'}: no such file"),
+    ([f"--fasta={good}", "--stride=0"], "stride must be a positive number"),
+    ([f"--fasta={good}", f"--data_dir={blocker}"], f"data_dir {blocker}: {blocker} is a file, not a directory"),
   ]
   for args, message in cases:
     if not any(a.startswith("--data_dir") for a in args):

@@ -18,11 +18,10 @@ import ml_collections
 import numpy as np
 import pytest
 
-from genome_transformer.evaluation import heldout
-from genome_transformer.release import export
 from genome_transformer import model as model_lib
-from genome_transformer.release import pretrained
+from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import tokenizer
+from genome_transformer.release import export, pretrained
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WINDOW = 128  # configs/tiny.py's training window; the sequences below are longer.
@@ -33,6 +32,7 @@ def _trained_workdir(tmp_path_factory, cache_dir) -> str:
   # The same session-wide run as test_export.py (same directory, made once).
   sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
   import test_export  # pylint: disable=g-import-not-at-top
+
   return test_export.trained_workdir(tmp_path_factory, cache_dir)
 
 
@@ -60,8 +60,9 @@ LONG = _random_bases(1, 300) + "NNNNN" + "acgtR" + _random_bases(2, 290)
 @functools.partial(jax.jit, static_argnums=(0, 3))
 def _whole_sequence_forward(net, params, tokens_1L, return_hidden=False, rng=None):
   """The oracle: one forward over the entire sequence, no chunks, no carried state (jit for speed)."""
-  return net.apply({"params": params}, tokens_1L, return_hidden=return_hidden,
-                   rngs={} if rng is None else {"features": rng})
+  return net.apply(
+    {"params": params}, tokens_1L, return_hidden=return_hidden, rngs={} if rng is None else {"features": rng}
+  )
 
 
 def _full_forward_logp(m, seq):
@@ -114,7 +115,7 @@ def test_default_context_is_the_training_window(model):
   want_L = np.full(len(LONG), np.nan, np.float32)
   want_L[1:WINDOW] = logp_LV[np.arange(WINDOW - 1), tokens_L[1:WINDOW]]
   for start in range(half, len(LONG) - WINDOW + half, half):
-    window_L, window_logp_LV, _ = _full_forward_logp(model, LONG[start:start + WINDOW])
+    window_L, window_logp_LV, _ = _full_forward_logp(model, LONG[start : start + WINDOW])
     for t in range(start + WINDOW - half, min(start + WINDOW, len(LONG))):
       want_L[t] = window_logp_LV[t - start - 1, window_L[t - start]]
   want_L[tokens_L >= 4] = np.nan
@@ -128,8 +129,7 @@ def test_default_context_is_the_training_window(model):
   np.testing.assert_array_equal(model.log_likelihood(LONG[:WINDOW]), model.log_likelihood(LONG[:WINDOW], context=None))
   # Another context: windows of 50 (chunk 32 divides no window), several windows per call or one.
   for batch_size in (1, 8):
-    other_L = model.log_likelihood({"long": LONG, "short": LONG[:45]}, context=50, chunk_size=32,
-                                   batch_size=batch_size)
+    other_L = model.log_likelihood({"long": LONG, "short": LONG[:45]}, context=50, chunk_size=32, batch_size=batch_size)
     np.testing.assert_allclose(other_L[1], model.log_likelihood(LONG[:45], context=None), rtol=0, atol=ATOL)
     np.testing.assert_allclose(other_L[0][:50], model.log_likelihood(LONG[:50], context=None), rtol=0, atol=ATOL)
     assert np.nanmax(np.abs(other_L[0][50:] - got_L[50:])) > 1e-4  # Less context: other scores.
@@ -166,7 +166,7 @@ def test_greedy_generation_follows_the_full_forward_argmax(model):
   assert len(generated) == 20 and set(generated) <= set("ACGT")
   _, _, logits_LV = _full_forward_logp(model, prompt + generated)
   # Each generated base is the most likely base (among A C G T) after everything before it.
-  argmax = np.argmax(logits_LV[len(prompt) - 1:-1, :4], axis=-1)
+  argmax = np.argmax(logits_LV[len(prompt) - 1 : -1, :4], axis=-1)
   assert tokenizer.decode(argmax.astype(np.uint8)) == generated
   assert model.generate(prompt, 20, top_k=1, seed=7) == generated  # top_k=1 is greedy too.
 
@@ -193,13 +193,17 @@ def test_variant_scores_equal_differences_of_total_log_likelihoods(model):
   seq = _random_bases(3, 400)
   snv_alt = "A" if seq[99] != "A" else "C"
   variants = [
-      (100, seq[99], snv_alt),  # SNV at 1-based 100 (index 99).
-      (200, seq[199], seq[199] + "GT"),  # VCF-style insertion after 200.
-      (300, seq[299:303], seq[299]),  # VCF-style deletion of 301..303.
-      (50, "-", "TT"),  # Anchor-less insertion before base 50.
+    (100, seq[99], snv_alt),  # SNV at 1-based 100 (index 99).
+    (200, seq[199], seq[199] + "GT"),  # VCF-style insertion after 200.
+    (300, seq[299:303], seq[299]),  # VCF-style deletion of 301..303.
+    (50, "-", "TT"),  # Anchor-less insertion before base 50.
   ]
-  alts = [seq[:99] + snv_alt + seq[100:], seq[:200] + "GT" + seq[200:], seq[:300] + seq[303:],
-          seq[:49] + "TT" + seq[49:]]
+  alts = [
+    seq[:99] + snv_alt + seq[100:],
+    seq[:200] + "GT" + seq[200:],
+    seq[:300] + seq[303:],
+    seq[:49] + "TT" + seq[49:],
+  ]
   ref_total = _total(model, seq)
   want_forward = np.array([_total(model, alt) - ref_total for alt in alts])
   forward = model.score_variants(seq, variants)
@@ -210,8 +214,9 @@ def test_variant_scores_equal_differences_of_total_log_likelihoods(model):
   both = model.variant_scores_by_strand(seq, variants, both_strands=True)
   np.testing.assert_allclose(both[:, 0], want_forward, rtol=0, atol=1e-4)
   np.testing.assert_allclose(both[:, 1], want_reverse, rtol=0, atol=1e-4)
-  np.testing.assert_allclose(model.score_variants(seq, variants, both_strands=True),
-                             (want_forward + want_reverse) / 2, rtol=0, atol=1e-4)
+  np.testing.assert_allclose(
+    model.score_variants(seq, variants, both_strands=True), (want_forward + want_reverse) / 2, rtol=0, atol=1e-4
+  )
   # A window scores the same edit on the region around it only.
   windowed = model.score_variants(seq, [variants[0]], window=30)
   want = _total(model, alts[0][69:130]) - _total(model, seq[69:130])
@@ -228,14 +233,18 @@ def test_bad_inputs_name_the_item(model):
   with pytest.raises(pretrained.PretrainedInputError, match=r"token id 6 at position 2"):
     model.bits_per_base(np.array([0, 6, 1], np.uint8))
   seq = "ACGTACGTAC"
-  with pytest.raises(pretrained.PretrainedInputError,
-                     match=r"variant 1 \(pos 11, 'A'>'G'\): lies outside the sequence, which has 10 bases"):
+  with pytest.raises(
+    pretrained.PretrainedInputError,
+    match=r"variant 1 \(pos 11, 'A'>'G'\): lies outside the sequence, which has 10 bases",
+  ):
     model.score_variants(seq, [(2, "C", "G"), (11, "A", "G")])
   with pytest.raises(pretrained.PretrainedInputError, match=r"variant 0 \(pos 0, 'A'>'G'\): lies outside"):
     model.score_variants(seq, [(0, "A", "G")])
-  with pytest.raises(pretrained.PretrainedInputError,
-                     match=r"variant rs7 \(pos 3, 'GA'>'G'\): ref 'GA' does not match the sequence, which "
-                           r"holds 'GT' at 3..4 \(1-based\)"):
+  with pytest.raises(
+    pretrained.PretrainedInputError,
+    match=r"variant rs7 \(pos 3, 'GA'>'G'\): ref 'GA' does not match the sequence, which "
+    r"holds 'GT' at 3..4 \(1-based\)",
+  ):
     model.score_variants(seq, [pretrained.Variant(3, "GA", "G", "rs7")])
   with pytest.raises(pretrained.PretrainedInputError, match=r"alt allele '<DEL>' is not a sequence"):
     model.score_variants(seq, [(3, "G", "<DEL>")])
@@ -250,10 +259,24 @@ def test_bad_inputs_name_the_item(model):
 @pytest.mark.parametrize("attention,feature_map", [("softmax", "sqr"), ("linear", "favor+")])
 def test_softmax_and_favor_models(attention, feature_map, tmp_path):
   """Softmax runs by its full forward; FAVOR+ uses one fixed feature key in every chunk and step."""
-  config = ml_collections.ConfigDict(dict(
-      seed=0, data=dict(genome="builtin:hpylori", window_length=64), eval=dict(chunk_size=32),
-      model=dict(vocab_size=8, d_model=16, num_layers=1, num_heads=2, d_ff=32, attention=attention,
-                 feature_map=feature_map, num_feature_blocks=1, on_gptln=True)))
+  config = ml_collections.ConfigDict(
+    dict(
+      seed=0,
+      data=dict(genome="builtin:hpylori", window_length=64),
+      eval=dict(chunk_size=32),
+      model=dict(
+        vocab_size=8,
+        d_model=16,
+        num_layers=1,
+        num_heads=2,
+        d_ff=32,
+        attention=attention,
+        feature_map=feature_map,
+        num_feature_blocks=1,
+        on_gptln=True,
+      ),
+    )
+  )
   net = model_lib.SLiMPerformer(config.model)
   key = jax.random.PRNGKey(3)
   params = jax.jit(net.init)({"params": key, "features": key}, jnp.zeros((1, 8), jnp.int32))["params"]
@@ -278,8 +301,14 @@ def test_softmax_and_favor_models(attention, feature_map, tmp_path):
 
 def _cli(release_root, *args):
   env = dict(os.environ, JAX_PLATFORMS="cpu", **{pretrained.RELEASES_ENV: release_root})
-  return subprocess.run([sys.executable, "-m", "genome_transformer.pretrained", *args], env=env,
-                        capture_output=True, text=True, timeout=300, cwd=REPO)
+  return subprocess.run(
+    [sys.executable, "-m", "genome_transformer.pretrained", *args],
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=300,
+    cwd=REPO,
+  )
 
 
 def test_command_line_score_and_variants(model, release_root, tmp_path):
@@ -287,12 +316,20 @@ def test_command_line_score_and_variants(model, release_root, tmp_path):
   fasta_path = tmp_path / "in.fa"
   fasta_path.write_text("".join(f">{name} test\n{seq}\n" for name, seq in records.items()))
   variants_path = tmp_path / "variants.vcf"
-  variants_path.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
-                           f"r2\t40\trsA\t{records['r2'][39]}\tA,C\n"
-                           f"r1\t120\t.\t{records['r1'][119:121]}\t{records['r1'][119]}\n")
+  variants_path.write_text(
+    "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
+    f"r2\t40\trsA\t{records['r2'][39]}\tA,C\n"
+    f"r1\t120\t.\t{records['r1'][119:121]}\t{records['r1'][119]}\n"
+  )
   scores_path, per_base_path = tmp_path / "scores.tsv", tmp_path / "per_base.tsv"
-  result = _cli(release_root, "score", "--model=tiny", f"--fasta={fasta_path}", f"--out={scores_path}",
-                f"--per_base={per_base_path}")
+  result = _cli(
+    release_root,
+    "score",
+    "--model=tiny",
+    f"--fasta={fasta_path}",
+    f"--out={scores_path}",
+    f"--per_base={per_base_path}",
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   lines = scores_path.read_text().splitlines()
   assert lines[0] == "record\tlength\tscored_bases\tbits_per_base\tlog_likelihood_nats"
@@ -309,14 +346,24 @@ def test_command_line_score_and_variants(model, release_root, tmp_path):
     np.testing.assert_allclose(float(line.split("\t")[3]), model.bits_per_base(seq, context=None), rtol=0, atol=1e-5)
 
   out_path = tmp_path / "variants.tsv"
-  result = _cli(release_root, "variants", "--model=tiny", f"--fasta={fasta_path}", f"--variants={variants_path}",
-                "--both_strands", f"--out={out_path}", "--window=0")
+  result = _cli(
+    release_root,
+    "variants",
+    "--model=tiny",
+    f"--fasta={fasta_path}",
+    f"--variants={variants_path}",
+    "--both_strands",
+    f"--out={out_path}",
+    "--window=0",
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   rows = [line.split("\t") for line in out_path.read_text().splitlines()]
   assert rows[0] == ["chrom", "pos", "id", "ref", "alt", "llr", "llr_forward", "llr_reverse"]
-  assert [r[:5] for r in rows[1:]] == [["r2", "40", "rsA", records["r2"][39], "A"],
-                                       ["r2", "40", "rsA", records["r2"][39], "C"],
-                                       ["r1", "120", ".", records["r1"][119:121], records["r1"][119]]]
+  assert [r[:5] for r in rows[1:]] == [
+    ["r2", "40", "rsA", records["r2"][39], "A"],
+    ["r2", "40", "rsA", records["r2"][39], "C"],
+    ["r1", "120", ".", records["r1"][119:121], records["r1"][119]],
+  ]
   want = model.score_variants(records["r1"], [(120, records["r1"][119:121], records["r1"][119])], both_strands=True)
   np.testing.assert_allclose(float(rows[3][5]), want[0], rtol=0, atol=1e-5)
 

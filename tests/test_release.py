@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from genome_transformer.data import input_pipeline
 from genome_transformer import pretrained
+from genome_transformer.data import input_pipeline
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -16,10 +16,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # region in half-overlapping windows of the training window (the default), and in one recurrence).
 # Golden values of the bundled exports (CPU, float32 compute); 2 bits per base is knowing nothing.
 RELEASES = {
-    "bacteria4-slim": ("builtin:bacteria4", 4000, 1.9050, 1.9068),
-    "bacteria4-slim-gpu": ("builtin:bacteria4", 4300, 1.8825, 1.9247),
-    "human-chrx-slim": ("fetch:smalt-chrX", 2400, 1.9934, 2.0052),
-    "human-chrx-slim-gpu": ("fetch:smalt-chrX", 3800, 2.0026, 2.2101),
+  "bacteria4-slim": ("builtin:bacteria4", 4000, 1.9050, 1.9068),
+  "bacteria4-slim-gpu": ("builtin:bacteria4", 4300, 1.8825, 1.9247),
+  "human-chrx-slim": ("fetch:smalt-chrX", 2400, 1.9934, 2.0052),
+  "human-chrx-slim-gpu": ("fetch:smalt-chrX", 3800, 2.0026, 2.2101),
 }
 
 

@@ -10,13 +10,12 @@
 
 import jax
 import jax.numpy as jnp
+from model_testing import make_config
 import numpy as np
 import pytest
 
-from genome_transformer import attention
+from genome_transformer import attention, sublinear
 from genome_transformer import model as model_lib
-from genome_transformer import sublinear
-from model_testing import make_config
 
 B, H, D_HEAD = 2, 2, 8
 
@@ -40,9 +39,14 @@ def _oracle(phi_q, phi_k, v, state, eps):
 
 
 # 3 whole sub-chunks; a ragged one (2 x 64 + 17); favor+ with M = 2 d.
-@pytest.mark.parametrize("length,kind,blocks", [(3 * attention.SUBCHUNK, "sqr", 1),
-                                                (2 * attention.SUBCHUNK + 17, "sqr", 1),
-                                                (2 * attention.SUBCHUNK + 17, "favor+", 2)])
+@pytest.mark.parametrize(
+  "length,kind,blocks",
+  [
+    (3 * attention.SUBCHUNK, "sqr", 1),
+    (2 * attention.SUBCHUNK + 17, "sqr", 1),
+    (2 * attention.SUBCHUNK + 17, "favor+", 2),
+  ],
+)
 def test_subchunked_block_equals_prefix_sum_float64(length, kind, blocks):
   assert length > attention.SUBCHUNK  # The sub-chunked path runs.
   with jax.enable_x64(True):
@@ -64,10 +68,12 @@ def test_subchunked_block_float32_and_gradients():
     def f(phi_q, phi_k, v, state):
       out, (s, z) = fn(phi_q, phi_k, v, state, eps)
       return jnp.sum(out * weights) + 1e-3 * (jnp.sum(s) + jnp.sum(z))
+
     return f
 
   got_v, got_g = jax.jit(jax.value_and_grad(objective(attention.causal_linear_attention_block), argnums=(0, 1, 2, 3)))(
-      phi_q, phi_k, v, state)
+    phi_q, phi_k, v, state
+  )
   want_v, want_g = jax.jit(jax.value_and_grad(objective(_oracle), argnums=(0, 1, 2, 3)))(phi_q, phi_k, v, state)
   np.testing.assert_allclose(got_v, want_v, rtol=1e-5)
   for got, want in zip(jax.tree.leaves(got_g), jax.tree.leaves(want_g)):

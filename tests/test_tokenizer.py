@@ -10,10 +10,18 @@ from genome_transformer.genomics import tokenizer
 
 # The written policy, one row per input character: (token id, soft-masked).
 POLICY = {
-    "A": (0, False), "C": (1, False), "G": (2, False), "T": (3, False), "U": (3, False),
-    "N": (4, False),
-    "a": (0, True), "c": (1, True), "g": (2, True), "t": (3, True), "u": (3, True),
-    "n": (4, True),
+  "A": (0, False),
+  "C": (1, False),
+  "G": (2, False),
+  "T": (3, False),
+  "U": (3, False),
+  "N": (4, False),
+  "a": (0, True),
+  "c": (1, True),
+  "g": (2, True),
+  "t": (3, True),
+  "u": (3, True),
+  "n": (4, True),
 }
 POLICY.update({c: (4, False) for c in "RYSWKMBDHV"})
 POLICY.update({c.lower(): (4, True) for c in "RYSWKMBDHV"})
@@ -76,8 +84,12 @@ def test_error_position_counts_offset_and_non_ascii():
 def test_input_types_agree():
   text = "ACGTNacgtnRyU"
   expected = tokenizer.encode(text)
-  for value in (text.encode(), np.frombuffer(text.encode(), np.uint8),
-                np.array(list(text), dtype="S1"), bytearray(text.encode())):
+  for value in (
+    text.encode(),
+    np.frombuffer(text.encode(), np.uint8),
+    np.array(list(text), dtype="S1"),
+    bytearray(text.encode()),
+  ):
     np.testing.assert_array_equal(tokenizer.encode(value), expected)
   assert tokenizer.encode("").shape == (0,)
   with pytest.raises(TypeError):
@@ -99,8 +111,7 @@ def test_iupac_and_u_fold_into_n_and_t():
 
 
 def test_decode_specials_and_range():
-  assert tokenizer.decode([tokenizer.BOS_ID, 0, 1, 2, 3, 4, tokenizer.EOS_ID,
-                           tokenizer.PAD_ID]) == "^ACGTN$_"
+  assert tokenizer.decode([tokenizer.BOS_ID, 0, 1, 2, 3, 4, tokenizer.EOS_ID, tokenizer.PAD_ID]) == "^ACGTN$_"
   with pytest.raises(tokenizer.IllegalCharacterError):  # Decoded specials never re-encode.
     tokenizer.encode(tokenizer.decode([tokenizer.BOS_ID]))
   with pytest.raises(ValueError, match="index 1"):
@@ -137,7 +148,7 @@ def test_big_random_sequence_matches_pure_python_reference():
   np.testing.assert_array_equal(mask, np.array(ref_mask))
   # An illegal character deep inside the big sequence is still located exactly.
   position = 777_777
-  bad = text[:position - 1] + "-" + text[position:]
+  bad = text[: position - 1] + "-" + text[position:]
   with pytest.raises(tokenizer.IllegalCharacterError) as info:
     tokenizer.encode(bad, source="big.fa", record="r")
   assert info.value.position == position

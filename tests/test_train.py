@@ -41,8 +41,9 @@ def _command(workdir, *extra):
 
 
 def _run(workdir, cache_dir, *extra, devices=1, check=True):
-  result = subprocess.run(_command(workdir, *extra), env=_env(cache_dir, devices), capture_output=True, text=True,
-                          timeout=600, cwd=REPO)
+  result = subprocess.run(
+    _command(workdir, *extra), env=_env(cache_dir, devices), capture_output=True, text=True, timeout=600, cwd=REPO
+  )
   if check:
     assert result.returncode == 0, result.stderr[-4000:]
   return result
@@ -65,6 +66,7 @@ def _final_params(workdir, step=NUM_STEPS):
 
 def _assert_trees_equal(a, b):
   import jax  # pylint: disable=g-import-not-at-top
+
   leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
   assert len(leaves_a) == len(leaves_b)
   for x, y in zip(leaves_a, leaves_b):
@@ -98,8 +100,9 @@ def test_reference_run_trains_and_reports(reference_run):
 def test_sigkill_then_resume_equals_uninterrupted(reference_run, cache_dir, tmp_path):
   reference_dir, _ = reference_run
   workdir = tmp_path / "killed"
-  process = subprocess.Popen(_command(workdir), env=_env(cache_dir), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, cwd=REPO)
+  process = subprocess.Popen(
+    _command(workdir), env=_env(cache_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO
+  )
   metrics = workdir / "metrics.jsonl"
   deadline = time.time() + 300
   killed_after = None
@@ -157,8 +160,9 @@ def test_config_mismatch_with_checkpoint_names_fields(reference_run, cache_dir, 
 
 def test_sigterm_saves_and_exits_cleanly(cache_dir, tmp_path):
   workdir = tmp_path / "preempted"
-  process = subprocess.Popen(_command(workdir), env=_env(cache_dir), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True, cwd=REPO)
+  process = subprocess.Popen(
+    _command(workdir), env=_env(cache_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO
+  )
   deadline = time.time() + 300
   while time.time() < deadline and process.poll() is None:
     metrics = workdir / "metrics.jsonl"
@@ -183,42 +187,51 @@ def test_eight_devices_match_one(reference_run, cache_dir, tmp_path):
   reference = _losses_by_step(reference_dir)
   sharded = _losses_by_step(workdir)
   assert sorted(sharded) == sorted(reference)
-  np.testing.assert_allclose([sharded[s] for s in sorted(sharded)], [reference[s] for s in sorted(reference)],
-                             rtol=2e-4)
+  np.testing.assert_allclose(
+    [sharded[s] for s in sorted(sharded)], [reference[s] for s in sorted(reference)], rtol=2e-4
+  )
 
 
 def test_nan_loss_stops_naming_the_step(cache_dir, tmp_path):
-  result = _run(tmp_path / "nan", cache_dir, "--config.train.learning_rate=1e30", "--config.train.grad_clip_norm=0",
-                check=False)
+  result = _run(
+    tmp_path / "nan", cache_dir, "--config.train.learning_rate=1e30", "--config.train.grad_clip_norm=0", check=False
+  )
   assert result.returncode != 0
-  assert "Error: Loss is nan at step" in result.stderr or "Error: Loss is inf at step" in result.stderr, result.stderr[-2000:]
+  assert "Error: Loss is nan at step" in result.stderr or "Error: Loss is inf at step" in result.stderr, result.stderr[
+    -2000:
+  ]
 
 
 def test_heldout_eval_scores_windows_of_the_context():
   """evaluate() scores the first eval.max_bases of each region in windows of eval.context or data.window_length."""
   import jax  # pylint: disable=g-import-not-at-top
   import ml_collections  # pylint: disable=g-import-not-at-top
+  from model_testing import make_config  # pylint: disable=g-import-not-at-top
+
   from genome_transformer import inference  # pylint: disable=g-import-not-at-top
   from genome_transformer import model as model_lib  # pylint: disable=g-import-not-at-top
   from genome_transformer.evaluation import heldout  # pylint: disable=g-import-not-at-top
-  from model_testing import make_config  # pylint: disable=g-import-not-at-top
 
   model = model_lib.SLiMPerformer(make_config())
   params = model.init(jax.random.PRNGKey(0), np.zeros((1, 8), np.int32))["params"]
   rng = np.random.default_rng(3)
-  regions = [("a", rng.integers(0, 4, 100).astype(np.uint8)), ("b", rng.integers(0, 5, 40).astype(np.uint8)),
-             ("c", np.array([2], np.uint8))]  # One base: nothing to score.
+  regions = [
+    ("a", rng.integers(0, 4, 100).astype(np.uint8)),
+    ("b", rng.integers(0, 5, 40).astype(np.uint8)),
+    ("c", np.array([2], np.uint8)),
+  ]  # One base: nothing to score.
 
   def want(context, max_bases):
     nll, count = 0.0, 0
     for _, tokens_L in regions:
-      logp_L = inference.windowed_log_likelihood(model, params, tokens_L[:max_bases or None], context, 8)
+      logp_L = inference.windowed_log_likelihood(model, params, tokens_L[: max_bases or None], context, 8)
       nll -= float(np.nansum(logp_L, dtype=np.float64))
       count += int(np.sum(np.isfinite(logp_L)))
     return nll / count / np.log(2), count
 
-  config = ml_collections.ConfigDict(dict(data=dict(window_length=16),
-                                          eval=dict(context=0, chunk_size=8, max_bases=64)))
+  config = ml_collections.ConfigDict(
+    dict(data=dict(window_length=16), eval=dict(context=0, chunk_size=8, max_bases=64))
+  )
   results = {}
   for context, max_bases in ((0, 64), (24, 64), (0, 0)):
     config.eval.context, config.eval.max_bases = context, max_bases

@@ -29,6 +29,7 @@ removed, so a failed build leaves nothing under data_dir. Read the shards back w
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 import dataclasses
 import logging
 import math
@@ -36,25 +37,32 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow_datasets as tfds
 
-from genome_transformer.genomics import fasta
-from genome_transformer.genomics import files
-from genome_transformer.genomics import genomes
-from genome_transformer.genomics import tokenizer
+from genome_transformer.genomics import fasta, files, genomes, tokenizer
 from genome_transformer.genomics.genomes import SPLITS, split_bounds  # Re-exported for convenience.
 
 DATASET_NAME = "genome_windows"
 MIN_WINDOW_LENGTH = 2  # One next-token target needs two tokens.
 _PLAN_BLOCK_BASES = 1 << 24  # Bases read at a time when counting N per window.
 
-__all__ = ["SPLITS", "split_bounds", "DatasetConfigError", "GenomeWindows", "GenomeWindowsConfig",
-           "WindowPlan", "plan_windows", "make_builder", "prepare", "default_data_dir",
-           "max_n_count", "validate_window_params"]
+__all__ = [
+  "SPLITS",
+  "split_bounds",
+  "DatasetConfigError",
+  "GenomeWindows",
+  "GenomeWindowsConfig",
+  "WindowPlan",
+  "plan_windows",
+  "make_builder",
+  "prepare",
+  "default_data_dir",
+  "max_n_count",
+  "validate_window_params",
+]
 
 
 class DatasetConfigError(tokenizer.GenomeInputError):
@@ -71,12 +79,17 @@ def validate_window_params(window_length: Any, stride: Any, max_n_fraction: Any)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
       raise DatasetConfigError(f"{name} must be an integer, got {value!r}")
   if window_length < MIN_WINDOW_LENGTH:
-    raise DatasetConfigError(f"window_length must be >= {MIN_WINDOW_LENGTH} (a window needs a "
-                             f"next-token target), got {window_length}")
+    raise DatasetConfigError(
+      f"window_length must be >= {MIN_WINDOW_LENGTH} (a window needs a next-token target), got {window_length}"
+    )
   if stride <= 0:
     raise DatasetConfigError(f"stride must be a positive number of bases, got {stride}")
-  if (isinstance(max_n_fraction, bool) or not isinstance(max_n_fraction, (int, float, np.floating))
-      or not math.isfinite(max_n_fraction) or not 0.0 <= max_n_fraction <= 1.0):
+  if (
+    isinstance(max_n_fraction, bool)
+    or not isinstance(max_n_fraction, (int, float, np.floating))
+    or not math.isfinite(max_n_fraction)
+    or not 0.0 <= max_n_fraction <= 1.0
+  ):
     raise DatasetConfigError(f"max_n_fraction must be a number in [0, 1], got {max_n_fraction!r}")
 
 
@@ -89,6 +102,7 @@ def max_n_count(window_length: int, max_n_fraction: float) -> int:
 @dataclasses.dataclass(eq=False)
 class GenomeWindowsConfig(tfds.core.BuilderConfig):
   """One genome at one window setting."""
+
   genome: str = ""  # The spec as given (for the record; the content hash decides identity).
   fasta_paths: tuple[str, ...] = ()  # Inputs as resolved from the spec (maybe gzipped).
   genome_sha256: str = ""  # `genomes.fingerprint(fasta_paths)`.
@@ -107,15 +121,20 @@ def _label(genome: str | Sequence[str]) -> str:
     paths = [p.strip() for p in genome.split(",") if p.strip()]
   else:
     paths = [os.fspath(p) for p in genome]
-  stem = re.sub(r"(\.(fa|fasta|fna|fas|txt))?(\.(b?gz|gzip))?$", "",
-                os.path.basename(paths[0]).lower())
+  stem = re.sub(r"(\.(fa|fasta|fna|fas|txt))?(\.(b?gz|gzip))?$", "", os.path.basename(paths[0]).lower())
   stem = re.sub(r"[^a-z0-9]+", "_", stem).strip("_")[:32] or "genome"
   return stem + (f"_{len(paths)}files" if len(paths) > 1 else "")
 
 
-def make_builder(genome_spec_or_paths: str | Sequence[str], data_dir: str | None,
-                 window_length: int, stride: int, max_n_fraction: float, *,
-                 cache_dir: str | None = None) -> GenomeWindows:
+def make_builder(
+  genome_spec_or_paths: str | Sequence[str],
+  data_dir: str | None,
+  window_length: int,
+  stride: int,
+  max_n_fraction: float,
+  *,
+  cache_dir: str | None = None,
+) -> GenomeWindows:
   """The builder for these settings (prepared or not); reads nothing but file hashes."""
   validate_window_params(window_length, stride, max_n_fraction)
   cache_dir = files.cache_root(cache_dir)
@@ -130,13 +149,21 @@ def make_builder(genome_spec_or_paths: str | Sequence[str], data_dir: str | None
       fasta.check_path(p)
     spec = ",".join(paths)
   digest = genomes.fingerprint(paths)
-  name = (f"{_label(genome_spec_or_paths)}_{digest[:10]}_l{int(window_length)}_s{int(stride)}"
-          f"_n{max_n_count(int(window_length), float(max_n_fraction))}")
+  name = (
+    f"{_label(genome_spec_or_paths)}_{digest[:10]}_l{int(window_length)}_s{int(stride)}"
+    f"_n{max_n_count(int(window_length), float(max_n_fraction))}"
+  )
   config = GenomeWindowsConfig(
-      name=name, description=f"{spec}: windows of {window_length}, stride {stride}",
-      genome=spec, fasta_paths=tuple(os.path.abspath(p) for p in paths), genome_sha256=digest,
-      window_length=int(window_length), stride=int(stride),
-      max_n_fraction=float(max_n_fraction), cache_dir=cache_dir)
+    name=name,
+    description=f"{spec}: windows of {window_length}, stride {stride}",
+    genome=spec,
+    fasta_paths=tuple(os.path.abspath(p) for p in paths),
+    genome_sha256=digest,
+    window_length=int(window_length),
+    stride=int(stride),
+    max_n_fraction=float(max_n_fraction),
+    cache_dir=cache_dir,
+  )
   return _new_builder(config, data_dir or default_data_dir())
 
 
@@ -160,6 +187,7 @@ def _new_builder(config: GenomeWindowsConfig, data_dir: str) -> GenomeWindows:
 @dataclasses.dataclass
 class RegionPlan:
   """The kept windows of one split region of one record."""
+
   file_index: int
   source: str
   record: str
@@ -189,23 +217,25 @@ class WindowPlan:
   def summary(self) -> dict[str, dict[str, int]]:
     """Per split: kept windows, windows dropped for N, bases in kept windows, region bases."""
     return {
-        split: {
-            "windows": self.windows(split),
-            "dropped_n": self.candidates(split) - self.windows(split),
-            "window_bases": self.windows(split) * self.window_length,
-            "region_bases": self.region_bases(split),
-        } for split in SPLITS
+      split: {
+        "windows": self.windows(split),
+        "dropped_n": self.candidates(split) - self.windows(split),
+        "window_bases": self.windows(split) * self.window_length,
+        "region_bases": self.region_bases(split),
+      }
+      for split in SPLITS
     }
 
 
-def _kept_starts(f: fasta.IndexedFasta, record: fasta.FastaRecord, starts: np.ndarray,
-                 window_length: int, stride: int, max_n: int) -> np.ndarray:
+def _kept_starts(
+  f: fasta.IndexedFasta, record: fasta.FastaRecord, starts: np.ndarray, window_length: int, stride: int, max_n: int
+) -> np.ndarray:
   if record.ambiguous == 0 or max_n >= window_length or len(starts) == 0:
     return starts  # No N in the record (known from the validation pass): nothing to count.
   kept = []
   per_block = max(1, _PLAN_BLOCK_BASES // stride)  # Bounds the memory of one N count.
   for i in range(0, len(starts), per_block):
-    block = starts[i:i + per_block]
+    block = starts[i : i + per_block]
     lo, hi = int(block[0]), int(block[-1]) + window_length
     is_n = f.fetch(record.name, lo, hi) >= tokenizer.N_ID
     cumsum = np.concatenate([[0], np.cumsum(is_n, dtype=np.int64)])
@@ -214,8 +244,9 @@ def _kept_starts(f: fasta.IndexedFasta, record: fasta.FastaRecord, starts: np.nd
   return np.concatenate(kept)
 
 
-def plan_windows(files: Sequence[fasta.IndexedFasta], window_length: int, stride: int,
-                 max_n_fraction: float) -> WindowPlan:
+def plan_windows(
+  files: Sequence[fasta.IndexedFasta], window_length: int, stride: int, max_n_fraction: float
+) -> WindowPlan:
   """Every kept window start of every split; raises DatasetConfigError if train is empty."""
   validate_window_params(window_length, stride, max_n_fraction)
   max_n = max_n_count(window_length, max_n_fraction)
@@ -225,27 +256,32 @@ def plan_windows(files: Sequence[fasta.IndexedFasta], window_length: int, stride
       for split, (start, end) in split_bounds(record.length).items():
         starts = np.arange(start, end - window_length + 1, stride, dtype=np.int64)
         kept = _kept_starts(f, record, starts, window_length, stride, max_n)
-        regions.append(RegionPlan(file_index, f.source, record.name, split, start, end,
-                                  len(starts), kept))
+        regions.append(RegionPlan(file_index, f.source, record.name, split, start, end, len(starts), kept))
   plan = WindowPlan(window_length, stride, max_n, regions)
   if plan.windows("train") == 0:
     sources = ", ".join(f.source for f in files)
     if plan.candidates("train") == 0:
       longest = max((r for r in regions if r.split == "train"), key=lambda r: r.end - r.start)
       raise DatasetConfigError(
-          f"{sources}: window_length={window_length} is longer than the train region of every "
-          f"record; the longest, {longest.record!r} in {longest.source}, has "
-          f"{longest.end - longest.start:,} train bases (90% of the record). Use a "
-          f"window_length <= {longest.end - longest.start} or a longer genome.")
+        f"{sources}: window_length={window_length} is longer than the train region of every "
+        f"record; the longest, {longest.record!r} in {longest.source}, has "
+        f"{longest.end - longest.start:,} train bases (90% of the record). Use a "
+        f"window_length <= {longest.end - longest.start} or a longer genome."
+      )
     raise DatasetConfigError(
-        f"{sources}: all {plan.candidates('train'):,} train windows hold more than {max_n} N "
-        f"bases (max_n_fraction={max_n_fraction}); the genome is (almost) all N. Check the "
-        f"input, or raise max_n_fraction.")
+      f"{sources}: all {plan.candidates('train'):,} train windows hold more than {max_n} N "
+      f"bases (max_n_fraction={max_n_fraction}); the genome is (almost) all N. Check the "
+      f"input, or raise max_n_fraction."
+    )
   for split in SPLITS[1:]:
     if plan.windows(split) == 0:
-      logging.warning("genome %s: no %s windows of length %d (records too short or all N); "
-                      "the %s split is left out", ", ".join(f.source for f in files), split,
-                      window_length, split)
+      logging.warning(
+        "genome %s: no %s windows of length %d (records too short or all N); the %s split is left out",
+        ", ".join(f.source for f in files),
+        split,
+        window_length,
+        split,
+      )
   return plan
 
 
@@ -263,14 +299,16 @@ class GenomeWindows(tfds.core.GeneratorBasedBuilder):
   def _info(self) -> tfds.core.DatasetInfo:
     config = self.builder_config
     return tfds.core.DatasetInfo(
-        builder=self,
-        description=("Windows of genome tokens (A=0 C=1 G=2 T=3 N=4). " + config.description),
-        features=tfds.features.FeaturesDict({
-            "tokens": tfds.features.Tensor(shape=(config.window_length,), dtype=np.uint8),
-            "record": tfds.features.Text(),
-            "start": tfds.features.Scalar(dtype=np.int64),
-        }),
-        metadata=tfds.core.MetadataDict(),
+      builder=self,
+      description=("Windows of genome tokens (A=0 C=1 G=2 T=3 N=4). " + config.description),
+      features=tfds.features.FeaturesDict(
+        {
+          "tokens": tfds.features.Tensor(shape=(config.window_length,), dtype=np.uint8),
+          "record": tfds.features.Text(),
+          "start": tfds.features.Scalar(dtype=np.int64),
+        }
+      ),
+      metadata=tfds.core.MetadataDict(),
     )
 
   def set_plan(self, files: list[fasta.IndexedFasta], plan: WindowPlan) -> None:
@@ -280,14 +318,14 @@ class GenomeWindows(tfds.core.GeneratorBasedBuilder):
     if self._plan is None:
       config = self.builder_config
       files = genomes.open_genome(list(config.fasta_paths), config.cache_dir or None)
-      self.set_plan(files, plan_windows(files, config.window_length, config.stride,
-                                        config.max_n_fraction))
+      self.set_plan(files, plan_windows(files, config.window_length, config.stride, config.max_n_fraction))
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> dict[str, Any]:
     del dl_manager  # Nothing to download: the genome is local.
     self._ensure_plan()
     config = self.builder_config
-    self.info.metadata.update({
+    self.info.metadata.update(
+      {
         "genome": config.genome,
         "fasta_paths": list(config.fasta_paths),
         "genome_sha256": config.genome_sha256,
@@ -298,9 +336,9 @@ class GenomeWindows(tfds.core.GeneratorBasedBuilder):
         "split_rule": "per record: [0, 90%) train, [90%, 95%) validation, [95%, 100%) test",
         "splits": self._plan.summary(),
         "tokenizer": tokenizer.spec(),
-    })
-    return {split: self._generate_examples(split) for split in SPLITS
-            if self._plan.windows(split) > 0}
+      }
+    )
+    return {split: self._generate_examples(split) for split in SPLITS if self._plan.windows(split) > 0}
 
   def _generate_examples(self, split: str) -> Iterator[tuple[str, dict[str, Any]]]:
     length = self.builder_config.window_length
@@ -311,11 +349,14 @@ class GenomeWindows(tfds.core.GeneratorBasedBuilder):
       lo = int(region.window_starts[0])
       tokens = f.fetch(region.record, lo, int(region.window_starts[-1]) + length)
       for start in region.window_starts.tolist():
-        yield f"{region.record}:{start}", {
-            "tokens": tokens[start - lo:start - lo + length],
+        yield (
+          f"{region.record}:{start}",
+          {
+            "tokens": tokens[start - lo : start - lo + length],
             "record": region.record,
             "start": start,
-        }
+          },
+        )
 
   @property
   def prepared(self) -> bool:
@@ -329,8 +370,7 @@ def _make_data_dir(data_dir: str) -> list[str]:
   while not os.path.exists(probe):
     probe = os.path.dirname(probe)
   if not os.path.isdir(probe):
-    raise DatasetConfigError(f"data_dir {data_dir}: {probe} is a file, not a directory; choose "
-                             f"another --data_dir.")
+    raise DatasetConfigError(f"data_dir {data_dir}: {probe} is a file, not a directory; choose another --data_dir.")
   created = []
   path = data_dir
   while not os.path.exists(path):
@@ -343,8 +383,9 @@ def _make_data_dir(data_dir: str) -> list[str]:
     os.unlink(tmp)
   except OSError as e:
     _remove_empty_dirs(created)
-    raise DatasetConfigError(f"data_dir {data_dir} is not a writable directory ({e.strerror}); "
-                             f"choose another --data_dir.") from None
+    raise DatasetConfigError(
+      f"data_dir {data_dir} is not a writable directory ({e.strerror}); choose another --data_dir."
+    ) from None
   return created
 
 
@@ -357,9 +398,15 @@ def _remove_empty_dirs(paths: Sequence[str]) -> None:
       pass
 
 
-def prepare(genome_spec_or_paths: str | Sequence[str], data_dir: str | None,
-            window_length: int, stride: int, max_n_fraction: float, *,
-            cache_dir: str | None = None) -> GenomeWindows:
+def prepare(
+  genome_spec_or_paths: str | Sequence[str],
+  data_dir: str | None,
+  window_length: int,
+  stride: int,
+  max_n_fraction: float,
+  *,
+  cache_dir: str | None = None,
+) -> GenomeWindows:
   """Builds the array_record shards if they do not exist yet; returns the (prepared) builder.
 
   Args:
@@ -374,8 +421,7 @@ def prepare(genome_spec_or_paths: str | Sequence[str], data_dir: str | None,
     GenomeInputError (and subclasses): bad FASTA, genome spec, window parameters or data_dir,
       always before anything is written.
   """
-  builder = make_builder(genome_spec_or_paths, data_dir, window_length, stride, max_n_fraction,
-                         cache_dir=cache_dir)
+  builder = make_builder(genome_spec_or_paths, data_dir, window_length, stride, max_n_fraction, cache_dir=cache_dir)
   if builder.prepared:
     return builder
   config = builder.builder_config
@@ -390,9 +436,10 @@ def prepare(genome_spec_or_paths: str | Sequence[str], data_dir: str | None,
   download_dir = tempfile.mkdtemp(prefix=".genome_windows_tmp.", dir=root)
   try:
     builder.download_and_prepare(
-        download_dir=download_dir,
-        download_config=tfds.download.DownloadConfig(try_download_gcs=False),
-        file_format="array_record")
+      download_dir=download_dir,
+      download_config=tfds.download.DownloadConfig(try_download_gcs=False),
+      file_format="array_record",
+    )
   except BaseException:
     shutil.rmtree(download_dir, ignore_errors=True)
     if builder.prepared:  # Another process finished the same build first: use it.
@@ -408,18 +455,24 @@ def prepare(genome_spec_or_paths: str | Sequence[str], data_dir: str | None,
 
 def _reload(builder: GenomeWindows) -> GenomeWindows:
   """A fresh builder object reading the finished directory (the written DatasetInfo)."""
-  return _new_builder(builder.builder_config,
-                      os.path.dirname(os.path.dirname(os.path.dirname(builder.data_dir))))
+  return _new_builder(builder.builder_config, os.path.dirname(os.path.dirname(os.path.dirname(builder.data_dir))))
 
 
-def load(genome_spec_or_paths: str | Sequence[str], data_dir: str | None, window_length: int,
-         stride: int, max_n_fraction: float, *, cache_dir: str | None = None) -> GenomeWindows:
+def load(
+  genome_spec_or_paths: str | Sequence[str],
+  data_dir: str | None,
+  window_length: int,
+  stride: int,
+  max_n_fraction: float,
+  *,
+  cache_dir: str | None = None,
+) -> GenomeWindows:
   """The prepared builder for these settings; a clear error if `prepare` has not run."""
-  builder = make_builder(genome_spec_or_paths, data_dir, window_length, stride, max_n_fraction,
-                         cache_dir=cache_dir)
+  builder = make_builder(genome_spec_or_paths, data_dir, window_length, stride, max_n_fraction, cache_dir=cache_dir)
   if not builder.prepared:
     raise DatasetConfigError(
-        f"no prepared shards for {builder.builder_config.genome} (L={window_length}, "
-        f"stride={stride}, max_n_fraction={max_n_fraction}) under {builder.data_dir}; run "
-        f"`python -m genome_transformer.prepare` (or dataset.prepare) first.")
+      f"no prepared shards for {builder.builder_config.genome} (L={window_length}, "
+      f"stride={stride}, max_n_fraction={max_n_fraction}) under {builder.data_dir}; run "
+      f"`python -m genome_transformer.prepare` (or dataset.prepare) first."
+    )
   return builder

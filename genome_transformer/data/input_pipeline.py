@@ -32,7 +32,7 @@ import grain
 import numpy as np
 
 from genome_transformer.data import dataset
-from genome_transformer.genomics import genomes
+from genome_transformer.genomics import genomes, tokenizer
 
 DEFAULT_READ_THREADS = 2  # Threads that prefetch whole batches (each read is itself parallel).
 DEFAULT_PREFETCH_BATCHES = 4
@@ -46,8 +46,13 @@ def _field(data_config: Any, name: str) -> Any:
 
 def _builder_args(data_config: Any, data_dir: str | None) -> tuple[Any, ...]:
   data_dir = data_dir or _field(data_config, "data_dir") or dataset.default_data_dir()
-  return (_field(data_config, "genome"), data_dir, int(_field(data_config, "window_length")),
-          int(_field(data_config, "stride")), float(_field(data_config, "max_n_fraction")))
+  return (
+    _field(data_config, "genome"),
+    data_dir,
+    int(_field(data_config, "window_length")),
+    int(_field(data_config, "stride")),
+    float(_field(data_config, "max_n_fraction")),
+  )
 
 
 class _ReadWindows:
@@ -65,16 +70,44 @@ class _ReadWindows:
     return batch
 
 
-def make_train_iterator(data_config: Any, data_dir: str | None, *, batch_size_per_process: int,
-                        seed: int, process_index: int | None = None,
-                        process_count: int | None = None, cache_dir: str | None = None,
-                        read_threads: int = DEFAULT_READ_THREADS,
-                        prefetch_batches: int = DEFAULT_PREFETCH_BATCHES,
-                        include_index: bool = False) -> grain.DatasetIterator:
+class _ReverseComplement:
+  """Reads each window of a batch on the other strand with probability `prob`.
+
+  DNA is read on both strands, and a genome's sequence is one strand by convention only: the
+  model should not learn which one the assembly happens to list. A grain random map, so the
+  draws follow from the seed and the batch index, and a resumed iterator repeats them.
+  """
+
+  def __init__(self, prob: float):
+    self._prob = prob
+
+  def __call__(self, batch: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    flip_B = rng.random(batch["tokens"].shape[0]) < self._prob
+    if not flip_B.any():
+      return batch
+    tokens_BL = batch["tokens"].copy()
+    tokens_BL[flip_B] = tokenizer.reverse_complement(tokens_BL[flip_B])
+    return {**batch, "tokens": tokens_BL}
+
+
+def make_train_iterator(
+  data_config: Any,
+  data_dir: str | None,
+  *,
+  batch_size_per_process: int,
+  seed: int,
+  process_index: int | None = None,
+  process_count: int | None = None,
+  cache_dir: str | None = None,
+  read_threads: int = DEFAULT_READ_THREADS,
+  prefetch_batches: int = DEFAULT_PREFETCH_BATCHES,
+  include_index: bool = False,
+) -> grain.DatasetIterator:
   """An endless, seeded, checkpointable iterator of this process's training batches.
 
   Args:
-    data_config: config.data (genome, data_dir, window_length, stride, max_n_fraction).
+    data_config: config.data (genome, data_dir, window_length, stride, max_n_fraction,
+      reverse_complement_prob).
     data_dir: TFDS data dir; falls back to data_config.data_dir, then the default cache.
     batch_size_per_process: windows per batch on this process (B_local).
     seed: shuffle seed (taken modulo 2**32).
@@ -89,6 +122,7 @@ def make_train_iterator(data_config: Any, data_dir: str | None, *, batch_size_pe
   """
   if process_index is None or process_count is None:
     import jax  # pylint: disable=g-import-not-at-top  # Only for the defaults.
+
     process_index = jax.process_index() if process_index is None else process_index
     process_count = jax.process_count() if process_count is None else process_count
   if not 0 <= process_index < process_count:
@@ -104,20 +138,31 @@ def make_train_iterator(data_config: Any, data_dir: str | None, *, batch_size_pe
   num_windows = len(source)
   if num_windows < process_count:
     raise dataset.DatasetConfigError(
-        f"{builder.builder_config.genome}: {num_windows} train windows cannot be shared by "
-        f"{process_count} processes; use a shorter window_length/stride or fewer hosts.")
+      f"{builder.builder_config.genome}: {num_windows} train windows cannot be shared by "
+      f"{process_count} processes; use a shorter window_length/stride or fewer hosts."
+    )
   indices = grain.MapDataset.range(num_windows)[process_index::process_count]
-  batches = (indices.shuffle(seed=int(seed) % 2**32)
-             .repeat(None)
-             .batch(batch_size_per_process, drop_remainder=True)
-             .map(_ReadWindows(source, include_index)))
-  read_options = grain.ReadOptions(num_threads=read_threads,
-                                   prefetch_buffer_size=prefetch_batches if read_threads else 0)
+  batches = (
+    indices.shuffle(seed=int(seed) % 2**32)
+    .repeat(None)
+    .batch(batch_size_per_process, drop_remainder=True)
+    .map(_ReadWindows(source, include_index))
+  )
+  # Configs from before the field existed read one strand.
+  reverse_complement_prob = float(
+    data_config.get("reverse_complement_prob", 0.0)
+    if isinstance(data_config, Mapping)
+    else getattr(data_config, "reverse_complement_prob", 0.0)
+  )
+  if reverse_complement_prob > 0.0:
+    batches = batches.random_map(_ReverseComplement(reverse_complement_prob), seed=(int(seed) + 1) % 2**32)
+  read_options = grain.ReadOptions(
+    num_threads=read_threads, prefetch_buffer_size=prefetch_batches if read_threads else 0
+  )
   return iter(batches.to_iter_dataset(read_options))
 
 
-def heldout_sequences(data_config: Any, split: str,
-                      cache_dir: str | None = None) -> list[tuple[str, np.ndarray]]:
+def heldout_sequences(data_config: Any, split: str, cache_dir: str | None = None) -> list[tuple[str, np.ndarray]]:
   """[(record name, uint8 tokens of the record's whole `split` region)] for every record."""
   if split not in genomes.SPLITS:
     raise ValueError(f"split must be one of {genomes.SPLITS}, got {split!r}")

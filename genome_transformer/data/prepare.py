@@ -13,40 +13,43 @@ half-written under --data_dir.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
+import sys
 
-from absl import app
-from absl import flags
+from absl import app, flags
 
 from genome_transformer.data import dataset
 from genome_transformer.genomics import tokenizer
 
 _FASTA = flags.DEFINE_multi_string("fasta", [], "A FASTA file (plain or gzipped); repeatable.")
-_GENOME = flags.DEFINE_string("genome", None, "A genome spec instead of --fasta, e.g. "
-                              "builtin:bacteria4, builtin:ecoli, or comma-separated paths.")
+_GENOME = flags.DEFINE_string(
+  "genome", None, "A genome spec instead of --fasta, e.g. builtin:bacteria4, builtin:ecoli, or comma-separated paths."
+)
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data directory for the shards.")
-_CACHE_DIR = flags.DEFINE_string("cache_dir", None, "Genome cache (default "
-                                 "$GENOME_TRANSFORMER_CACHE or ~/.cache/genome_transformer).")
+_CACHE_DIR = flags.DEFINE_string(
+  "cache_dir", None, "Genome cache (default $GENOME_TRANSFORMER_CACHE or ~/.cache/genome_transformer)."
+)
 _WINDOW_LENGTH = flags.DEFINE_integer("window_length", 1024, "Tokens per window (L).")
-_STRIDE = flags.DEFINE_integer("stride", None, "Bases between window starts; default = "
-                               "window_length (no overlap).")
-_MAX_N_FRACTION = flags.DEFINE_float("max_n_fraction", 0.5, "Drop windows with more than "
-                                     "floor(max_n_fraction * L) N bases; in [0, 1].")
+_STRIDE = flags.DEFINE_integer("stride", None, "Bases between window starts; default = window_length (no overlap).")
+_MAX_N_FRACTION = flags.DEFINE_float(
+  "max_n_fraction", 0.5, "Drop windows with more than floor(max_n_fraction * L) N bases; in [0, 1]."
+)
 
 
 def summary_table(builder: dataset.GenomeWindows) -> str:
   """What a prepared builder holds, one line per split."""
   meta = builder.info.metadata
-  lines = [f"genome:   {meta['genome']}",
-           f"shards:   {builder.data_dir}",
-           f"windows:  L={meta['window_length']} stride={meta['stride']} "
-           f"max N per window={meta['max_n_count']} (max_n_fraction={meta['max_n_fraction']})",
-           f"{'split':<11}{'windows':>12}{'dropped(N)':>12}{'window tokens':>15}"
-           f"{'split bases':>15}"]
+  lines = [
+    f"genome:   {meta['genome']}",
+    f"shards:   {builder.data_dir}",
+    f"windows:  L={meta['window_length']} stride={meta['stride']} "
+    f"max N per window={meta['max_n_count']} (max_n_fraction={meta['max_n_fraction']})",
+    f"{'split':<11}{'windows':>12}{'dropped(N)':>12}{'window tokens':>15}{'split bases':>15}",
+  ]
   for split, row in meta["splits"].items():
-    lines.append(f"{split:<11}{row['windows']:>12,}{row['dropped_n']:>12,}"
-                 f"{row['window_bases']:>15,}{row['region_bases']:>15,}")
+    lines.append(
+      f"{split:<11}{row['windows']:>12,}{row['dropped_n']:>12,}{row['window_bases']:>15,}{row['region_bases']:>15,}"
+    )
   return "\n".join(lines)
 
 
@@ -60,10 +63,12 @@ def main(argv: Sequence[str]) -> None:
   genome = list(_FASTA.value) if _FASTA.value else _GENOME.value
   stride = _WINDOW_LENGTH.value if _STRIDE.value is None else _STRIDE.value
   try:
-    existed = dataset.make_builder(genome, _DATA_DIR.value, _WINDOW_LENGTH.value, stride,
-                                   _MAX_N_FRACTION.value, cache_dir=_CACHE_DIR.value).prepared
-    builder = dataset.prepare(genome, _DATA_DIR.value, _WINDOW_LENGTH.value, stride,
-                      _MAX_N_FRACTION.value, cache_dir=_CACHE_DIR.value)
+    existed = dataset.make_builder(
+      genome, _DATA_DIR.value, _WINDOW_LENGTH.value, stride, _MAX_N_FRACTION.value, cache_dir=_CACHE_DIR.value
+    ).prepared
+    builder = dataset.prepare(
+      genome, _DATA_DIR.value, _WINDOW_LENGTH.value, stride, _MAX_N_FRACTION.value, cache_dir=_CACHE_DIR.value
+    )
   except (tokenizer.GenomeInputError, OSError) as e:
     print(f"prepare: error: {e}", file=sys.stderr)
     sys.exit(1)

@@ -51,10 +51,10 @@ direction for a model that has to beat it.
 from __future__ import annotations
 
 import bz2
+from collections.abc import Iterable, Iterator, Sequence
 import gzip
 import lzma
 import math
-from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -77,14 +77,17 @@ def _as_records(tokens_list: TokensList, name: str) -> list[np.ndarray]:
   if isinstance(tokens_list, np.ndarray):
     tokens_list = [tokens_list]
   if isinstance(tokens_list, (str, bytes)):
-    raise TypeError(f"{name}: expected a list of token arrays (tokenizer.encode output), got "
-                    f"{type(tokens_list).__name__}; encode the sequence first")
+    raise TypeError(
+      f"{name}: expected a list of token arrays (tokenizer.encode output), got "
+      f"{type(tokens_list).__name__}; encode the sequence first"
+    )
   records = []
   for index, tokens in enumerate(tokens_list):
     tokens_L = np.asarray(tokens)
     if tokens_L.ndim != 1:
-      raise ValueError(f"{name}[{index}]: expected a 1-D token array, got shape "
-                       f"{tokens_L.shape}; pass one array per record")
+      raise ValueError(
+        f"{name}[{index}]: expected a 1-D token array, got shape {tokens_L.shape}; pass one array per record"
+      )
     if tokens_L.size and tokens_L.dtype.kind not in "iu":
       raise TypeError(f"{name}[{index}]: expected integer token ids, got dtype {tokens_L.dtype}")
     if tokens_L.size:
@@ -92,8 +95,9 @@ def _as_records(tokens_list: TokensList, name: str) -> list[np.ndarray]:
       if bad_L.any():
         position = int(np.argmax(bad_L))
         raise ValueError(
-            f"{name}[{index}]: token id {int(tokens_L[position])} at position {position} is not "
-            f"a base or N (ids 0..{tokenizer.N_ID}); strip PAD/BOS/EOS before scoring")
+          f"{name}[{index}]: token id {int(tokens_L[position])} at position {position} is not "
+          f"a base or N (ids 0..{tokenizer.N_ID}); strip PAD/BOS/EOS before scoring"
+        )
     records.append(tokens_L.astype(np.uint8, copy=False))
   return records
 
@@ -105,8 +109,7 @@ def _count_acgt(records: list[np.ndarray]) -> int:
 def _require_heldout_bases(records: list[np.ndarray]) -> int:
   n = _count_acgt(records)
   if n == 0:
-    raise ValueError("heldout: no A/C/G/T base to score (empty, or all N); bits per base is "
-                     "undefined")
+    raise ValueError("heldout: no A/C/G/T base to score (empty, or all N); bits per base is undefined")
   return n
 
 
@@ -133,8 +136,9 @@ def compressed_size(data: bytes, compressor: str) -> int:
   raise ValueError(f"compressor: unknown {compressor!r}; choose one of {', '.join(COMPRESSORS)}")
 
 
-def compressor_report(train_tokens_list: TokensList, heldout_tokens_list: TokensList,
-                      compressors: Iterable[str] = COMPRESSORS) -> dict[str, dict[str, float]]:
+def compressor_report(
+  train_tokens_list: TokensList, heldout_tokens_list: TokensList, compressors: Iterable[str] = COMPRESSORS
+) -> dict[str, dict[str, float]]:
   """{compressor: {"conditional": bpb, "plain": bpb, ...sizes}} on the held-out ACGT bases.
 
   See the module docstring for exactly what is measured. Each compressor compresses the
@@ -154,19 +158,20 @@ def compressor_report(train_tokens_list: TokensList, heldout_tokens_list: Tokens
     joint_bytes = compressed_size(train_text + heldout_text, compressor)
     plain_bytes = compressed_size(heldout_text, compressor)
     report[compressor] = {
-        "conditional": 8.0 * (joint_bytes - train_bytes) / n_heldout,
-        "plain": 8.0 * plain_bytes / n_heldout,
-        "train_bytes": train_bytes,
-        "joint_bytes": joint_bytes,
-        "plain_bytes": plain_bytes,
-        "heldout_bases": n_heldout,
-        "train_bases": len(train_text),
+      "conditional": 8.0 * (joint_bytes - train_bytes) / n_heldout,
+      "plain": 8.0 * plain_bytes / n_heldout,
+      "train_bytes": train_bytes,
+      "joint_bytes": joint_bytes,
+      "plain_bytes": plain_bytes,
+      "heldout_bases": n_heldout,
+      "train_bases": len(train_text),
     }
   return report
 
 
-def compressor_bits_per_base(train_tokens_list: TokensList, heldout_tokens_list: TokensList,
-                             compressor: str, *, conditional: bool = True) -> float:
+def compressor_bits_per_base(
+  train_tokens_list: TokensList, heldout_tokens_list: TokensList, compressor: str, *, conditional: bool = True
+) -> float:
   """Held-out bits per ACGT base for gzip -9 / bzip2 -9 / xz -9e.
 
   conditional=True: 8 * (size(C(train + heldout)) - size(C(train))) / n, the cost of the
@@ -249,7 +254,7 @@ def _context_ids(x_L: np.ndarray, max_order: int) -> Iterator[np.ndarray]:
 
 def _context_bound(k: int) -> int:
   """Context ids of order <= k lie in [0, (4^(k+1) - 1) / 3)."""
-  return (4**(k + 1) - 1) // 3
+  return (4 ** (k + 1) - 1) // 3
 
 
 # Up to this many pair keys (k <= 10) the training counts are a dense bincount table (at most
@@ -270,19 +275,25 @@ def _group_rank(keys_N: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   return order_N, rank_N
 
 
-def _count_in_sorted(sorted_T: np.ndarray, lo_H: np.ndarray, hi_H: np.ndarray,
-                     order_H: np.ndarray) -> np.ndarray:
+def _count_in_sorted(sorted_T: np.ndarray, lo_H: np.ndarray, hi_H: np.ndarray, order_H: np.ndarray) -> np.ndarray:
   """How many of sorted_T lie in [lo, hi) per query; queries visited in `order_H`, which sorts
   them (binary search on sorted queries walks memory in order: ~20x faster on 10^7 keys)."""
   count_H = np.empty(lo_H.shape, dtype=np.int64)
-  count_H[order_H] = (np.searchsorted(sorted_T, hi_H[order_H], side="left") -
-                      np.searchsorted(sorted_T, lo_H[order_H], side="left"))
+  count_H[order_H] = np.searchsorted(sorted_T, hi_H[order_H], side="left") - np.searchsorted(
+    sorted_T, lo_H[order_H], side="left"
+  )
   return count_H
 
 
-def _score_order(k: int, train_ctx_T: np.ndarray, train_sym_T: np.ndarray,
-                 held_ctx_H: np.ndarray, held_sym_H: np.ndarray, adaptive: bool,
-                 alpha: float) -> np.ndarray:
+def _score_order(
+  k: int,
+  train_ctx_T: np.ndarray,
+  train_sym_T: np.ndarray,
+  held_ctx_H: np.ndarray,
+  held_sym_H: np.ndarray,
+  adaptive: bool,
+  alpha: float,
+) -> np.ndarray:
   """-log2 p of each held-out target (already restricted to A/C/G/T targets)."""
   # Pair key (c, x) = 4c + x, so the keys of one context c fill [4c, 4c + 4).
   train_keys_T = train_ctx_T * 4 + train_sym_T
@@ -305,9 +316,9 @@ def _score_order(k: int, train_ctx_T: np.ndarray, train_sym_T: np.ndarray,
   return -np.log2((pair_count_H + alpha) / (ctx_count_H + 4 * alpha))
 
 
-def _markov_costs_by_order(train_records: list[np.ndarray], heldout_records: list[np.ndarray],
-                           ks: Sequence[int], adaptive: bool,
-                           alpha: float) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def _markov_costs_by_order(
+  train_records: list[np.ndarray], heldout_records: list[np.ndarray], ks: Sequence[int], adaptive: bool, alpha: float
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
   """Yields (k, costs of the held-out ACGT targets in stream order, their stream mask)."""
   train_x = _join(train_records)
   held_x = _join(heldout_records)
@@ -317,29 +328,31 @@ def _markov_costs_by_order(train_records: list[np.ndarray], heldout_records: lis
   held_sym = held_x[held_valid].astype(np.int64)
   wanted = set(ks)
   max_order = max(wanted)
-  for k, (train_ctx, held_ctx) in enumerate(zip(_context_ids(train_x, max_order),
-                                                _context_ids(held_x, max_order))):
+  for k, (train_ctx, held_ctx) in enumerate(zip(_context_ids(train_x, max_order), _context_ids(held_x, max_order))):
     if k in wanted:
-      costs = _score_order(k, train_ctx[train_valid], train_sym, held_ctx[held_valid],
-                           held_sym, adaptive, alpha)
+      costs = _score_order(k, train_ctx[train_valid], train_sym, held_ctx[held_valid], held_sym, adaptive, alpha)
       yield k, costs, held_valid
 
 
-def _split_costs(costs: np.ndarray, held_valid: np.ndarray,
-                 heldout_records: list[np.ndarray]) -> list[np.ndarray]:
+def _split_costs(costs: np.ndarray, held_valid: np.ndarray, heldout_records: list[np.ndarray]) -> list[np.ndarray]:
   """Costs back on the records' positions (NaN where the target is N)."""
   full = np.full(held_valid.shape, np.nan)
   full[held_valid] = costs
   out, start = [], 0
   for record in heldout_records:
-    out.append(full[start:start + record.size])
+    out.append(full[start : start + record.size])
     start += record.size + 1  # Skips the N that _join put between records.
   return out
 
 
-def markov_per_base_bits(train_tokens_list: TokensList, heldout_tokens_list: TokensList, k: int,
-                         adaptive: bool = True, *,
-                         alpha: float = DEFAULT_ALPHA) -> list[np.ndarray]:
+def markov_per_base_bits(
+  train_tokens_list: TokensList,
+  heldout_tokens_list: TokensList,
+  k: int,
+  adaptive: bool = True,
+  *,
+  alpha: float = DEFAULT_ALPHA,
+) -> list[np.ndarray]:
   """Per-base cost -log2 p(x_i | context) of each held-out token, one float64 array per record.
 
   NaN where the held-out token is N (not a scored target). With adaptive=True the counts behind
@@ -355,8 +368,14 @@ def markov_per_base_bits(train_tokens_list: TokensList, heldout_tokens_list: Tok
   return _split_costs(costs, held_valid, heldout)
 
 
-def markov_bits_per_base(train_tokens_list: TokensList, heldout_tokens_list: TokensList, k: int,
-                         adaptive: bool = True, *, alpha: float = DEFAULT_ALPHA) -> float:
+def markov_bits_per_base(
+  train_tokens_list: TokensList,
+  heldout_tokens_list: TokensList,
+  k: int,
+  adaptive: bool = True,
+  *,
+  alpha: float = DEFAULT_ALPHA,
+) -> float:
   """Held-out bits per ACGT base of the order-k add-alpha Markov model (module docstring)."""
   k = _check_order(k)
   alpha = _check_alpha(alpha)
@@ -367,9 +386,14 @@ def markov_bits_per_base(train_tokens_list: TokensList, heldout_tokens_list: Tok
   return float(np.sum(costs) / n)
 
 
-def best_markov(train_tokens_list: TokensList, heldout_tokens_list: TokensList,
-                ks: Iterable[int] = DEFAULT_ORDERS, adaptive: bool = True, *,
-                alpha: float = DEFAULT_ALPHA) -> tuple[int, float, dict[int, float]]:
+def best_markov(
+  train_tokens_list: TokensList,
+  heldout_tokens_list: TokensList,
+  ks: Iterable[int] = DEFAULT_ORDERS,
+  adaptive: bool = True,
+  *,
+  alpha: float = DEFAULT_ALPHA,
+) -> tuple[int, float, dict[int, float]]:
   """(best k, its held-out bits per base, {k: bits per base}) over the orders `ks`.
 
   k is chosen on the held-out data, which flatters this baseline: the conservative direction
@@ -382,7 +406,8 @@ def best_markov(train_tokens_list: TokensList, heldout_tokens_list: TokensList,
   train = _as_records(train_tokens_list, "train")
   heldout = _as_records(heldout_tokens_list, "heldout")
   n = _require_heldout_bases(heldout)
-  table = {k: float(np.sum(costs) / n)
-           for k, costs, _ in _markov_costs_by_order(train, heldout, ks, bool(adaptive), alpha)}
+  table = {
+    k: float(np.sum(costs) / n) for k, costs, _ in _markov_costs_by_order(train, heldout, ks, bool(adaptive), alpha)
+  }
   best_k = min(table, key=lambda k: (table[k], k))
   return best_k, table[best_k], table

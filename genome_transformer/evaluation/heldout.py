@@ -8,8 +8,8 @@ is -mean(finite entries) / ln 2, summed in float64.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
+import math
 
 from absl import logging
 import ml_collections
@@ -38,8 +38,9 @@ def eval_context(config: ml_collections.ConfigDict) -> int:
   return int(config.eval.context or config.data.window_length)
 
 
-def heldout_bits_per_base(model, params, sequences: Iterable, *, context: int, chunk_size: int, max_bases: int,
-                          rng) -> tuple[float, int]:
+def heldout_bits_per_base(
+  model, params, sequences: Iterable, *, context: int, chunk_size: int, max_bases: int, rng
+) -> tuple[float, int]:
   """Bits per ACGT base over held-out regions of any length, in windows of `context` bases.
 
   Positions are absolute and training never goes past data.window_length, so scoring a whole
@@ -52,8 +53,9 @@ def heldout_bits_per_base(model, params, sequences: Iterable, *, context: int, c
       tokens_L = tokens_L[:max_bases]
     if len(tokens_L) < 2:
       continue
-    logp_L = inference.windowed_log_likelihood(model, params, tokens_L, context, chunk_size,
-                                               batch_size=max(1, EVAL_BATCH_TOKENS // context), rng=rng)
+    logp_L = inference.windowed_log_likelihood(
+      model, params, tokens_L, context, chunk_size, batch_size=max(1, EVAL_BATCH_TOKENS // context), rng=rng
+    )
     nats, count = scored_log_likelihood(logp_L)
     total_nats += nats
     total_count += count
@@ -66,8 +68,15 @@ def evaluate(model, params, config: ml_collections.ConfigDict, splits: dict, rng
   context = eval_context(config)
   results = {}
   for split, sequences in splits.items():
-    bpb, count = heldout_bits_per_base(model, params, sequences, context=context, chunk_size=config.eval.chunk_size,
-                                       max_bases=config.eval.max_bases, rng=rng)
+    bpb, count = heldout_bits_per_base(
+      model,
+      params,
+      sequences,
+      context=context,
+      chunk_size=config.eval.chunk_size,
+      max_bases=config.eval.max_bases,
+      rng=rng,
+    )
     results[f"{split}_bits_per_base"] = bpb
     results[f"{split}_bases"] = count
     results[f"{split}_context"] = context  # Makes each curve point say how it was scored.

@@ -17,6 +17,7 @@ decide to restart from zero; neither library sees the partial file.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 import dataclasses
 import hashlib
 import http.client
@@ -28,7 +29,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
 
 from absl import logging
 import tqdm
@@ -41,6 +41,7 @@ _PROGRESS_EVERY_S = 5.0
 _MAX_BACKOFF_S = 60.0
 _MAX_SMALL_BYTES = 64 << 20  # listings and checksum files
 
+
 class FetchError(RuntimeError):
   """A genome could not be fetched; the message says which URL/file and why."""
 
@@ -52,8 +53,9 @@ class HTTPStatusError(FetchError):
     self.url = url
     self.status = status
     super().__init__(
-        f'HTTP {status} {reason} for {url}'.replace('  ', ' ').strip() +
-        ('; check the URL, accession or preset name' if status == 404 else ''))
+      f'HTTP {status} {reason} for {url}'.replace('  ', ' ').strip()
+      + ('; check the URL, accession or preset name' if status == 404 else '')
+    )
 
 
 class ChecksumError(FetchError):
@@ -65,9 +67,10 @@ class ChecksumError(FetchError):
     self.expected = expected
     self.actual = actual
     super().__init__(
-        f'{algorithm} mismatch for {url}: expected {expected}, got {actual}. '
-        'The download was deleted; run again to re-download, and if it fails '
-        'again the source or the checksum you gave is wrong.')
+      f'{algorithm} mismatch for {url}: expected {expected}, got {actual}. '
+      'The download was deleted; run again to re-download, and if it fails '
+      'again the source or the checksum you gave is wrong.'
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -79,12 +82,13 @@ class RetryPolicy:
   """How hard to try. `retries` counts failed attempts in a row that made no
   progress, so a flaky but moving download is never abandoned, while a dead
   server is given up after retries + 1 attempts."""
+
   retries: int = 5
   backoff_s: float = 1.0
   timeout_s: float = 60.0
 
   def sleep(self, failures: int) -> None:
-    time.sleep(min(_MAX_BACKOFF_S, self.backoff_s * 2**(failures - 1)))
+    time.sleep(min(_MAX_BACKOFF_S, self.backoff_s * 2 ** (failures - 1)))
 
 
 class _Transient(Exception):
@@ -93,8 +97,7 @@ class _Transient(Exception):
 
 # Read-side failures worth retrying. Write-side OSErrors (disk full) are not:
 # they are caught only around the network reads.
-_NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException,
-                   ConnectionError, TimeoutError, socket.timeout)
+_NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError, socket.timeout)
 
 
 def _is_transient_status(status: int) -> bool:
@@ -102,21 +105,23 @@ def _is_transient_status(status: int) -> bool:
 
 
 def _open(url: str, headers: Mapping[str, str], timeout_s: float):
-  request = urllib.request.Request(
-      url, headers={'User-Agent': _USER_AGENT, **headers})
+  request = urllib.request.Request(url, headers={'User-Agent': _USER_AGENT, **headers})
   return urllib.request.urlopen(request, timeout=timeout_s)
 
 
 def check_scheme(url: str) -> None:
   scheme = urllib.parse.urlsplit(url).scheme.lower()
   if scheme not in ('http', 'https'):
-    raise FetchError(f'unsupported URL {url!r}: only http:// and https:// '
-                     'URLs are fetched (give a local FASTA path to the '
-                     'trainer directly instead)')
+    raise FetchError(
+      f'unsupported URL {url!r}: only http:// and https:// '
+      'URLs are fetched (give a local FASTA path to the '
+      'trainer directly instead)'
+    )
 
 
-def _retrying(url: str, policy: RetryPolicy, attempt: Callable[[], object],
-              progress_marker: Callable[[], int] = lambda: 0):
+def _retrying(
+  url: str, policy: RetryPolicy, attempt: Callable[[], object], progress_marker: Callable[[], int] = lambda: 0
+):
   """Runs attempt() until it returns, retrying transient failures.
 
   progress_marker() returns a number that grows when an attempt made headway
@@ -143,11 +148,11 @@ def _retrying(url: str, policy: RetryPolicy, attempt: Callable[[], object],
       failures += 1
     if failures > policy.retries:
       raise FetchError(
-          f'giving up on {url} after {failures} failed attempts in a row '
-          f'without progress (last: {error}); a partial download, if any, is '
-          'kept and the next run resumes it')
-    logging.warning('fetch: %s: %s; retry %d/%d', url, error, failures,
-                    policy.retries)
+        f'giving up on {url} after {failures} failed attempts in a row '
+        f'without progress (last: {error}); a partial download, if any, is '
+        'kept and the next run resumes it'
+      )
+    logging.warning('fetch: %s: %s; retry %d/%d', url, error, failures, policy.retries)
     policy.sleep(max(failures, 1))
 
 
@@ -160,18 +165,15 @@ def get_bytes(url: str, policy: RetryPolicy = RetryPolicy()) -> bytes:
       data = response.read(_MAX_SMALL_BYTES + 1)
       length = response.headers.get('Content-Length')
     if len(data) > _MAX_SMALL_BYTES:
-      raise FetchError(f'{url} is larger than {_MAX_SMALL_BYTES} bytes; '
-                       'expected a directory listing or checksum file')
+      raise FetchError(f'{url} is larger than {_MAX_SMALL_BYTES} bytes; expected a directory listing or checksum file')
     if length is not None and length.isdigit() and int(length) != len(data):
-      raise _Transient(f'connection closed after {len(data)} of {length} '
-                       'bytes')
+      raise _Transient(f'connection closed after {len(data)} of {length} bytes')
     return data
 
   return _retrying(url, policy, attempt)
 
 
-def format_progress(name: str, done: int, total: int | None,
-                    elapsed_s: float) -> str:
+def format_progress(name: str, done: int, total: int | None, elapsed_s: float) -> str:
   """One progress line: bytes so far, rate and time left."""
   rate = done / max(elapsed_s, 1e-9)
   line = f'{name}: {done / 1e6:,.1f}'
@@ -195,7 +197,6 @@ def _parse_content_range(value: str | None) -> tuple[int | None, int | None]:
   return start, total
 
 
-
 def normalise_expected(expected: Mapping[str, str | None]) -> dict[str, str]:
   out = {}
   for algorithm, digest in expected.items():
@@ -204,14 +205,12 @@ def normalise_expected(expected: Mapping[str, str | None]) -> dict[str, str]:
     digest = digest.strip().lower()
     width = hashlib.new(algorithm).digest_size * 2
     if not re.fullmatch(rf'[0-9a-f]{{{width}}}', digest):
-      raise FetchError(f'invalid {algorithm} {digest!r}: expected {width} '
-                       'hex digits')
+      raise FetchError(f'invalid {algorithm} {digest!r}: expected {width} hex digits')
     out[algorithm] = digest
   return out
 
 
-def verify_file(path: str, expected: Mapping[str, str | None], *,
-                what: str) -> dict[str, str]:
+def verify_file(path: str, expected: Mapping[str, str | None], *, what: str) -> dict[str, str]:
   """Checks path against expected digests; returns its sha256 and md5 (and
   any other algorithm checked), so the manifest can answer later checks.
 
@@ -226,9 +225,9 @@ def verify_file(path: str, expected: Mapping[str, str | None], *,
   return actual
 
 
-def download(url: str, dest: str, *, sha256: str | None = None,
-             md5: str | None = None,
-             policy: RetryPolicy = RetryPolicy()) -> dict[str, str]:
+def download(
+  url: str, dest: str, *, sha256: str | None = None, md5: str | None = None, policy: RetryPolicy = RetryPolicy()
+) -> dict[str, str]:
   """Streams url to dest, resuming a `dest.part` left by an earlier attempt.
 
   The file appears at dest only when complete and (if digests are given)
@@ -274,47 +273,43 @@ def download(url: str, dest: str, *, sha256: str | None = None,
       if total == have:
         return
       restart_from_zero()
-      raise _Transient(f'server refused Range bytes={have}- (file size '
-                       f'{total}); restarting from zero') from None
+      raise _Transient(f'server refused Range bytes={have}- (file size {total}); restarting from zero') from None
     with response:
       status = response.status
       length = response.headers.get('Content-Length')
       length = int(length) if length and length.isdigit() else None
       if have and status == 206:
-        start, total = _parse_content_range(
-            response.headers.get('Content-Range'))
+        start, total = _parse_content_range(response.headers.get('Content-Range'))
         if start != have:
           restart_from_zero()
-          raise _Transient(f'server resumed at byte {start}, not {have}; '
-                           'restarting from zero')
+          raise _Transient(f'server resumed at byte {start}, not {have}; restarting from zero')
         if total is None and length is not None:
           total = have + length
         mode = 'ab'
       elif status in (200, 206):
         if have:
-          logging.info('fetch: %s: server sent the whole file (Range ignored '
-                       'or file changed); restarting from zero', url)
+          logging.info(
+            'fetch: %s: server sent the whole file (Range ignored or file changed); restarting from zero', url
+          )
         have, mode = 0, 'wb'
-        total = length if status == 200 else _parse_content_range(
-            response.headers.get('Content-Range'))[1]
+        total = length if status == 200 else _parse_content_range(response.headers.get('Content-Range'))[1]
         meta.clear()
-        meta.update(url=url, etag=response.headers.get('ETag'),
-                    last_modified=response.headers.get('Last-Modified'))
+        meta.update(url=url, etag=response.headers.get('ETag'), last_modified=response.headers.get('Last-Modified'))
         files.write_json_atomic(meta_path, meta, sort_keys=True)
       else:
         raise _Transient(f'unexpected HTTP status {status}')
       done = have
       started = last_report = time.monotonic()
       # The bar shows on a terminal only; logs and pipes get a line every few seconds instead.
-      bar = tqdm.tqdm(total=total, initial=have, unit='B', unit_scale=True, desc=name,
-                      disable=None, leave=False, file=sys.stderr)
+      bar = tqdm.tqdm(
+        total=total, initial=have, unit='B', unit_scale=True, desc=name, disable=None, leave=False, file=sys.stderr
+      )
       with open(part, mode) as f, bar:
         while True:
           try:
             block = response.read(_BLOCK_BYTES)
           except _NETWORK_ERRORS as e:
-            raise _Transient(f'connection lost after {done} bytes: '
-                             f'{type(e).__name__}: {e}') from None
+            raise _Transient(f'connection lost after {done} bytes: {type(e).__name__}: {e}') from None
           if not block:
             break
           f.write(block)
@@ -324,12 +319,10 @@ def download(url: str, dest: str, *, sha256: str | None = None,
           now = time.monotonic()
           if bar.disable and now - last_report >= _PROGRESS_EVERY_S:
             last_report = now
-            logging.info('fetch: %s', _resumed_progress(
-                name, have, done, total, now - started))
+            logging.info('fetch: %s', _resumed_progress(name, have, done, total, now - started))
     if total is not None and done != total:
       raise _Transient(f'connection closed after {done} of {total} bytes')
-    logging.info('fetch: %s', _resumed_progress(
-        name, have, done, total, time.monotonic() - started))
+    logging.info('fetch: %s', _resumed_progress(name, have, done, total, time.monotonic() - started))
 
   _retrying(url, policy, attempt, lambda: state['high_water'])
   try:
@@ -342,14 +335,10 @@ def download(url: str, dest: str, *, sha256: str | None = None,
   return digests
 
 
-def _resumed_progress(name: str, have: int, done: int, total: int | None,
-                      elapsed_s: float) -> str:
+def _resumed_progress(name: str, have: int, done: int, total: int | None, elapsed_s: float) -> str:
   # Rate and ETA from this attempt's bytes only, positions from the file's.
-  line = format_progress(name, done - have, (total - have) if total else None,
-                         elapsed_s)
-  return line if not have else (
-      f'{line} [resumed at {have / 1e6:,.1f} MB, now '
-      f'{done / 1e6:,.1f} MB]')
+  line = format_progress(name, done - have, (total - have) if total else None, elapsed_s)
+  return line if not have else (f'{line} [resumed at {have / 1e6:,.1f} MB, now {done / 1e6:,.1f} MB]')
 
 
 def _size(path: str) -> int:
@@ -357,4 +346,3 @@ def _size(path: str) -> int:
     return os.path.getsize(path)
   except FileNotFoundError:
     return 0
-

@@ -33,6 +33,7 @@ names, empty records, illegal characters, a file with no records.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 import dataclasses
 import gzip
 import hashlib
@@ -41,23 +42,21 @@ import logging
 import os
 import tempfile
 import time
-import zlib
-from collections.abc import Iterable, Iterator
 from typing import BinaryIO
+import zlib
 
 import numpy as np
 import pyfaidx
 
-from genome_transformer.genomics import files
-from genome_transformer.genomics import tokenizer
+from genome_transformer.genomics import files, tokenizer
 
 NORMALIZED_LINE_BASES = 60  # Line width of the plain copies written to the cache.
 _SNIFF_BYTES = 8192
 _COMPRESSION_MAGIC = {
-    b"BZh": "bzip2",
-    b"\xfd7zXZ\x00": "xz",
-    b"\x28\xb5\x2f\xfd": "zstd",
-    b"PK\x03\x04": "zip",
+  b"BZh": "bzip2",
+  b"\xfd7zXZ\x00": "xz",
+  b"\x28\xb5\x2f\xfd": "zstd",
+  b"PK\x03\x04": "zip",
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 _MTIME_SLACK_NS = 2_000_000_000  # See _remember_layout.
@@ -72,6 +71,7 @@ class FastaFormatError(tokenizer.GenomeInputError):
 @dataclasses.dataclass(frozen=True)
 class FastaRecord:
   """One record as the validation pass measured it (the .fai fields plus a few counts)."""
+
   name: str  # Key used by pyfaidx: the header up to the first whitespace.
   description: str  # The whole header line without '>'.
   length: int  # Bases.
@@ -90,6 +90,7 @@ class FastaRecord:
 @dataclasses.dataclass(frozen=True)
 class FastaLayout:
   """The result of validating a whole file."""
+
   path: str
   records: tuple[FastaRecord, ...]
   regular: bool  # True if pyfaidx can index the file as it is.
@@ -98,9 +99,22 @@ class FastaLayout:
 
 class _RecordState:
   """Mutable per-record accumulator of the scan."""
-  __slots__ = ("name", "description", "header_line", "offset", "length", "line_bases",
-               "line_bytes", "num_lines", "ambiguous", "softmasked", "last_seen", "blanks",
-               "irregular_line")
+
+  __slots__ = (
+    "name",
+    "description",
+    "header_line",
+    "offset",
+    "length",
+    "line_bases",
+    "line_bytes",
+    "num_lines",
+    "ambiguous",
+    "softmasked",
+    "last_seen",
+    "blanks",
+    "irregular_line",
+  )
 
   def __init__(self, name: str, description: str, header_line: int, offset: int):
     self.name = name
@@ -118,9 +132,18 @@ class _RecordState:
     self.irregular_line = 0
 
   def freeze(self) -> FastaRecord:
-    return FastaRecord(self.name, self.description, self.length, self.header_line, self.offset,
-                       self.line_bases, self.line_bytes, self.num_lines, self.ambiguous,
-                       self.softmasked)
+    return FastaRecord(
+      self.name,
+      self.description,
+      self.length,
+      self.header_line,
+      self.offset,
+      self.line_bases,
+      self.line_bytes,
+      self.num_lines,
+      self.ambiguous,
+      self.softmasked,
+    )
 
 
 def check_path(path: str) -> None:
@@ -128,13 +151,13 @@ def check_path(path: str) -> None:
   if not os.path.exists(path):
     raise FastaFormatError(f"{path}: no such file. Check the path (given as {path!r}).")
   if os.path.isdir(path):
-    raise FastaFormatError(f"{path}: is a directory, not a FASTA file. Name the FASTA file "
-                           f"inside it instead.")
+    raise FastaFormatError(f"{path}: is a directory, not a FASTA file. Name the FASTA file inside it instead.")
   if not os.access(path, os.R_OK):
     raise FastaFormatError(f"{path}: not readable (permission denied).")
   if os.path.getsize(path) == 0:
-    raise FastaFormatError(f"{path}: empty file (0 bytes); a FASTA file starts with a '>' "
-                           f"header line followed by sequence lines.")
+    raise FastaFormatError(
+      f"{path}: empty file (0 bytes); a FASTA file starts with a '>' header line followed by sequence lines."
+    )
 
 
 def _sniff_compression(path: str) -> str | None:
@@ -152,37 +175,43 @@ def _sniff_compression(path: str) -> str | None:
 def _check_text(block: bytes, display: str) -> None:
   """Rejects binary data early, before it produces a confusing per-line error."""
   if b"\x00" in block:
-    raise FastaFormatError(f"{display}: binary data (NUL bytes in the first {len(block)} bytes); "
-                           f"this is not a FASTA text file.")
+    raise FastaFormatError(
+      f"{display}: binary data (NUL bytes in the first {len(block)} bytes); this is not a FASTA text file."
+    )
   # Bytes >= 0x80 may be UTF-8 in a header, so only control characters count as binary.
   control = len(block.translate(None, bytes(range(32, 127)) + bytes(range(128, 256)) + b"\t\n\r"))
   if control > 0.1 * len(block):
-    raise FastaFormatError(f"{display}: binary data ({control} of the first {len(block)} bytes "
-                           f"are control characters); this is not a FASTA text file.")
+    raise FastaFormatError(
+      f"{display}: binary data ({control} of the first {len(block)} bytes "
+      f"are control characters); this is not a FASTA text file."
+    )
 
 
 def _decode_header(raw: bytes, display: str, line_no: int) -> tuple[str, str]:
   try:
     description = raw[1:].decode("utf-8").rstrip("\r\n")
   except UnicodeDecodeError:
-    raise FastaFormatError(f"{display}: line {line_no}: header is not UTF-8 text (binary "
-                           f"data?).") from None
+    raise FastaFormatError(f"{display}: line {line_no}: header is not UTF-8 text (binary data?).") from None
   if "\r" in description:
-    raise FastaFormatError(f"{display}: line {line_no}: carriage return inside a line: old Mac "
-                           f"(CR-only) line endings are not supported; convert them to LF "
-                           f"(e.g. tr '\\r' '\\n').")
+    raise FastaFormatError(
+      f"{display}: line {line_no}: carriage return inside a line: old Mac "
+      f"(CR-only) line endings are not supported; convert them to LF "
+      f"(e.g. tr '\\r' '\\n')."
+    )
   words = description.split()
   if not words:
-    raise FastaFormatError(f"{display}: line {line_no}: header '>' has no record name; write "
-                           f"a name right after '>' (e.g. '>chr1').")
+    raise FastaFormatError(
+      f"{display}: line {line_no}: header '>' has no record name; write a name right after '>' (e.g. '>chr1')."
+    )
   return words[0], description
 
 
 def _illegal_in_line(seq: bytes, state: _RecordState, display: str, line_no: int) -> None:
   bad = seq.translate(None, tokenizer.LEGAL_SEQUENCE_BYTES)
   index = seq.index(bad[:1])
-  raise tokenizer.illegal_character_error(chr(bad[0]), source=display, record=state.name,
-                                          position=state.length + index + 1, line=line_no)
+  raise tokenizer.illegal_character_error(
+    chr(bad[0]), source=display, record=state.name, position=state.length + index + 1, line=line_no
+  )
 
 
 class _LineWriter:
@@ -205,9 +234,15 @@ class _LineWriter:
     """The layout of what was written, from the layout of what was read."""
     width = NORMALIZED_LINE_BASES
     records = tuple(
-        dataclasses.replace(r, offset=offset, line_bases=min(width, r.length),
-                            line_bytes=min(width, r.length) + 1, num_lines=-(-r.length // width))
-        for r, offset in zip(scanned.records, self.offsets))
+      dataclasses.replace(
+        r,
+        offset=offset,
+        line_bases=min(width, r.length),
+        line_bytes=min(width, r.length) + 1,
+        num_lines=-(-r.length // width),
+      )
+      for r, offset in zip(scanned.records, self.offsets)
+    )
     return FastaLayout(path=out_path, records=records, regular=True, irregular_at="")
 
   def sequence(self, seq: bytes) -> None:
@@ -226,13 +261,12 @@ class _LineWriter:
       return
     block = bytes(self._pending[:end])
     del self._pending[:end]
-    text = b"\n".join(block[i:i + width] for i in range(0, len(block), width)) + b"\n"
+    text = b"\n".join(block[i : i + width] for i in range(0, len(block), width)) + b"\n"
     self._out.write(text)
     self.written += len(text)
 
 
-def _scan_lines(lines: Iterable[bytes], display: str, writer: _LineWriter | None,
-                path: str) -> FastaLayout:
+def _scan_lines(lines: Iterable[bytes], display: str, writer: _LineWriter | None, path: str) -> FastaLayout:
   """Validates FASTA lines; optionally writes a normalized copy as it goes."""
   records: list[FastaRecord] = []
   seen: dict[str, int] = {}
@@ -244,9 +278,11 @@ def _scan_lines(lines: Iterable[bytes], display: str, writer: _LineWriter | None
   def finish(state: _RecordState) -> None:
     nonlocal irregular_at
     if state.length == 0:
-      raise FastaFormatError(f"{display}: line {state.header_line}: record {state.name!r} has "
-                             f"no sequence (a header followed by no sequence lines); remove the "
-                             f"header or add its sequence.")
+      raise FastaFormatError(
+        f"{display}: line {state.header_line}: record {state.name!r} has "
+        f"no sequence (a header followed by no sequence lines); remove the "
+        f"header or add its sequence."
+      )
     if state.irregular_line and not irregular_at:
       irregular_at = f"record {state.name!r}, line {state.irregular_line}"
     records.append(state.freeze())
@@ -258,9 +294,11 @@ def _scan_lines(lines: Iterable[bytes], display: str, writer: _LineWriter | None
         finish(state)
       name, description = _decode_header(raw, display, line_no)
       if name in seen:
-        raise FastaFormatError(f"{display}: line {line_no}: duplicate record name {name!r} (first "
-                               f"defined on line {seen[name]}); record names (the header up to "
-                               f"the first space) must be unique.")
+        raise FastaFormatError(
+          f"{display}: line {line_no}: duplicate record name {name!r} (first "
+          f"defined on line {seen[name]}); record names (the header up to "
+          f"the first space) must be unique."
+        )
       seen[name] = line_no
       position += len(raw)
       state = _RecordState(name, description, line_no, position)
@@ -273,9 +311,11 @@ def _scan_lines(lines: Iterable[bytes], display: str, writer: _LineWriter | None
       # Before the first header, faidx tolerates blank lines and ';' comments; nothing else.
       if not raw.strip() or raw[:1] == b";":
         continue
-      raise FastaFormatError(f"{display}: line {line_no}: sequence data before the first '>' "
-                             f"header; a FASTA file must start with a header line such as "
-                             f"'>chr1'.")
+      raise FastaFormatError(
+        f"{display}: line {line_no}: sequence data before the first '>' "
+        f"header; a FASTA file must start with a header line such as "
+        f"'>chr1'."
+      )
     num_bases = len(seq)
     if num_bases == 0:
       state.blanks += 1
@@ -292,9 +332,9 @@ def _scan_lines(lines: Iterable[bytes], display: str, writer: _LineWriter | None
       # A line after a short line or a blank line breaks the fixed-width layout faidx needs.
       if not state.irregular_line:
         state.irregular_line = line_no
-    elif num_bases > state.line_bases or (num_bases == state.line_bases
-                                          and len(raw) != state.line_bytes
-                                          and raw.endswith(b"\n")):
+    elif num_bases > state.line_bases or (
+      num_bases == state.line_bases and len(raw) != state.line_bytes and raw.endswith(b"\n")
+    ):
       if not state.irregular_line:
         state.irregular_line = line_no
     elif num_bases < state.line_bases or len(raw) != state.line_bytes:
@@ -306,14 +346,15 @@ def _scan_lines(lines: Iterable[bytes], display: str, writer: _LineWriter | None
     if writer is not None:
       writer.sequence(seq)
   if state is None:
-    raise FastaFormatError(f"{display}: no FASTA records (no line starts with '>'); a FASTA file "
-                           f"starts with a header line such as '>chr1' followed by sequence "
-                           f"lines.")
+    raise FastaFormatError(
+      f"{display}: no FASTA records (no line starts with '>'); a FASTA file "
+      f"starts with a header line such as '>chr1' followed by sequence "
+      f"lines."
+    )
   finish(state)
   if writer is not None:
     writer.flush_record()
-  return FastaLayout(path=path, records=tuple(records), regular=not irregular_at,
-                     irregular_at=irregular_at)
+  return FastaLayout(path=path, records=tuple(records), regular=not irregular_at, irregular_at=irregular_at)
 
 
 def _gzip_lines(path: str, display: str) -> Iterator[bytes]:
@@ -322,11 +363,11 @@ def _gzip_lines(path: str, display: str) -> Iterator[bytes]:
       _check_text(f.peek(_SNIFF_BYTES)[:_SNIFF_BYTES], display)
       yield from f
   except EOFError:
-    raise FastaFormatError(f"{display}: truncated gzip file (the compressed stream ends early); "
-                           f"download or copy it again.") from None
+    raise FastaFormatError(
+      f"{display}: truncated gzip file (the compressed stream ends early); download or copy it again."
+    ) from None
   except (gzip.BadGzipFile, zlib.error) as e:
-    raise FastaFormatError(f"{display}: corrupt gzip data ({e}); download or copy it "
-                           f"again.") from None
+    raise FastaFormatError(f"{display}: corrupt gzip data ({e}); download or copy it again.") from None
 
 
 def _plain_lines(path: str, display: str) -> Iterator[bytes]:
@@ -340,8 +381,10 @@ def _readable_compression(path: str, display: str) -> str | None:
   check_path(path)
   compression = _sniff_compression(path)
   if compression not in (None, "gzip"):
-    raise FastaFormatError(f"{display}: {compression}-compressed; decompress it first (or "
-                           f"recompress with gzip/bgzip, which is read directly).")
+    raise FastaFormatError(
+      f"{display}: {compression}-compressed; decompress it first (or "
+      f"recompress with gzip/bgzip, which is read directly)."
+    )
   return compression
 
 
@@ -366,8 +409,7 @@ def _read_fai(fai_path: str) -> list[tuple[str, int, int, int, int]] | None:
     return None
 
 
-def _fai_matches(fai_rows: list[tuple[str, int, int, int, int]] | None,
-                 layout: FastaLayout) -> bool:
+def _fai_matches(fai_rows: list[tuple[str, int, int, int, int]] | None, layout: FastaLayout) -> bool:
   if fai_rows is None or len(fai_rows) != len(layout.records):
     return False
   for row, record in zip(fai_rows, layout.records):
@@ -382,15 +424,17 @@ def _fai_matches(fai_rows: list[tuple[str, int, int, int, int]] | None,
 def _build_fai(fasta_path: str, layout: FastaLayout) -> None:
   """pyfaidx builds the index to a temp name; it is checked against the scan, then renamed."""
   fai_path = fasta_path + ".fai"
-  fd, tmp = tempfile.mkstemp(prefix=os.path.basename(fai_path) + ".", suffix=".tmp",
-                             dir=os.path.dirname(os.path.abspath(fai_path)))
+  fd, tmp = tempfile.mkstemp(
+    prefix=os.path.basename(fai_path) + ".", suffix=".tmp", dir=os.path.dirname(os.path.abspath(fai_path))
+  )
   os.close(fd)
   try:
     os.unlink(tmp)  # pyfaidx must see no index there, or it would read the empty file.
     pyfaidx.Faidx(fasta_path, indexname=tmp, rebuild=True, build_index=True).close()
     if not _fai_matches(_read_fai(tmp), layout):
-      raise FastaFormatError(f"{fasta_path}: pyfaidx's index disagrees with the validation pass; "
-                             f"please report this file.")
+      raise FastaFormatError(
+        f"{fasta_path}: pyfaidx's index disagrees with the validation pass; please report this file."
+      )
     # A FASTA stamped in the future (clock skew, copied mtimes) would make the new index look
     # stale at once, to us and to pyfaidx: never date the index before its FASTA.
     fasta_mtime_ns = os.stat(fasta_path).st_mtime_ns
@@ -404,23 +448,31 @@ def _build_fai(fasta_path: str, layout: FastaLayout) -> None:
 
 def _index_fresh(fasta_path: str, layout: FastaLayout) -> bool:
   fai_path = fasta_path + ".fai"
-  return (os.path.exists(fai_path)
-          and os.stat(fai_path).st_mtime_ns >= os.stat(fasta_path).st_mtime_ns
-          and _fai_matches(_read_fai(fai_path), layout))
+  return (
+    os.path.exists(fai_path)
+    and os.stat(fai_path).st_mtime_ns >= os.stat(fasta_path).st_mtime_ns
+    and _fai_matches(_read_fai(fai_path), layout)
+  )
 
 
 def _layout_to_json(layout: FastaLayout) -> dict:
-  return {"records": [dataclasses.asdict(r) for r in layout.records], "regular": layout.regular,
-          "irregular_at": layout.irregular_at}
+  return {
+    "records": [dataclasses.asdict(r) for r in layout.records],
+    "regular": layout.regular,
+    "irregular_at": layout.irregular_at,
+  }
 
 
 def _layout_from_json(saved: dict, path: str) -> FastaLayout:
-  return FastaLayout(path=path, records=tuple(FastaRecord(**r) for r in saved["records"]),
-                     regular=saved["regular"], irregular_at=saved["irregular_at"])
+  return FastaLayout(
+    path=path,
+    records=tuple(FastaRecord(**r) for r in saved["records"]),
+    regular=saved["regular"],
+    irregular_at=saved["irregular_at"],
+  )
 
 
-def _normalized_copy(path: str, display: str, compression: str | None,
-                     cache_dir: str) -> tuple[str, FastaLayout]:
+def _normalized_copy(path: str, display: str, compression: str | None, cache_dir: str) -> tuple[str, FastaLayout]:
   """Writes a validated plain copy with regular lines into the cache; returns it and its layout.
 
   The entry is content-addressed (sha256 of the input) and immutable: NAME.fasta, its .fai and
@@ -431,7 +483,7 @@ def _normalized_copy(path: str, display: str, compression: str | None,
   base = os.path.basename(path)
   for suffix in (".gz", ".bgz", ".gzip"):
     if base.lower().endswith(suffix):
-      base = base[:-len(suffix)]
+      base = base[: -len(suffix)]
   stem = base.rsplit(".", 1)[0] if "." in base else base
   out_dir = os.path.join(cache_dir, "fasta", digest)
   out_path = os.path.join(out_dir, stem + ".fasta")
@@ -448,8 +500,10 @@ def _normalized_copy(path: str, display: str, compression: str | None,
   try:
     os.makedirs(out_dir, exist_ok=True)
   except OSError as e:
-    raise FastaFormatError(f"{display}: cannot create the cache directory {out_dir} ({e}); set "
-                           f"$GENOME_TRANSFORMER_CACHE to a writable directory.") from None
+    raise FastaFormatError(
+      f"{display}: cannot create the cache directory {out_dir} ({e}); set "
+      f"$GENOME_TRANSFORMER_CACHE to a writable directory."
+    ) from None
   try:
     layout = _write_regular(path, out_path, display, compression)
     files.write_json_atomic(layout_path, _layout_to_json(layout), indent=None)
@@ -471,8 +525,9 @@ def _write_regular(path: str, out_path: str, display: str, compression: str | No
   `out_path` may be `path` itself: it is replaced only once the copy is complete. If indexing
   fails afterwards, the new file and its index are removed.
   """
-  fd, tmp = tempfile.mkstemp(prefix=os.path.basename(out_path) + ".", suffix=".tmp",
-                             dir=os.path.dirname(os.path.abspath(out_path)))
+  fd, tmp = tempfile.mkstemp(
+    prefix=os.path.basename(out_path) + ".", suffix=".tmp", dir=os.path.dirname(os.path.abspath(out_path))
+  )
   try:
     with os.fdopen(fd, "wb") as out:
       lines = _lines(path, display, compression)
@@ -489,8 +544,7 @@ def _write_regular(path: str, out_path: str, display: str, compression: str | No
   return layout
 
 
-def write_indexed(path: str, out_path: str, *, display: str | None = None,
-                  cache_dir: str | None = None) -> FastaLayout:
+def write_indexed(path: str, out_path: str, *, display: str | None = None, cache_dir: str | None = None) -> FastaLayout:
   """Validates a plain or gzipped FASTA and writes it as a plain, regular, indexed FASTA at `out_path`.
 
   The validation is remembered in `cache_dir` as for a scanned file, so opening `out_path`
@@ -561,8 +615,7 @@ def _ensure_indexed(path: str, cache_dir: str | None) -> tuple[str, FastaLayout]
   # pyfaidx treats names ending in .gz/.bgz as BGZF; a plain file so named goes to the cache.
   if not layout.regular or path.lower().endswith((".gz", ".bgz")):
     if not layout.regular:
-      logging.info("%s: irregular line layout at %s; writing a regular copy", path,
-                   layout.irregular_at)
+      logging.info("%s: irregular line layout at %s; writing a regular copy", path, layout.irregular_at)
     return _normalized_copy(path, path, None, cache_dir)
   if _index_fresh(path, layout):
     return path, layout
@@ -584,8 +637,7 @@ class IndexedFasta:
     self.path = os.fspath(path)
     self.source = source or self.path  # The user's file name, for error messages.
     self.layout = layout or scan_fasta(self.path, display=self.source)
-    self._fasta = pyfaidx.Fasta(self.path, as_raw=True, rebuild=False, build_index=False,
-                                sequence_always_upper=False)
+    self._fasta = pyfaidx.Fasta(self.path, as_raw=True, rebuild=False, build_index=False, sequence_always_upper=False)
     self._lengths = {r.name: r.length for r in self.layout.records}
 
   @property
@@ -603,8 +655,7 @@ class IndexedFasta:
     if name not in self._lengths:
       raise KeyError(f"{self.source}: no record named {name!r}")
     if not 0 <= start <= end <= self._lengths[name]:
-      raise ValueError(f"{self.source}: record {name!r}: region [{start}, {end}) is outside "
-                       f"[0, {self._lengths[name]})")
+      raise ValueError(f"{self.source}: record {name!r}: region [{start}, {end}) is outside [0, {self._lengths[name]})")
 
   def fetch_chars(self, name: str, start: int = 0, end: int | None = None) -> str:
     """The raw characters of [start, end) (0-based, end exclusive), case preserved."""
@@ -616,13 +667,10 @@ class IndexedFasta:
 
   def fetch(self, name: str, start: int = 0, end: int | None = None) -> np.ndarray:
     """Tokens (uint8) of [start, end) of record `name` (0-based, end exclusive)."""
-    return tokenizer.encode(self.fetch_chars(name, start, end), source=self.source,
-                            record=name, offset=start)
+    return tokenizer.encode(self.fetch_chars(name, start, end), source=self.source, record=name, offset=start)
 
-  def fetch_with_mask(self, name: str, start: int = 0,
-                      end: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    return tokenizer.encode_with_mask(self.fetch_chars(name, start, end), source=self.source,
-                                      record=name, offset=start)
+  def fetch_with_mask(self, name: str, start: int = 0, end: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    return tokenizer.encode_with_mask(self.fetch_chars(name, start, end), source=self.source, record=name, offset=start)
 
   def close(self) -> None:
     self._fasta.close()

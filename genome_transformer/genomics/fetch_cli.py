@@ -12,14 +12,12 @@ error on stderr when anything fails.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
+import sys
 
-from absl import app
-from absl import flags
+from absl import app, flags
 
-from genome_transformer.genomics import files
-from genome_transformer.genomics import sources
+from genome_transformer.genomics import files, sources
 from genome_transformer.genomics.download import FetchError
 
 FLAGS = flags.FLAGS
@@ -30,27 +28,21 @@ def define_flags() -> None:
   flags.DEFINE_string('url', None, 'URL of a FASTA (.gz) file to fetch.')
   flags.DEFINE_string('sha256', None, 'Expected sha256 of the downloaded file.')
   flags.DEFINE_string('md5', None, 'Expected md5 of the downloaded file.')
+  flags.DEFINE_string('cache_dir', None, f'Cache root (default ${files.CACHE_ENV}, else {files.DEFAULT_CACHE_DIR}).')
   flags.DEFINE_string(
-      'cache_dir', None,
-      f'Cache root (default ${files.CACHE_ENV}, else {files.DEFAULT_CACHE_DIR}).')
-  flags.DEFINE_string('ncbi_base_url', sources.DEFAULT_BASE_URLS['ncbi'],
-                      'Root of the NCBI genomes FTP-over-HTTPS (mirrors).')
-  flags.DEFINE_string('ucsc_base_url', sources.DEFAULT_BASE_URLS['ucsc'],
-                      'Root of the UCSC download server (mirrors).')
-  flags.DEFINE_integer('retries', 5,
-                       'Failed attempts in a row before giving up.')
-  flags.DEFINE_float('backoff_s', 1.0,
-                     'First retry delay in seconds (doubles per failure).')
-  flags.DEFINE_bool('verify', False,
-                    'Re-hash cached files instead of trusting size and mtime.')
+    'ncbi_base_url', sources.DEFAULT_BASE_URLS['ncbi'], 'Root of the NCBI genomes FTP-over-HTTPS (mirrors).'
+  )
+  flags.DEFINE_string('ucsc_base_url', sources.DEFAULT_BASE_URLS['ucsc'], 'Root of the UCSC download server (mirrors).')
+  flags.DEFINE_integer('retries', 5, 'Failed attempts in a row before giving up.')
+  flags.DEFINE_float('backoff_s', 1.0, 'First retry delay in seconds (doubles per failure).')
+  flags.DEFINE_bool('verify', False, 'Re-hash cached files instead of trusting size and mtime.')
   flags.DEFINE_bool('list', False, 'List the presets and exit.')
 
 
 def _preset_table() -> str:
   lines = []
   for preset in sources.PRESETS.values():
-    lines.append(f'{preset.name}\n  {preset.description}\n  size: '
-                 f'{preset.size}\n  license: {preset.license}')
+    lines.append(f'{preset.name}\n  {preset.description}\n  size: {preset.size}\n  license: {preset.license}')
   return '\n'.join(lines)
 
 
@@ -62,17 +54,22 @@ def main(argv: Sequence[str]) -> None:
   if FLAGS.url:
     names.append(FLAGS.url)
   if not names:
-    raise app.UsageError(
-        'name what to fetch: a preset, an accession or --url=; presets: ' +
-        ', '.join(sources.PRESETS))
+    raise app.UsageError('name what to fetch: a preset, an accession or --url=; presets: ' + ', '.join(sources.PRESETS))
   if (FLAGS.sha256 or FLAGS.md5) and len(names) != 1:
     raise app.UsageError('--sha256/--md5 apply to exactly one source')
   base_urls = {'ncbi': FLAGS.ncbi_base_url, 'ucsc': FLAGS.ucsc_base_url}
   for source in names:
     try:
-      path = sources.fetch(source, FLAGS.cache_dir, sha256=FLAGS.sha256,
-                   md5=FLAGS.md5, base_urls=base_urls, verify=FLAGS.verify,
-                   retries=FLAGS.retries, backoff_s=FLAGS.backoff_s)
+      path = sources.fetch(
+        source,
+        FLAGS.cache_dir,
+        sha256=FLAGS.sha256,
+        md5=FLAGS.md5,
+        base_urls=base_urls,
+        verify=FLAGS.verify,
+        retries=FLAGS.retries,
+        backoff_s=FLAGS.backoff_s,
+      )
     except FetchError as e:
       sys.exit(f'fetch: error: {e}')
     print(path, flush=True)

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 import contextlib
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
 from typing import Any
 
 CACHE_ENV = "GENOME_TRANSFORMER_CACHE"
@@ -53,8 +53,9 @@ def write_json_atomic(path: str, value: Any, *, indent: int | None = 2, **dump_k
   Readers (and a process killed halfway) see the old file or the new one, never half of one; the
   unique temp name lets two writers race without writing into each other's temp file.
   """
-  fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
-                             dir=os.path.dirname(os.path.abspath(path)))
+  fd, tmp = tempfile.mkstemp(
+    prefix=os.path.basename(path) + ".", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path))
+  )
   try:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
       json.dump(value, f, indent=indent, **dump_kwargs)

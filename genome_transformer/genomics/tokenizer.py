@@ -97,24 +97,21 @@ ENCODE_LUT, SOFTMASK_LUT = _build_tables()
 # Bytes that may appear in a sequence line; fasta.py uses it with bytes.translate for speed.
 LEGAL_SEQUENCE_BYTES = bytes(i for i in range(256) if ENCODE_LUT[i] != _INVALID)
 
-_DECODE_UPPER = np.frombuffer(b"ACGTN" + b"".join(SPECIAL_SYMBOLS[i].encode() for i in (5, 6, 7)),
-                              dtype=np.uint8)
-_DECODE_LOWER = np.frombuffer(b"acgtn" + b"".join(SPECIAL_SYMBOLS[i].encode() for i in (5, 6, 7)),
-                              dtype=np.uint8)
-_COMPLEMENT_LUT = np.array([T_ID, G_ID, C_ID, A_ID, N_ID, _INVALID, _INVALID, _INVALID],
-                           dtype=np.uint8)
+_DECODE_UPPER = np.frombuffer(b"ACGTN" + b"".join(SPECIAL_SYMBOLS[i].encode() for i in (5, 6, 7)), dtype=np.uint8)
+_DECODE_LOWER = np.frombuffer(b"acgtn" + b"".join(SPECIAL_SYMBOLS[i].encode() for i in (5, 6, 7)), dtype=np.uint8)
+_COMPLEMENT_LUT = np.array([T_ID, G_ID, C_ID, A_ID, N_ID, _INVALID, _INVALID, _INVALID], dtype=np.uint8)
 
 
-def _as_bytes_array(seq: str | bytes | bytearray | memoryview | np.ndarray, source: str,
-                    record: str, offset: int) -> np.ndarray:
+def _as_bytes_array(
+  seq: str | bytes | bytearray | memoryview | np.ndarray, source: str, record: str, offset: int
+) -> np.ndarray:
   """A read-only uint8 view of the sequence characters (no copy for bytes and uint8 input)."""
   if isinstance(seq, str):
     try:
       seq = seq.encode("ascii")
     except UnicodeEncodeError as e:
       char = e.object[e.start]
-      raise illegal_character_error(char, source=source, record=record,
-                                      position=offset + e.start + 1) from None
+      raise illegal_character_error(char, source=source, record=record, position=offset + e.start + 1) from None
   if isinstance(seq, (bytes, bytearray, memoryview)):
     return np.frombuffer(seq, dtype=np.uint8)
   if isinstance(seq, np.ndarray):
@@ -122,34 +119,39 @@ def _as_bytes_array(seq: str | bytes | bytearray | memoryview | np.ndarray, sour
       return seq.reshape(-1)
     if seq.dtype.kind == "S" and seq.dtype.itemsize == 1 or seq.dtype == np.int8:
       return seq.reshape(-1).view(np.uint8)
-    raise TypeError(f"{source}: record {record!r}: encode takes characters as str, bytes or a "
-                    f"uint8/S1 array, got an array of dtype {seq.dtype}")
-  raise TypeError(f"{source}: record {record!r}: encode takes str, bytes or a uint8 array, "
-                  f"got {type(seq).__name__}")
+    raise TypeError(
+      f"{source}: record {record!r}: encode takes characters as str, bytes or a "
+      f"uint8/S1 array, got an array of dtype {seq.dtype}"
+    )
+  raise TypeError(f"{source}: record {record!r}: encode takes str, bytes or a uint8 array, got {type(seq).__name__}")
 
 
-def illegal_character_error(char: str, *, source: str, record: str, position: int,
-                            line: int | None = None) -> IllegalCharacterError:
+def illegal_character_error(
+  char: str, *, source: str, record: str, position: int, line: int | None = None
+) -> IllegalCharacterError:
   """The error for a bad sequence character (fasta.py adds the line number it knows)."""
   shown = repr(char) if char.isprintable() and char.isascii() else f"{char!r} (U+{ord(char):04X})"
   where = f"{source}: line {line}: " if line is not None else f"{source}: "
   return IllegalCharacterError(
-      f"{where}record {record!r}: illegal character {shown} at position {position:,} "
-      f"(1-based, in the record). A sequence may hold A C G T U N and the IUPAC codes "
-      f"{' '.join(IUPAC_AMBIGUITY_CODES)}, upper or lower case; remove or replace the "
-      f"character (e.g. with N).",
-      source=source, record=record, position=position, character=char)
+    f"{where}record {record!r}: illegal character {shown} at position {position:,} "
+    f"(1-based, in the record). A sequence may hold A C G T U N and the IUPAC codes "
+    f"{' '.join(IUPAC_AMBIGUITY_CODES)}, upper or lower case; remove or replace the "
+    f"character (e.g. with N).",
+    source=source,
+    record=record,
+    position=position,
+    character=char,
+  )
 
 
-def _raise_first_illegal(chars_C: np.ndarray, tokens_C: np.ndarray, source: str, record: str,
-                         offset: int) -> None:
+def _raise_first_illegal(chars_C: np.ndarray, tokens_C: np.ndarray, source: str, record: str, offset: int) -> None:
   index = int(np.argmax(tokens_C == _INVALID))
-  raise illegal_character_error(chr(int(chars_C[index])), source=source, record=record,
-                                position=offset + index + 1)
+  raise illegal_character_error(chr(int(chars_C[index])), source=source, record=record, position=offset + index + 1)
 
 
-def encode(seq: str | bytes | np.ndarray, *, source: str = "<string>", record: str = "?",
-           offset: int = 0) -> np.ndarray:
+def encode(
+  seq: str | bytes | np.ndarray, *, source: str = "<string>", record: str = "?", offset: int = 0
+) -> np.ndarray:
   """Maps sequence characters to token ids (uint8, one per character, case folded).
 
   Args:
@@ -169,8 +171,9 @@ def encode(seq: str | bytes | np.ndarray, *, source: str = "<string>", record: s
   return tokens_C
 
 
-def encode_with_mask(seq: str | bytes | np.ndarray, *, source: str = "<string>", record: str = "?",
-                     offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def encode_with_mask(
+  seq: str | bytes | np.ndarray, *, source: str = "<string>", record: str = "?", offset: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
   """Like `encode`, also returning the soft mask (bool, True where the input was lowercase)."""
   chars_C = _as_bytes_array(seq, source, record, offset)
   tokens_C = encode(chars_C, source=source, record=record, offset=offset)
@@ -187,8 +190,9 @@ def decode(tokens: np.ndarray | list[int], softmask: np.ndarray | None = None) -
   bad = (tokens_C < 0) | (tokens_C >= VOCAB_SIZE)
   if bad.any():
     index = int(np.argmax(bad))
-    raise ValueError(f"decode: token id {int(tokens_C[index])} at index {index} is outside the "
-                     f"vocabulary 0..{VOCAB_SIZE - 1}")
+    raise ValueError(
+      f"decode: token id {int(tokens_C[index])} at index {index} is outside the vocabulary 0..{VOCAB_SIZE - 1}"
+    )
   ids_C = tokens_C.astype(np.intp)
   if softmask is None:
     chars_C = _DECODE_UPPER[ids_C]
@@ -207,14 +211,17 @@ def reverse_complement(tokens: np.ndarray) -> np.ndarray:
     raise TypeError(f"reverse_complement takes integer token ids, got dtype {tokens_L.dtype}")
   if tokens_L.size and (tokens_L.min() < 0 or tokens_L.max() > N_ID):
     bad = np.flatnonzero(((tokens_L < 0) | (tokens_L > N_ID)).reshape(-1))[0]
-    raise ValueError(f"reverse_complement: token {int(tokens_L.reshape(-1)[bad])} at flat index "
-                     f"{int(bad)} is not a base or N; PAD/BOS/EOS have no complement")
+    raise ValueError(
+      f"reverse_complement: token {int(tokens_L.reshape(-1)[bad])} at flat index "
+      f"{int(bad)} is not a base or N; PAD/BOS/EOS have no complement"
+    )
   return _COMPLEMENT_LUT[tokens_L[..., ::-1].astype(np.intp)].astype(tokens_L.dtype)
 
 
 @dataclasses.dataclass(frozen=True)
 class TokenizerSpec:
   """What a saved model needs to know to tokenise new input the same way."""
+
   name: str = "single-nucleotide"
   version: int = 1
   vocab: tuple[str, ...] = VOCAB
@@ -228,8 +235,7 @@ class TokenizerSpec:
   ambiguity_codes_to_n: str = "N" + IUPAC_AMBIGUITY_CODES
   u_as_t: bool = True
   illegal: str = "error naming file, record and 1-based position"
-  decode_specials: tuple[tuple[str, str], ...] = tuple(
-      (VOCAB[i], s) for i, s in SPECIAL_SYMBOLS.items())
+  decode_specials: tuple[tuple[str, str], ...] = tuple((VOCAB[i], s) for i, s in SPECIAL_SYMBOLS.items())
 
   def to_dict(self) -> dict[str, Any]:
     d = dataclasses.asdict(self)

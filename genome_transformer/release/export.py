@@ -38,12 +38,10 @@ import math
 import os
 import shutil
 import sys
-import uuid
 from typing import Any
+import uuid
 
-from absl import app
-from absl import flags
-from absl import logging
+from absl import app, flags, logging
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -51,10 +49,9 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 import genome_transformer
-from genome_transformer.genomics import files as files_lib
-from genome_transformer.genomics import genomes
 from genome_transformer import model as model_lib
-from genome_transformer.genomics import tokenizer
+from genome_transformer.genomics import files as files_lib
+from genome_transformer.genomics import genomes, tokenizer
 from genome_transformer.training import checkpointing
 
 FORMAT = "genome-transformer-export"
@@ -63,9 +60,10 @@ EXPORT_JSON = "export.json"
 PARAMS_DIR = "params"
 DTYPES = ("float32", "bfloat16")
 SPLIT_RULE = (
-    "Per record of length n (genomes.split_bounds): train [0, n*90//100), validation "
-    "[n*90//100, n*95//100), test [n*95//100, n), integer arithmetic; training windows never "
-    "cross a split boundary, so no held-out base was inside a training window.")
+  "Per record of length n (genomes.split_bounds): train [0, n*90//100), validation "
+  "[n*90//100, n*95//100), test [n*95//100, n), integer arithmetic; training windows never "
+  "cross a split boundary, so no held-out base was inside a training window."
+)
 
 
 class ExportError(ValueError):
@@ -79,6 +77,7 @@ class ParamsConfigMismatchError(ExportError):
 @dataclasses.dataclass
 class Export:
   """What `load_export` returns: everything inference needs, nothing from training."""
+
   path: str
   params: Any  # Parameter tree of numpy arrays, in the compute dtype.
   model_config: ml_collections.ConfigDict  # The model section; SLiMPerformer(model_config).
@@ -97,12 +96,16 @@ def _checkpoint_manager(workdir: str) -> tuple[str, ocp.CheckpointManager]:
     raise ExportError("--workdir is empty: name the directory a training run wrote.")
   workdir = os.path.abspath(os.path.expanduser(workdir))
   if not os.path.isdir(workdir):
-    raise ExportError(f"workdir {workdir} does not exist (or is not a directory): pass the --workdir of a "
-                      "training run (python -m genome_transformer.main --workdir=...).")
+    raise ExportError(
+      f"workdir {workdir} does not exist (or is not a directory): pass the --workdir of a "
+      "training run (python -m genome_transformer.main --workdir=...)."
+    )
   directory = os.path.join(workdir, "checkpoints")
   if not os.path.isdir(directory):
-    raise ExportError(f"workdir {workdir} has no checkpoints/ directory: train first, or pass the workdir the "
-                      "trainer wrote its checkpoints into.")
+    raise ExportError(
+      f"workdir {workdir} has no checkpoints/ directory: train first, or pass the workdir the "
+      "trainer wrote its checkpoints into."
+    )
   # read_only: exporting must never clean up, create or quarantine anything in the workdir.
   manager = ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True, create=False))
   return directory, manager
@@ -117,20 +120,23 @@ def read_checkpoint(workdir: str, step: int | None = None) -> tuple[int, Any, di
   try:
     steps = sorted(manager.all_steps())
     if not steps:
-      raise ExportError(f"{directory} holds no finished checkpoint: train longer (checkpoints are saved every "
-                        "train.checkpoint_every steps and at the end), or pass another --workdir.")
+      raise ExportError(
+        f"{directory} holds no finished checkpoint: train longer (checkpoints are saved every "
+        "train.checkpoint_every steps and at the end), or pass another --workdir."
+      )
     if step is None:
       step = steps[-1]
     elif step not in steps:
-      raise ExportError(f"{directory} has no checkpoint at step {step}; available steps: "
-                        f"{', '.join(map(str, steps))}.")
+      raise ExportError(f"{directory} has no checkpoint at step {step}; available steps: {', '.join(map(str, steps))}.")
     step_dir = os.path.join(directory, str(step))
     try:
       config_dict = manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
     except Exception as error:  # pylint: disable=broad-except
-      raise ExportError(f"The config of checkpoint {step_dir} is unreadable ({type(error).__name__}: "
-                        f"{_first_line(error)}); export another step with --step "
-                        f"(available: {', '.join(map(str, steps))}).") from error
+      raise ExportError(
+        f"The config of checkpoint {step_dir} is unreadable ({type(error).__name__}: "
+        f"{_first_line(error)}); export another step with --step "
+        f"(available: {', '.join(map(str, steps))})."
+      ) from error
   finally:
     manager.close()
   params = _restore_params_only(os.path.join(step_dir, "state"), step_dir, steps)
@@ -143,18 +149,22 @@ def _restore_params_only(state_dir: str, step_dir: str, steps: list[int]) -> Any
     tree = checkpointer.metadata(state_dir).item_metadata.tree
     if not isinstance(tree, dict) or "params" not in tree:
       found = sorted(tree) if isinstance(tree, dict) else type(tree).__name__
-      raise ExportError(f"{state_dir} has no `params` entry (found {found}); is this a genome-transformer "
-                        "training checkpoint?")
+      raise ExportError(
+        f"{state_dir} has no `params` entry (found {found}); is this a genome-transformer training checkpoint?"
+      )
     abstract = {"params": jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), tree["params"])}
     restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
-    restored = checkpointer.restore(state_dir, args=ocp.args.PyTreeRestore(
-        item=abstract, restore_args=restore_args, partial_restore=True))
+    restored = checkpointer.restore(
+      state_dir, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args, partial_restore=True)
+    )
   except ExportError:
     raise
   except Exception as error:  # pylint: disable=broad-except
-    raise ExportError(f"The parameters of checkpoint {step_dir} are unreadable ({type(error).__name__}: "
-                      f"{_first_line(error)}); export another step with --step (available: "
-                      f"{', '.join(map(str, steps))}).") from error
+    raise ExportError(
+      f"The parameters of checkpoint {step_dir} are unreadable ({type(error).__name__}: "
+      f"{_first_line(error)}); export another step with --step (available: "
+      f"{', '.join(map(str, steps))})."
+    ) from error
   return restored["params"]
 
 
@@ -228,15 +238,20 @@ def _genome_description(spec: str) -> dict:
       manifest = genomes.load_manifest()
       members = manifest["collections"].get(arg, [arg] if arg in manifest["genomes"] else [])
       description["genomes"] = [
-          {k: manifest["genomes"][m].get(k) for k in ("organism", "strain", "accessions", "records", "bases",
-                                                       "gc_fraction", "license", "provenance")}
-          for m in members]
+        {
+          k: manifest["genomes"][m].get(k)
+          for k in ("organism", "strain", "accessions", "records", "bases", "gc_fraction", "license", "provenance")
+        }
+        for m in members
+      ]
     elif scheme == "fetch":
       from genome_transformer.genomics import sources  # pylint: disable=g-import-not-at-top
+
       preset = sources.PRESETS.get(arg)
       if preset is not None and dataclasses.is_dataclass(preset):
-        description["preset"] = {k: v for k, v in dataclasses.asdict(preset).items()
-                                 if isinstance(v, (str, int, float, bool, type(None)))}
+        description["preset"] = {
+          k: v for k, v in dataclasses.asdict(preset).items() if isinstance(v, (str, int, float, bool, type(None)))
+        }
   except Exception as error:  # pylint: disable=broad-except
     logging.warning("Could not describe genome %r (%s); only the spec is recorded.", spec, error)
   return description
@@ -259,26 +274,35 @@ def _shapes_by_name(tree) -> dict[str, tuple[int, ...]]:
   return {"/".join(str(getattr(k, "key", k)) for k in path): tuple(leaf.shape) for path, leaf in flat}
 
 
-def check_params_against_config(params_tree: Any, model_config: ml_collections.ConfigDict | dict,
-                                where: str = "the parameters") -> None:
+def check_params_against_config(
+  params_tree: Any, model_config: ml_collections.ConfigDict | dict, where: str = "the parameters"
+) -> None:
   """Raises ParamsConfigMismatchError naming the first parameter whose name or shape disagrees."""
   try:
     expected = _shapes_by_name(abstract_params(model_config))
   except Exception as error:  # pylint: disable=broad-except
-    raise ParamsConfigMismatchError(f"{where}: the model config {dict(model_config)} does not build a model "
-                                    f"({type(error).__name__}: {_first_line(error)}).") from error
+    raise ParamsConfigMismatchError(
+      f"{where}: the model config {dict(model_config)} does not build a model "
+      f"({type(error).__name__}: {_first_line(error)})."
+    ) from error
   stored = _shapes_by_name(params_tree)
   config_text = ", ".join(f"{k}={v}" for k, v in sorted(dict(model_config).items()))
   for name in sorted(set(expected) | set(stored)):
     if name not in stored:
-      raise ParamsConfigMismatchError(f"{where}: parameter {name} (shape {expected[name]}) that the model config "
-                                      f"implies is missing. Model config: {config_text}.")
+      raise ParamsConfigMismatchError(
+        f"{where}: parameter {name} (shape {expected[name]}) that the model config "
+        f"implies is missing. Model config: {config_text}."
+      )
     if name not in expected:
-      raise ParamsConfigMismatchError(f"{where}: parameter {name} (shape {stored[name]}) is not part of the model "
-                                      f"the config describes. Model config: {config_text}.")
+      raise ParamsConfigMismatchError(
+        f"{where}: parameter {name} (shape {stored[name]}) is not part of the model "
+        f"the config describes. Model config: {config_text}."
+      )
     if stored[name] != expected[name]:
-      raise ParamsConfigMismatchError(f"{where}: parameter {name} has shape {stored[name]} but the model config "
-                                      f"implies {expected[name]}. Model config: {config_text}.")
+      raise ParamsConfigMismatchError(
+        f"{where}: parameter {name} has shape {stored[name]} but the model config "
+        f"implies {expected[name]}. Model config: {config_text}."
+      )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -307,9 +331,14 @@ def _cast(params: Any, dtype: str) -> Any:
 
 def _versions() -> dict:
   import flax  # pylint: disable=g-import-not-at-top
-  return {"genome_transformer": genome_transformer.__version__, "jax": jax.__version__,
-          "flax": flax.__version__, "orbax_checkpoint": getattr(ocp, "__version__", "unknown"),
-          "python": sys.version.split()[0]}
+
+  return {
+    "genome_transformer": genome_transformer.__version__,
+    "jax": jax.__version__,
+    "flax": flax.__version__,
+    "orbax_checkpoint": getattr(ocp, "__version__", "unknown"),
+    "python": sys.version.split()[0],
+  }
 
 
 def _check_out(out: str, overwrite: bool) -> str:
@@ -324,8 +353,7 @@ def _check_out(out: str, overwrite: bool) -> str:
   return out
 
 
-def export(workdir: str, out: str, *, step: int | None = None, dtype: str = "float32",
-           overwrite: bool = False) -> str:
+def export(workdir: str, out: str, *, step: int | None = None, dtype: str = "float32", overwrite: bool = False) -> str:
   """Writes the inference-only export of `workdir`'s checkpoint (latest, or `step`) to `out`."""
   if dtype not in DTYPES:
     raise ExportError(f"--dtype={dtype!r}: must be one of {', '.join(DTYPES)}.")
@@ -338,25 +366,26 @@ def export(workdir: str, out: str, *, step: int | None = None, dtype: str = "flo
   train = config_dict.get("train", {})
   tokens_per_step = int(train.get("batch_size", 0)) * int(data.get("window_length", 0))
   metadata = {
-      "genome": _genome_description(str(data.get("genome", ""))),
-      "data": data,
-      "split_rule": SPLIT_RULE,
-      "split_fractions": {"validation_start": genomes.VALIDATION_START, "test_start": genomes.TEST_START},
-      "steps": step,
-      "configured_steps": train.get("num_steps"),
-      "tokens_seen": step * tokens_per_step,  # Every step is a full batch of full windows.
-      # The trainer scores at most this many bases per record and split (0: the whole region).
-      "heldout_max_bases_per_record": config_dict.get("eval", {}).get("max_bases"),
-      **heldout_metrics(workdir, step),
-      "source": {"workdir": workdir, "step": step},
+    "genome": _genome_description(str(data.get("genome", ""))),
+    "data": data,
+    "split_rule": SPLIT_RULE,
+    "split_fractions": {"validation_start": genomes.VALIDATION_START, "test_start": genomes.TEST_START},
+    "steps": step,
+    "configured_steps": train.get("num_steps"),
+    "tokens_seen": step * tokens_per_step,  # Every step is a full batch of full windows.
+    # The trainer scores at most this many bases per record and split (0: the whole region).
+    "heldout_max_bases_per_record": config_dict.get("eval", {}).get("max_bases"),
+    **heldout_metrics(workdir, step),
+    "source": {"workdir": workdir, "step": step},
   }
   write_export(out, params, config_dict, metadata, dtype=dtype, overwrite=overwrite)
   logging.info("Exported step %d of %s (%s) to %s.", step, workdir, dtype, out)
   return out
 
 
-def write_export(out: str, params: Any, config_dict: dict, metadata: dict, *, dtype: str = "float32",
-                 overwrite: bool = False) -> str:
+def write_export(
+  out: str, params: Any, config_dict: dict, metadata: dict, *, dtype: str = "float32", overwrite: bool = False
+) -> str:
   """Writes an export directory from a parameter tree and a training config dict (atomically).
 
   `export` uses it for a workdir's checkpoint; it also serves parameters from elsewhere (e.g. a
@@ -370,20 +399,24 @@ def write_export(out: str, params: Any, config_dict: dict, metadata: dict, *, dt
   check_params_against_config(params, config_dict["model"], where="the parameters to export")
   params = _cast(params, dtype)
   num_params = int(sum(np.size(x) for x in jax.tree.leaves(params)))
-  metadata = {**metadata, "num_params": num_params, "versions": _versions(),
-              "export_date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+  metadata = {
+    **metadata,
+    "num_params": num_params,
+    "versions": _versions(),
+    "export_date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+  }
   tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.tmp-{uuid.uuid4().hex[:8]}")
   try:
     os.makedirs(tmp)
     ocp.PyTreeCheckpointer().save(os.path.join(tmp, PARAMS_DIR), args=ocp.args.PyTreeSave(params))
     document = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "model_config": config_dict["model"],
-        "config": config_dict,
-        "tokenizer": tokenizer.spec(),
-        "metadata": metadata,
-        "params": {"dtype": dtype, "count": num_params, "files": _file_manifest(os.path.join(tmp, PARAMS_DIR))},
+      "format": FORMAT,
+      "format_version": FORMAT_VERSION,
+      "model_config": config_dict["model"],
+      "config": config_dict,
+      "tokenizer": tokenizer.spec(),
+      "metadata": metadata,
+      "params": {"dtype": dtype, "count": num_params, "files": _file_manifest(os.path.join(tmp, PARAMS_DIR))},
     }
     with open(os.path.join(tmp, EXPORT_JSON), "w", encoding="utf-8") as f:
       json.dump(_jsonable(document), f, indent=1, sort_keys=True, allow_nan=False)
@@ -435,14 +468,18 @@ def read_export_json(path: str) -> dict:
   """The parsed export.json of an export directory, with clear errors for what is not one."""
   path = os.path.abspath(os.path.expanduser(path))
   if not os.path.exists(path):
-    raise ExportError(f"{path} does not exist: pass an export directory (python -m genome_transformer.export) "
-                      "or the name of a bundled release.")
+    raise ExportError(
+      f"{path} does not exist: pass an export directory (python -m genome_transformer.export) "
+      "or the name of a bundled release."
+    )
   if not os.path.isdir(path):
     raise ExportError(f"{path} is not a directory: an export is a directory holding {EXPORT_JSON} and {PARAMS_DIR}/.")
   json_path = os.path.join(path, EXPORT_JSON)
   if not os.path.isfile(json_path):
-    raise ExportError(f"{path} is not a genome-transformer export: it has no {EXPORT_JSON}. Create one with "
-                      "python -m genome_transformer.export --workdir=... --out=...")
+    raise ExportError(
+      f"{path} is not a genome-transformer export: it has no {EXPORT_JSON}. Create one with "
+      "python -m genome_transformer.export --workdir=... --out=..."
+    )
   try:
     with open(json_path, encoding="utf-8") as f:
       document = json.load(f)
@@ -452,8 +489,10 @@ def read_export_json(path: str) -> dict:
     found = document.get("format") if isinstance(document, dict) else type(document).__name__
     raise ExportError(f"{json_path} is not a {FORMAT} file (format={found!r}); export again.")
   if document.get("format_version") != FORMAT_VERSION:
-    raise ExportError(f"{json_path} has format_version {document.get('format_version')!r}; this genome-transformer "
-                      f"{genome_transformer.__version__} reads version {FORMAT_VERSION}. Upgrade genome-transformer.")
+    raise ExportError(
+      f"{json_path} has format_version {document.get('format_version')!r}; this genome-transformer "
+      f"{genome_transformer.__version__} reads version {FORMAT_VERSION}. Upgrade genome-transformer."
+    )
   for field in ("model_config", "config", "tokenizer", "metadata", "params"):
     if field not in document:
       raise ExportError(f"{json_path} lacks the field {field!r}: the export is corrupted; export it again.")
@@ -471,11 +510,15 @@ def verify_files(path: str, document: dict) -> None:
       raise ExportError(f"Export {path} is corrupted: {rel} is missing. Export again or re-download the release.")
     size = os.path.getsize(file_path)
     if size != expected["bytes"]:
-      raise ExportError(f"Export {path} is corrupted: {rel} has {size} bytes, export.json records "
-                        f"{expected['bytes']}. Export again or re-download the release.")
+      raise ExportError(
+        f"Export {path} is corrupted: {rel} has {size} bytes, export.json records "
+        f"{expected['bytes']}. Export again or re-download the release."
+      )
     if files_lib.sha256_file(file_path) != expected["sha256"]:
-      raise ExportError(f"Export {path} is corrupted: {rel} has another sha256 than export.json records. "
-                        "Export again or re-download the release.")
+      raise ExportError(
+        f"Export {path} is corrupted: {rel} has another sha256 than export.json records. "
+        "Export again or re-download the release."
+      )
 
 
 def load_export(path: str, *, dtype: Any = jnp.float32, verify: bool = True) -> Export:
@@ -497,21 +540,30 @@ def load_export(path: str, *, dtype: Any = jnp.float32, verify: bool = True) -> 
   try:
     stored = checkpointer.metadata(params_dir).item_metadata.tree
   except Exception as error:  # pylint: disable=broad-except
-    raise ExportError(f"Export {path} is corrupted: {PARAMS_DIR}/ is not a readable Orbax checkpoint "
-                      f"({type(error).__name__}: {_first_line(error)}).") from error
+    raise ExportError(
+      f"Export {path} is corrupted: {PARAMS_DIR}/ is not a readable Orbax checkpoint "
+      f"({type(error).__name__}: {_first_line(error)})."
+    ) from error
   check_params_against_config(stored, model_config, where=f"export {path}")
   abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), stored)
   restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
   try:
     params = checkpointer.restore(params_dir, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args))
   except Exception as error:  # pylint: disable=broad-except
-    raise ExportError(f"Export {path} is corrupted: its parameters are unreadable ({type(error).__name__}: "
-                      f"{_first_line(error)}).") from error
+    raise ExportError(
+      f"Export {path} is corrupted: its parameters are unreadable ({type(error).__name__}: {_first_line(error)})."
+    ) from error
   if dtype is not None:
     params = jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, params)
-  return Export(path=path, params=params, model_config=model_config,
-                config=ml_collections.ConfigDict(document["config"]), tokenizer_spec=document["tokenizer"],
-                metadata=document["metadata"], stored_dtype=document["params"].get("dtype", "float32"))
+  return Export(
+    path=path,
+    params=params,
+    model_config=model_config,
+    config=ml_collections.ConfigDict(document["config"]),
+    tokenizer_spec=document["tokenizer"],
+    metadata=document["metadata"],
+    stored_dtype=document["params"].get("dtype", "float32"),
+  )
 
 
 # ----------------------------------------------------------------------------------------------

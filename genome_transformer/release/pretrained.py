@@ -66,10 +66,10 @@ lists the names found.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 import functools
 import math
 import os
-from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Optional
 
 import jax
@@ -77,12 +77,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from genome_transformer.evaluation import heldout
-from genome_transformer.release import export as export_lib
-from genome_transformer import inference
+from genome_transformer import inference, sublinear
 from genome_transformer import model as model_lib
-from genome_transformer import sublinear
+from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import tokenizer
+from genome_transformer.release import export as export_lib
 
 RELEASES_ENV = "GENOME_TRANSFORMER_PRETRAINED"
 # The checkout's root holds pretrained/; this file is genome_transformer/release/pretrained.py.
@@ -105,6 +104,7 @@ class ReleaseNotFoundError(export_lib.ExportError):
 
 class Variant(NamedTuple):
   """A sequence variant: `pos` 1-based (VCF), `ref` replaced by `alt`; "" or "-" = empty allele."""
+
   pos: int
   ref: str
   alt: str
@@ -149,16 +149,18 @@ def resolve(path_or_name: str) -> str:
   if os.path.exists(expanded):
     return os.path.abspath(expanded)
   if os.sep in text or "/" in text or text.startswith("."):
-    raise ReleaseNotFoundError(f"{expanded} does not exist: pass an export directory "
-                               "(python -m genome_transformer.export) or a release name.")
+    raise ReleaseNotFoundError(
+      f"{expanded} does not exist: pass an export directory (python -m genome_transformer.export) or a release name."
+    )
   for d in release_dirs():
     candidate = os.path.join(d, text)
     if os.path.isdir(candidate):
       return candidate
   known = list_releases()
   raise ReleaseNotFoundError(
-      f"No export directory or release named {text!r}. Releases found: {', '.join(known) if known else 'none'}; "
-      f"searched {', '.join(release_dirs())}. Set ${RELEASES_ENV} to a directory of exports to add more.")
+    f"No export directory or release named {text!r}. Releases found: {', '.join(known) if known else 'none'}; "
+    f"searched {', '.join(release_dirs())}. Set ${RELEASES_ENV} to a directory of exports to add more."
+  )
 
 
 def load(path_or_name: str, *, dtype: Any = jnp.float32, verify: bool = True) -> PretrainedModel:
@@ -186,8 +188,9 @@ def _hidden_jit(model, params, tokens_BL, lengths_B, chunk_size, rng, pool):
   def body(carry, xs):
     states, pooled_BD = carry
     tokens_BC, _, offset = xs
-    h_BCD, states = model.apply(variables, tokens_BC, position_offset=offset, states=states, return_hidden=True,
-                                rngs=rngs)
+    h_BCD, states = model.apply(
+      variables, tokens_BC, position_offset=offset, states=states, return_hidden=True, rngs=rngs
+    )
     if pool is None:
       return (states, pooled_BD), h_BCD
     positions_C = offset + jnp.arange(tokens_BC.shape[1])
@@ -216,7 +219,7 @@ def _pool(h_BLD, positions_L, lengths_B, pool):
 
 def _sample(logits_V, key, temperature, top_k):
   """A base id 0..3: only A C G T logits are kept; top_k of them; softmax at `temperature`."""
-  logits_4 = logits_V[:tokenizer.NUM_BASES].astype(jnp.float32) / temperature
+  logits_4 = logits_V[: tokenizer.NUM_BASES].astype(jnp.float32) / temperature
   kth = jnp.sort(logits_4)[tokenizer.NUM_BASES - top_k]
   logits_4 = jnp.where(logits_4 >= kth, logits_4, -jnp.inf)
   return jax.random.categorical(key, logits_4).astype(jnp.int32)
@@ -313,14 +316,17 @@ def encode_sequence(seq: Any, name: str) -> np.ndarray:
     tokens_L = seq.reshape(-1)
     if tokens_L.size and (tokens_L.min() < 0 or tokens_L.max() > tokenizer.N_ID):
       bad = int(np.flatnonzero((tokens_L < 0) | (tokens_L > tokenizer.N_ID))[0])
-      raise PretrainedInputError(f"{name}: token id {int(tokens_L[bad])} at position {bad + 1:,} (1-based) is not a "
-                                 f"base or N (ids 0..{tokenizer.N_ID}); PAD, BOS and EOS are not sequence.")
+      raise PretrainedInputError(
+        f"{name}: token id {int(tokens_L[bad])} at position {bad + 1:,} (1-based) is not a "
+        f"base or N (ids 0..{tokenizer.N_ID}); PAD, BOS and EOS are not sequence."
+      )
     tokens_L = tokens_L.astype(np.uint8)
   elif isinstance(seq, (str, bytes, bytearray, np.ndarray)):
     tokens_L = tokenizer.encode(seq, source="input", record=name)
   else:
-    raise PretrainedInputError(f"{name}: a sequence is a str, bytes or an array of token ids, "
-                               f"got {type(seq).__name__}.")
+    raise PretrainedInputError(
+      f"{name}: a sequence is a str, bytes or an array of token ids, got {type(seq).__name__}."
+    )
   if tokens_L.size == 0:
     raise PretrainedInputError(f"{name}: the sequence is empty; give at least one base.")
   return tokens_L
@@ -335,8 +341,9 @@ def _named_sequences(seqs: Any) -> tuple[list[tuple[str, np.ndarray]], bool]:
   elif isinstance(seqs, (Sequence, np.ndarray)) or hasattr(seqs, "__iter__"):
     items = [(f"seqs[{i}]", v) for i, v in enumerate(seqs)]
   else:
-    raise PretrainedInputError(f"sequences must be a str, a list of them or a {{name: sequence}} mapping, "
-                               f"got {type(seqs).__name__}.")
+    raise PretrainedInputError(
+      f"sequences must be a str, a list of them or a {{name: sequence}} mapping, got {type(seqs).__name__}."
+    )
   if not items:
     raise PretrainedInputError("no sequences given (an empty list).")
   return [(name, encode_sequence(v, name)) for name, v in items], False
@@ -349,8 +356,10 @@ def _allele(value: Any, what: str, label: str) -> np.ndarray:
   if text in ("", "-"):
     return np.zeros(0, np.uint8)
   if text == "." or text.startswith("<") or text == "*":
-    raise PretrainedInputError(f"{label}: {what} allele {value!r} is not a sequence: only SNVs, MNVs and small "
-                               "indels with explicit alleles can be scored (use '-' or '' for an empty allele).")
+    raise PretrainedInputError(
+      f"{label}: {what} allele {value!r} is not a sequence: only SNVs, MNVs and small "
+      "indels with explicit alleles can be scored (use '-' or '' for an empty allele)."
+    )
   return tokenizer.encode(text, source="variant", record=label)
 
 
@@ -368,8 +377,9 @@ def _variant_fields(variant: Any, index: int) -> tuple[Any, Any, Any, str]:
   return pos, ref, alt, label
 
 
-def parse_variant(variant: Any, index: int, tokens_L: np.ndarray,
-                  seq_name: str = "the sequence") -> tuple[int, np.ndarray, np.ndarray, str]:
+def parse_variant(
+  variant: Any, index: int, tokens_L: np.ndarray, seq_name: str = "the sequence"
+) -> tuple[int, np.ndarray, np.ndarray, str]:
   """(0-based start, ref ids, alt ids, label), checked against the sequence; errors name the variant."""
   pos, ref, alt, label = _variant_fields(variant, index)
   if isinstance(pos, bool) or not isinstance(pos, (int, np.integer)):
@@ -383,13 +393,15 @@ def parse_variant(variant: Any, index: int, tokens_L: np.ndarray,
   last_pos = length if ref_ids.size else length + 1  # An insertion may go after the last base.
   if pos < 1 or start + len(ref_ids) > length or pos > last_pos:
     raise PretrainedInputError(
-        f"{label}: lies outside {seq_name}, which has {length:,} bases (positions 1..{length:,}, 1-based as in VCF).")
-  held = tokens_L[start:start + len(ref_ids)]
+      f"{label}: lies outside {seq_name}, which has {length:,} bases (positions 1..{length:,}, 1-based as in VCF)."
+    )
+  held = tokens_L[start : start + len(ref_ids)]
   if not np.array_equal(held, ref_ids):
     raise PretrainedInputError(
-        f"{label}: ref {ref!r} does not match {seq_name}, which holds {tokenizer.decode(held)!r} at "
-        f"{pos:,}..{pos + len(ref_ids) - 1:,} (1-based). Check the reference sequence and that positions are "
-        "1-based as in VCF.")
+      f"{label}: ref {ref!r} does not match {seq_name}, which holds {tokenizer.decode(held)!r} at "
+      f"{pos:,}..{pos + len(ref_ids) - 1:,} (1-based). Check the reference sequence and that positions are "
+      "1-based as in VCF."
+    )
   return start, ref_ids, alt_ids, label
 
 
@@ -423,8 +435,10 @@ class PretrainedModel:
 
   def __repr__(self) -> str:
     m = self.model_config
-    return (f"PretrainedModel({self.name!r}: {m.attention} attention, {m.num_layers} layers, D={m.d_model}, "
-            f"{self.num_params:,} parameters, stored {self.stored_dtype})")
+    return (
+      f"PretrainedModel({self.name!r}: {m.attention} attention, {m.num_layers} layers, D={m.d_model}, "
+      f"{self.num_params:,} parameters, stored {self.stored_dtype})"
+    )
 
   @property
   def num_params(self) -> int:
@@ -445,8 +459,10 @@ class PretrainedModel:
     if context is None:
       return None
     if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or context == 1 or context < 0:
-      raise PretrainedInputError(f"context={context!r} must be 0 (the training window, {self.window_length} "
-                                 "bases), a number of bases >= 2, or None (unbounded).")
+      raise PretrainedInputError(
+        f"context={context!r} must be 0 (the training window, {self.window_length} "
+        "bases), a number of bases >= 2, or None (unbounded)."
+      )
     return int(context) or self.window_length
 
   def _batches(self, token_lists: list[np.ndarray], chunk: int, batch_size: int, indices: Optional[list[int]] = None):
@@ -461,17 +477,22 @@ class PretrainedModel:
     for length, indices in sorted(buckets.items()):
       per_call = max(1, min(int(batch_size), self.max_batch_tokens // length))
       for begin in range(0, len(indices), per_call):
-        part = indices[begin:begin + per_call]
+        part = indices[begin : begin + per_call]
         rows = min(per_call, _next_pow2(len(part)))  # Few distinct batch shapes: few compilations.
         tokens_BL = np.full((rows, length), tokenizer.PAD_ID, np.int32)
         for row, i in enumerate(part):
-          tokens_BL[row, :len(token_lists[i])] = token_lists[i]
+          tokens_BL[row, : len(token_lists[i])] = token_lists[i]
         yield part, tokens_BL
 
   # -- Scoring -----------------------------------------------------------------------------------
 
-  def _log_likelihoods(self, token_lists: list[np.ndarray], chunk_size: Optional[int] = None,
-                       batch_size: int = DEFAULT_BATCH_SIZE, context: Optional[int] = None) -> list[np.ndarray]:
+  def _log_likelihoods(
+    self,
+    token_lists: list[np.ndarray],
+    chunk_size: Optional[int] = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    context: Optional[int] = None,
+  ) -> list[np.ndarray]:
     """Per-base ln p of each sequence; `context` None: one recurrence, else windows of `context`."""
     chunk = self._chunk(chunk_size)
     _check_batch_size(batch_size)
@@ -481,22 +502,32 @@ class PretrainedModel:
     fits = [context is None or len(t) <= context for t in token_lists]
     for i in (i for i, fit in enumerate(fits) if not fit):
       windows_per_call = max(1, min(int(batch_size), self.max_batch_tokens // context))
-      results[i] = inference.windowed_log_likelihood(self.model, self.params, token_lists[i], context, chunk,
-                                                     batch_size=windows_per_call, rng=self.features_rng)
+      results[i] = inference.windowed_log_likelihood(
+        self.model, self.params, token_lists[i], context, chunk, batch_size=windows_per_call, rng=self.features_rng
+      )
     for indices, tokens_BL in self._batches(token_lists, chunk, batch_size, [i for i, fit in enumerate(fits) if fit]):
       # chunked_log_likelihood's entry t is ln p(token t+1 | tokens <= t); shift by one.
-      logp_BL = np.asarray(inference.chunked_log_likelihood_jit(
-          self.model, self.params, jnp.asarray(tokens_BL), min(chunk, tokens_BL.shape[1]), self.features_rng))
+      logp_BL = np.asarray(
+        inference.chunked_log_likelihood_jit(
+          self.model, self.params, jnp.asarray(tokens_BL), min(chunk, tokens_BL.shape[1]), self.features_rng
+        )
+      )
       for row, i in enumerate(indices):
         tokens_L = token_lists[i]
         out_L = np.full(len(tokens_L), np.nan, np.float32)
-        out_L[1:] = logp_BL[row, :len(tokens_L) - 1]
+        out_L[1:] = logp_BL[row, : len(tokens_L) - 1]
         out_L[tokens_L >= tokenizer.NUM_BASES] = np.nan
         results[i] = out_L
     return results  # type: ignore[return-value]
 
-  def log_likelihood(self, seqs: Any, *, context: Optional[int] = 0, chunk_size: Optional[int] = None,
-                     batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray | list[np.ndarray]:
+  def log_likelihood(
+    self,
+    seqs: Any,
+    *,
+    context: Optional[int] = 0,
+    chunk_size: Optional[int] = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+  ) -> np.ndarray | list[np.ndarray]:
     """Per-base ln p(base t | bases before it) (float32, NaN at position 0 and at non-ACGT bases).
 
     One array for one sequence, a list for a list or mapping. Any length. `context` is how many
@@ -519,27 +550,44 @@ class PretrainedModel:
     out = self._log_likelihoods([t for _, t in named], chunk_size, batch_size, self._context(context))
     return out[0] if single else out
 
-  def bits_per_base(self, seqs: Any, *, context: Optional[int] = 0, chunk_size: Optional[int] = None,
-                    batch_size: int = DEFAULT_BATCH_SIZE) -> float | list[float]:
+  def bits_per_base(
+    self,
+    seqs: Any,
+    *,
+    context: Optional[int] = 0,
+    chunk_size: Optional[int] = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+  ) -> float | list[float]:
     """-mean ln p / ln 2 over the scored bases (NaN if a sequence has none: one base, or all N).
 
     `context` as in log_likelihood: by default the training window, the trainer's protocol.
     """
     named, single = _named_sequences(seqs)
-    values = [heldout.bits_per_base(*heldout.scored_log_likelihood(logp_L))
-              for logp_L in self._log_likelihoods([t for _, t in named], chunk_size, batch_size, self._context(context))]
+    values = [
+      heldout.bits_per_base(*heldout.scored_log_likelihood(logp_L))
+      for logp_L in self._log_likelihoods([t for _, t in named], chunk_size, batch_size, self._context(context))
+    ]
     return values[0] if single else values
 
-  def variant_scores_by_strand(self, seq: Any, variants: Sequence[Any], *, both_strands: bool = False,
-                               window: Optional[int] = None, chunk_size: Optional[int] = None,
-                               batch_size: int = DEFAULT_BATCH_SIZE, seq_name: str = "the sequence") -> np.ndarray:
+  def variant_scores_by_strand(
+    self,
+    seq: Any,
+    variants: Sequence[Any],
+    *,
+    both_strands: bool = False,
+    window: Optional[int] = None,
+    chunk_size: Optional[int] = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    seq_name: str = "the sequence",
+  ) -> np.ndarray:
     """Log-likelihood ratios [V, 1] (forward) or [V, 2] (forward, reverse complement), in nats."""
     if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 0):
       raise PretrainedInputError(f"window={window!r} must be None (whole sequence) or a number of bases >= 0.")
     tokens_L = encode_sequence(seq, seq_name)
     if isinstance(variants, (str, bytes, Mapping)) or not hasattr(variants, "__iter__"):
-      raise PretrainedInputError(f"variants must be a list of (pos, ref, alt) with pos 1-based, got "
-                                 f"{type(variants).__name__}.")
+      raise PretrainedInputError(
+        f"variants must be a list of (pos, ref, alt) with pos 1-based, got {type(variants).__name__}."
+      )
     variants = list(variants)
     parsed = [parse_variant(v, i, tokens_L, seq_name) for i, v in enumerate(variants)]
     if not parsed:
@@ -550,12 +598,15 @@ class PretrainedModel:
     ref_index: dict[tuple[int, int], int] = {}
     pairs = []
     for start, ref_ids, alt_ids, _ in parsed:
-      lo, hi = (0, len(tokens_L)) if window is None else (
-          max(0, start - window), min(len(tokens_L), start + len(ref_ids) + window))
+      lo, hi = (
+        (0, len(tokens_L))
+        if window is None
+        else (max(0, start - window), min(len(tokens_L), start + len(ref_ids) + window))
+      )
       if (lo, hi) not in ref_index:
         ref_index[(lo, hi)] = len(to_score)
         to_score.append(tokens_L[lo:hi])
-      alt_region = np.concatenate([tokens_L[lo:start], alt_ids, tokens_L[start + len(ref_ids):hi]]).astype(np.uint8)
+      alt_region = np.concatenate([tokens_L[lo:start], alt_ids, tokens_L[start + len(ref_ids) : hi]]).astype(np.uint8)
       pairs.append((ref_index[(lo, hi)], len(to_score)))
       to_score.append(alt_region)
 
@@ -572,17 +623,31 @@ class PretrainedModel:
         scores[v, s] = totals[a] - totals[r]
     return scores
 
-  def score_variants(self, seq: Any, variants: Sequence[Any], *, both_strands: bool = False,
-                     window: Optional[int] = None, chunk_size: Optional[int] = None,
-                     batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+  def score_variants(
+    self,
+    seq: Any,
+    variants: Sequence[Any],
+    *,
+    both_strands: bool = False,
+    window: Optional[int] = None,
+    chunk_size: Optional[int] = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+  ) -> np.ndarray:
     """ln p(alt) - ln p(ref) per variant [V] (float64, nats); see the module docstring."""
-    return self.variant_scores_by_strand(seq, variants, both_strands=both_strands, window=window,
-                                         chunk_size=chunk_size, batch_size=batch_size).mean(axis=1)
+    return self.variant_scores_by_strand(
+      seq, variants, both_strands=both_strands, window=window, chunk_size=chunk_size, batch_size=batch_size
+    ).mean(axis=1)
 
   # -- Embeddings --------------------------------------------------------------------------------
 
-  def embed(self, seqs: Any, pool: Optional[str] = "mean", *, chunk_size: Optional[int] = None,
-            batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray | list[np.ndarray]:
+  def embed(
+    self,
+    seqs: Any,
+    pool: Optional[str] = "mean",
+    *,
+    chunk_size: Optional[int] = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+  ) -> np.ndarray | list[np.ndarray]:
     """Last-layer hidden states: [L, D] per sequence (pool=None), or pooled [D] / [N, D]."""
     if pool not in POOLS:
       raise PretrainedInputError(f"pool={pool!r} must be one of 'mean', 'last' or None.")
@@ -592,11 +657,21 @@ class PretrainedModel:
     results: list[Optional[np.ndarray]] = [None] * len(token_lists)
     for indices, tokens_BL in self._batches(token_lists, chunk, batch_size):
       lengths_B = np.ones(tokens_BL.shape[0], np.int32)
-      lengths_B[:len(indices)] = [len(token_lists[i]) for i in indices]
-      out = np.asarray(_hidden_jit(self.model, self.params, jnp.asarray(tokens_BL), jnp.asarray(lengths_B),
-                                   min(chunk, tokens_BL.shape[1]), self.features_rng, pool), np.float32)
+      lengths_B[: len(indices)] = [len(token_lists[i]) for i in indices]
+      out = np.asarray(
+        _hidden_jit(
+          self.model,
+          self.params,
+          jnp.asarray(tokens_BL),
+          jnp.asarray(lengths_B),
+          min(chunk, tokens_BL.shape[1]),
+          self.features_rng,
+          pool,
+        ),
+        np.float32,
+      )
       for row, i in enumerate(indices):
-        results[i] = out[row, :len(token_lists[i])] if pool is None else out[row]
+        results[i] = out[row, : len(token_lists[i])] if pool is None else out[row]
     if single:
       return results[0]  # type: ignore[return-value]
     return results if pool is None else np.stack(results)  # type: ignore[return-value]
@@ -608,35 +683,47 @@ class PretrainedModel:
     chunk = self._chunk(chunk_size)
     num_chunks, num_tail = divmod(len(tokens_P), chunk)
     chunks_NC = np.full((_next_pow2(num_chunks) if num_chunks else 0, chunk), tokenizer.PAD_ID, np.int32)
-    chunks_NC[:num_chunks] = tokens_P[:num_chunks * chunk].reshape(num_chunks, chunk)
+    chunks_NC[:num_chunks] = tokens_P[: num_chunks * chunk].reshape(num_chunks, chunk)
     tail_T = np.full(chunk, tokenizer.PAD_ID, np.int32)
-    tail_T[:num_tail] = tokens_P[num_chunks * chunk:]
-    return _prefill_jit(self.model, self.params, jnp.asarray(chunks_NC), num_chunks, jnp.asarray(tail_T), num_tail,
-                        self.features_rng)
+    tail_T[:num_tail] = tokens_P[num_chunks * chunk :]
+    return _prefill_jit(
+      self.model, self.params, jnp.asarray(chunks_NC), num_chunks, jnp.asarray(tail_T), num_tail, self.features_rng
+    )
 
   def next_token_logits(self, prompt: Any, *, chunk_size: Optional[int] = None) -> np.ndarray:
     """Logits [V] of the token after `prompt`, from the recurrent state (what generate samples from)."""
     tokens_P = encode_sequence(prompt, "prompt").astype(np.int32)
     if not self.recurrent:
       padded = np.full(bucket_length(len(tokens_P), self._chunk(chunk_size)), tokenizer.PAD_ID, np.int32)
-      padded[:len(tokens_P)] = tokens_P
-      return np.asarray(_full_logits_at_jit(self.model, self.params, jnp.asarray(padded), len(tokens_P) - 1,
-                                            self.features_rng))
+      padded[: len(tokens_P)] = tokens_P
+      return np.asarray(
+        _full_logits_at_jit(self.model, self.params, jnp.asarray(padded), len(tokens_P) - 1, self.features_rng)
+      )
     states = self._prefill(tokens_P[:-1], chunk_size)
-    logits_V, _ = _step_logits_jit(self.model, self.params, states, jnp.asarray(tokens_P[-1]),
-                                   len(tokens_P) - 1, self.features_rng)
+    logits_V, _ = _step_logits_jit(
+      self.model, self.params, states, jnp.asarray(tokens_P[-1]), len(tokens_P) - 1, self.features_rng
+    )
     return np.asarray(logits_V)
 
-  def generate(self, prompt: Any, n: int, *, temperature: float = 1.0, top_k: Optional[int] = None,
-               seed: int = 0, chunk_size: Optional[int] = None) -> str:
+  def generate(
+    self,
+    prompt: Any,
+    n: int,
+    *,
+    temperature: float = 1.0,
+    top_k: Optional[int] = None,
+    seed: int = 0,
+    chunk_size: Optional[int] = None,
+  ) -> str:
     """The n bases (A C G T) sampled after `prompt`; see the module docstring."""
     tokens_P = encode_sequence(prompt, "prompt").astype(np.int32)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
       raise PretrainedInputError(f"n={n!r} must be a number of bases >= 0.")
     if not isinstance(temperature, (int, float, np.floating)) or not math.isfinite(temperature) or temperature < 0:
       raise PretrainedInputError(f"temperature={temperature!r} must be a finite number >= 0 (0: greedy).")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
-                              or not 1 <= top_k <= tokenizer.NUM_BASES):
+    if top_k is not None and (
+      isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= tokenizer.NUM_BASES
+    ):
       raise PretrainedInputError(f"top_k={top_k!r} must be None or 1..{tokenizer.NUM_BASES} (bases A C G T).")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
       raise PretrainedInputError(f"seed={seed!r} must be an integer.")
@@ -653,8 +740,18 @@ class PretrainedModel:
     token, position = jnp.asarray(tokens_P[-1], jnp.int32), jnp.int32(len(tokens_P) - 1)
     pieces = []
     for _ in range(-(-int(n) // GENERATE_BLOCK)):
-      states, token, position, tokens_T = _decode_jit(self.model, GENERATE_BLOCK, self.params, states, token,
-                                                      position, key, temperature_arr, top_k_arr, self.features_rng)
+      states, token, position, tokens_T = _decode_jit(
+        self.model,
+        GENERATE_BLOCK,
+        self.params,
+        states,
+        token,
+        position,
+        key,
+        temperature_arr,
+        top_k_arr,
+        self.features_rng,
+      )
       pieces.append(np.asarray(tokens_T))
     return tokenizer.decode(np.concatenate(pieces)[:n].astype(np.uint8))
 
@@ -662,11 +759,11 @@ class PretrainedModel:
     """Softmax attention has no recurrent state: each token reruns the forward over the context."""
     total = len(tokens_P) + n
     buffer_L = np.full(bucket_length(total, self._chunk(chunk_size)), tokenizer.PAD_ID, np.int32)
-    buffer_L[:len(tokens_P)] = tokens_P
+    buffer_L[: len(tokens_P)] = tokens_P
     for position in range(len(tokens_P) - 1, total - 1):
       logits_V = _full_logits_at_jit(self.model, self.params, jnp.asarray(buffer_L), position, self.features_rng)
       buffer_L[position + 1] = int(_sample_jit(logits_V, jax.random.fold_in(key, position), temperature, top_k))
-    return tokenizer.decode(buffer_L[len(tokens_P):total].astype(np.uint8))
+    return tokenizer.decode(buffer_L[len(tokens_P) : total].astype(np.uint8))
 
 
 def _check_batch_size(batch_size: Any) -> None:
@@ -679,8 +776,7 @@ def _check_tokenizer(spec: dict, path: str) -> None:
   for field in ("vocab", "vocab_size", "pad_id", "bos_id", "eos_id", "n_id"):
     if spec.get(field) != current[field]:
       raise export_lib.ExportError(
-          f"Export {path} was made with another tokenizer: {field}={spec.get(field)!r}, this genome-transformer "
-          f"has {current[field]!r}. Use the genome-transformer version that made it "
-          f"({spec.get('version')!r} tokenizer).")
-
-
+        f"Export {path} was made with another tokenizer: {field}={spec.get(field)!r}, this genome-transformer "
+        f"has {current[field]!r}. Use the genome-transformer version that made it "
+        f"({spec.get('version')!r} tokenizer)."
+      )

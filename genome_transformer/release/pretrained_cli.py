@@ -30,23 +30,21 @@ Bad input exits with status 1 and one line naming the file, line, record or vari
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import contextlib
 import os
 import sys
 import uuid
-from collections.abc import Iterator
 
-from absl import app
-from absl import flags
+from absl import app, flags
 import numpy as np
 import tqdm
 
 from genome_transformer.evaluation import heldout
+from genome_transformer.genomics import fasta, tokenizer
 from genome_transformer.release import export as export_lib
-from genome_transformer.training import checkpointing
-from genome_transformer.genomics import fasta
 from genome_transformer.release import pretrained
-from genome_transformer.genomics import tokenizer
+from genome_transformer.training import checkpointing
 
 COMMANDS = ("score", "variants", "embed", "generate", "list")
 RECORDS_PER_CALL = 64  # Records scored per API call in `score` / `embed` (then grouped by length).
@@ -60,12 +58,19 @@ flags.DEFINE_string("out", "-", "Output path; '-' is stdout (embed needs a file)
 flags.DEFINE_string("per_base", None, "score: also write per-base log-probabilities to this TSV.")
 flags.DEFINE_string("variants", None, "variants: TSV (chrom pos ref alt, 1-based) or VCF.")
 flags.DEFINE_bool("both_strands", False, "variants: average the forward and reverse-complement scores.")
-flags.DEFINE_integer("context", 0, "score: bases of context per scored base: 0 = the model's training window "
-                     "(longer records in half-overlapping windows of it, as the trainer's held-out figures); "
-                     "-1 = unbounded (one recurrence over the whole record, past the positions seen in "
-                     "training); N >= 2 = windows of N.")
-flags.DEFINE_integer("window", -1, "variants: bases of context each side of a variant (-1: the model's training "
-                     "window length; 0: the whole record).")
+flags.DEFINE_integer(
+  "context",
+  0,
+  "score: bases of context per scored base: 0 = the model's training window "
+  "(longer records in half-overlapping windows of it, as the trainer's held-out figures); "
+  "-1 = unbounded (one recurrence over the whole record, past the positions seen in "
+  "training); N >= 2 = windows of N.",
+)
+flags.DEFINE_integer(
+  "window",
+  -1,
+  "variants: bases of context each side of a variant (-1: the model's training window length; 0: the whole record).",
+)
 flags.DEFINE_enum("pool", "mean", ["mean", "last", "none"], "embed: pooling over bases.")
 flags.DEFINE_string("prompt", None, "generate: the bases to continue.")
 flags.DEFINE_integer("n", 100, "generate: number of bases to sample.")
@@ -134,8 +139,9 @@ def _fetch(fa: fasta.IndexedFasta, record: fasta.FastaRecord) -> np.ndarray:
 def command_score(model: pretrained.PretrainedModel) -> None:
   path = _require("fasta", "score")
   if FLAGS.context < -1 or FLAGS.context == 1:
-    raise CommandLineError(f"--context={FLAGS.context}: must be 0 (the model's training window), -1 (unbounded) "
-                           "or at least 2.")
+    raise CommandLineError(
+      f"--context={FLAGS.context}: must be 0 (the model's training window), -1 (unbounded) or at least 2."
+    )
   context = None if FLAGS.context == -1 else FLAGS.context
   with fasta.open_fasta(path) as fa, atomic_output(FLAGS.out) as out, contextlib.ExitStack() as stack:
     per_base = stack.enter_context(atomic_output(FLAGS.per_base)) if FLAGS.per_base else None
@@ -145,8 +151,7 @@ def command_score(model: pretrained.PretrainedModel) -> None:
     bar = stack.enter_context(_progress(sum(r.length for r in fa.records), "bp", "score"))
     for group in _record_groups(fa):
       tokens = {r.name: _fetch(fa, r) for r in group}
-      logps = model.log_likelihood(tokens, context=context, chunk_size=FLAGS.chunk_size,
-                                   batch_size=FLAGS.batch_size)
+      logps = model.log_likelihood(tokens, context=context, chunk_size=FLAGS.chunk_size, batch_size=FLAGS.batch_size)
       for (name, tokens_L), logp_L in zip(tokens.items(), logps):
         total, scored = heldout.scored_log_likelihood(logp_L)
         bpb = heldout.bits_per_base(total, scored)
@@ -190,8 +195,10 @@ def read_variants(path: str) -> list[tuple[str, pretrained.Variant, str]]:
       where = f"{path} line {number}"
       needed = max(c for c in columns if c is not None) + 1
       if len(fields) < needed:
-        raise CommandLineError(f"{where}: {len(fields)} tab-separated column(s); expected at least {needed} "
-                               f"({'CHROM POS ID REF ALT' if columns[2] is not None else 'chrom pos ref alt'}).")
+        raise CommandLineError(
+          f"{where}: {len(fields)} tab-separated column(s); expected at least {needed} "
+          f"({'CHROM POS ID REF ALT' if columns[2] is not None else 'chrom pos ref alt'})."
+        )
       chrom, pos_text = fields[columns[0]].strip(), fields[columns[1]].strip()
       try:
         pos = int(pos_text)
@@ -220,18 +227,23 @@ def command_variants(model: pretrained.PretrainedModel) -> None:
     for i, (chrom, variant, _) in enumerate(variants):
       if chrom not in lengths:
         shown = ", ".join(list(lengths)[:10]) + (" ..." if len(lengths) > 10 else "")
-        raise CommandLineError(f"{variant.id}: chromosome {chrom!r} is not a record of {fa.source} "
-                               f"(records: {shown}).")
+        raise CommandLineError(f"{variant.id}: chromosome {chrom!r} is not a record of {fa.source} (records: {shown}).")
       by_chrom.setdefault(chrom, []).append(i)
     scores = np.zeros((len(variants), 2 if FLAGS.both_strands else 1))
     with _progress(len(variants), "variant", "variants") as bar:
       for chrom, indices in by_chrom.items():
         tokens_L = fa.fetch(chrom)
         for begin in range(0, len(indices), VARIANTS_PER_CALL):
-          part = indices[begin:begin + VARIANTS_PER_CALL]
+          part = indices[begin : begin + VARIANTS_PER_CALL]
           scores[part] = model.variant_scores_by_strand(
-              tokens_L, [variants[i][1] for i in part], both_strands=FLAGS.both_strands, window=window,
-              chunk_size=FLAGS.chunk_size, batch_size=FLAGS.batch_size, seq_name=f"{fa.source}: record {chrom!r}")
+            tokens_L,
+            [variants[i][1] for i in part],
+            both_strands=FLAGS.both_strands,
+            window=window,
+            chunk_size=FLAGS.chunk_size,
+            batch_size=FLAGS.batch_size,
+            seq_name=f"{fa.source}: record {chrom!r}",
+          )
           bar.update(len(part))
   with atomic_output(FLAGS.out) as out:
     header = "chrom\tpos\tid\tref\talt\tllr" + ("\tllr_forward\tllr_reverse" if FLAGS.both_strands else "")
@@ -264,13 +276,16 @@ def command_embed(model: pretrained.PretrainedModel) -> None:
 
 def command_generate(model: pretrained.PretrainedModel) -> None:
   prompt = _require("prompt", "generate")
-  sequence = model.generate(prompt, FLAGS.n, temperature=FLAGS.temperature, top_k=FLAGS.top_k, seed=FLAGS.seed,
-                            chunk_size=FLAGS.chunk_size)
+  sequence = model.generate(
+    prompt, FLAGS.n, temperature=FLAGS.temperature, top_k=FLAGS.top_k, seed=FLAGS.seed, chunk_size=FLAGS.chunk_size
+  )
   with atomic_output(FLAGS.out) as out:
-    out.write(f">generated model={model.name} prompt_length={len(prompt)} n={FLAGS.n} "
-              f"temperature={FLAGS.temperature} top_k={FLAGS.top_k} seed={FLAGS.seed}\n")
+    out.write(
+      f">generated model={model.name} prompt_length={len(prompt)} n={FLAGS.n} "
+      f"temperature={FLAGS.temperature} top_k={FLAGS.top_k} seed={FLAGS.seed}\n"
+    )
     for start in range(0, len(sequence), 60):
-      out.write(sequence[start:start + 60] + "\n")
+      out.write(sequence[start : start + 60] + "\n")
 
 
 def command_list() -> None:
@@ -281,9 +296,11 @@ def command_list() -> None:
     document = export_lib.read_export_json(pretrained.resolve(name))
     meta, m = document["metadata"], document["model_config"]
     held = meta.get("test_bits_per_base")
-    print(f"{name}\t{meta.get('genome', {}).get('spec', '?')}\t{m['attention']} D={m['d_model']} "
-          f"layers={m['num_layers']}\tsteps={meta.get('steps')}\ttest_bits_per_base="
-          f"{'NA' if held is None else f'{held:.4f}'}")
+    print(
+      f"{name}\t{meta.get('genome', {}).get('spec', '?')}\t{m['attention']} D={m['d_model']} "
+      f"layers={m['num_layers']}\tsteps={meta.get('steps')}\ttest_bits_per_base="
+      f"{'NA' if held is None else f'{held:.4f}'}"
+    )
 
 
 def main(argv):
@@ -296,8 +313,9 @@ def main(argv):
       command_list()
       return
     model = pretrained.load(_require("model", command))
-    {"score": command_score, "variants": command_variants, "embed": command_embed,
-     "generate": command_generate}[command](model)
+    {"score": command_score, "variants": command_variants, "embed": command_embed, "generate": command_generate}[
+      command
+    ](model)
   except (tokenizer.GenomeInputError, export_lib.ExportError) as error:
     sys.exit(f"Error: {error}")
 

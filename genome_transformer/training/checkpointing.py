@@ -25,7 +25,8 @@ from genome_transformer import config_lib
 def quiet_orbax_info() -> None:
   """Orbax logs tens of INFO lines per checkpoint read or write: keep its warnings, drop the rest from the log."""
   logging.get_absl_handler().addFilter(
-      lambda record: record.levelno >= python_logging.WARNING or "/orbax/" not in record.pathname)
+    lambda record: record.levelno >= python_logging.WARNING or "/orbax/" not in record.pathname
+  )
 
 
 class CheckpointConfigMismatchError(ValueError):
@@ -39,18 +40,23 @@ class Checkpointer:
     self.directory = os.path.join(os.path.abspath(workdir), "checkpoints")
     self._config_dict = config.to_dict()
     self._manager = ocp.CheckpointManager(
-        self.directory,
-        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, cleanup_tmp_directories=True,
-                                             enable_async_checkpointing=True),
+      self.directory,
+      options=ocp.CheckpointManagerOptions(
+        max_to_keep=max_to_keep, create=True, cleanup_tmp_directories=True, enable_async_checkpointing=True
+      ),
     )
 
   def save(self, step: int, state: Any, data_iterator: grain.DataLoaderIterator | Any) -> None:
     # The iterator's state is captured now (synchronously); the arrays are written in the background.
-    self._manager.save(step, args=ocp.args.Composite(
+    self._manager.save(
+      step,
+      args=ocp.args.Composite(
         state=ocp.args.StandardSave(state),
         data=grain.checkpoint.CheckpointSave(data_iterator),
         config=ocp.args.JsonSave(self._config_dict),
-    ), force=True)
+      ),
+      force=True,
+    )
 
   def restore_latest(self, abstract_state: Any, data_iterator) -> Any | None:
     """The newest readable checkpoint's state (and the iterator restored in place), or None if none."""
@@ -60,42 +66,58 @@ class Checkpointer:
       try:
         saved_config = self._manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
       except Exception as error:  # pylint: disable=broad-except
-        self._warn_unreadable(path, error, steps[position + 1:])
+        self._warn_unreadable(path, error, steps[position + 1 :])
         continue
       mismatches = config_lib.resume_mismatches(saved_config, self._config_dict)
       if mismatches:
         raise CheckpointConfigMismatchError(
-            f"The checkpoint in {path} was made with another config; it cannot resume under this one:\n  "
-            + "\n  ".join(mismatches)
-            + "\nUse a new --workdir, or the config the checkpoint was made with.")
+          f"The checkpoint in {path} was made with another config; it cannot resume under this one:\n  "
+          + "\n  ".join(mismatches)
+          + "\nUse a new --workdir, or the config the checkpoint was made with."
+        )
       try:
-        restored = self._manager.restore(step, args=ocp.args.Composite(
+        restored = self._manager.restore(
+          step,
+          args=ocp.args.Composite(
             state=ocp.args.StandardRestore(abstract_state),
             data=grain.checkpoint.CheckpointRestore(data_iterator),
-        ))
+          ),
+        )
       except Exception as error:  # pylint: disable=broad-except
-        self._warn_unreadable(path, error, steps[position + 1:])
+        self._warn_unreadable(path, error, steps[position + 1 :])
         continue
       if position:
-        logging.warning("Resumed from %s instead of the newer, unreadable checkpoint(s) %s.", path,
-                        ", ".join(os.path.join(self.directory, str(s)) for s in steps[:position]))
+        logging.warning(
+          "Resumed from %s instead of the newer, unreadable checkpoint(s) %s.",
+          path,
+          ", ".join(os.path.join(self.directory, str(s)) for s in steps[:position]),
+        )
       return restored["state"]
     if steps:
-      raise RuntimeError(f"No checkpoint in {self.directory} is readable (steps {steps}); move the directory "
-                         "away to start over, or restore it from a copy.")
+      raise RuntimeError(
+        f"No checkpoint in {self.directory} is readable (steps {steps}); move the directory "
+        "away to start over, or restore it from a copy."
+      )
     return None
 
   def _warn_unreadable(self, path: str, error: Exception, older_steps: list[int]) -> None:
     fallback = f"falling back to step {older_steps[0]}" if older_steps else "no older checkpoint is left"
     # Moved aside, not deleted: it can be inspected, and the step can be saved again when it is redone.
-    quarantine = os.path.join(os.path.dirname(self.directory), "checkpoints_unreadable",
-                              f"{os.path.basename(path)}-{int(time.time())}")
+    quarantine = os.path.join(
+      os.path.dirname(self.directory), "checkpoints_unreadable", f"{os.path.basename(path)}-{int(time.time())}"
+    )
     if jax.process_index() == 0:
       os.makedirs(os.path.dirname(quarantine), exist_ok=True)
       os.replace(path, quarantine)
     self._manager.reload()
-    logging.warning("Checkpoint %s is corrupted or half-written (%s: %s); moved to %s; %s.", path,
-                    type(error).__name__, str(error).splitlines()[0] if str(error) else "", quarantine, fallback)
+    logging.warning(
+      "Checkpoint %s is corrupted or half-written (%s: %s); moved to %s; %s.",
+      path,
+      type(error).__name__,
+      str(error).splitlines()[0] if str(error) else "",
+      quarantine,
+      fallback,
+    )
 
   def close(self) -> None:
     self._manager.wait_until_finished()

@@ -15,7 +15,6 @@ import tensorboardX
 
 
 class MetricWriter:
-
   def __init__(self, workdir: str, *, enabled: bool = True):
     self.enabled = enabled
     self.jsonl_path = os.path.join(workdir, "metrics.jsonl")

@@ -31,15 +31,11 @@ import numpy as np
 import optax
 import tqdm
 
-from genome_transformer.training import checkpointing
-from genome_transformer import config_lib
-from genome_transformer.data import dataset
-from genome_transformer.data import input_pipeline
-from genome_transformer.evaluation import heldout
-from genome_transformer.training import metrics_writer
+from genome_transformer import config_lib, sublinear
 from genome_transformer import model as model_lib
-from genome_transformer import sublinear
-
+from genome_transformer.data import dataset, input_pipeline
+from genome_transformer.evaluation import heldout
+from genome_transformer.training import checkpointing, metrics_writer
 
 
 @flax.struct.dataclass
@@ -59,11 +55,11 @@ def data_dir_for(config: ml_collections.ConfigDict) -> str:
 
 def make_optimizer(train_config: ml_collections.ConfigDict) -> optax.GradientTransformation:
   schedule = optax.warmup_cosine_decay_schedule(
-      init_value=0.0,
-      peak_value=train_config.learning_rate,
-      warmup_steps=train_config.warmup_steps,
-      decay_steps=train_config.num_steps,
-      end_value=0.1 * train_config.learning_rate,
+    init_value=0.0,
+    peak_value=train_config.learning_rate,
+    warmup_steps=train_config.warmup_steps,
+    decay_steps=train_config.num_steps,
+    end_value=0.1 * train_config.learning_rate,
   )
   clip = optax.clip_by_global_norm(train_config.grad_clip_norm) if train_config.grad_clip_norm else optax.identity()
   return optax.chain(clip, optax.adamw(schedule, weight_decay=train_config.weight_decay))
@@ -116,22 +112,36 @@ def check_memory(compiled, *, what: str) -> int:
   if analysis is None:
     logging.warning("%s: XLA gives no memory analysis on this backend; not checked.", what)
     return 0
-  needed = (analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes
-            - analysis.alias_size_in_bytes)
+  needed = (
+    analysis.temp_size_in_bytes
+    + analysis.argument_size_in_bytes
+    + analysis.output_size_in_bytes
+    - analysis.alias_size_in_bytes
+  )
   stats = jax.local_devices()[0].memory_stats() or {}
   limit = stats.get("bytes_limit") or host_memory_bytes_per_device()
-  logging.info("%s needs %.1f MiB per device (temp %.1f, arguments %.1f, output %.1f, aliased %.1f); %.1f MiB available.",
-               what, needed / 2**20, analysis.temp_size_in_bytes / 2**20, analysis.argument_size_in_bytes / 2**20,
-               analysis.output_size_in_bytes / 2**20, analysis.alias_size_in_bytes / 2**20, limit / 2**20)
+  logging.info(
+    "%s needs %.1f MiB per device (temp %.1f, arguments %.1f, output %.1f, aliased %.1f); %.1f MiB available.",
+    what,
+    needed / 2**20,
+    analysis.temp_size_in_bytes / 2**20,
+    analysis.argument_size_in_bytes / 2**20,
+    analysis.output_size_in_bytes / 2**20,
+    analysis.alias_size_in_bytes / 2**20,
+    limit / 2**20,
+  )
   if needed > limit:
-    raise MemoryError(f"{what} needs {needed / 2**30:.2f} GiB per device but the device has {limit / 2**30:.2f} GiB: "
-                      "lower train.batch_size, train.chunk_size or the model size.")
+    raise MemoryError(
+      f"{what} needs {needed / 2**30:.2f} GiB per device but the device has {limit / 2**30:.2f} GiB: "
+      "lower train.batch_size, train.chunk_size or the model size."
+    )
   return needed
 
 
 @dataclasses.dataclass
 class _Preemption:
   """Set by SIGTERM; the loop saves a checkpoint at the next step boundary and exits."""
+
   requested: bool = False
 
   def install(self):
@@ -139,6 +149,7 @@ class _Preemption:
       del frame
       logging.warning("Received signal %d: saving a checkpoint before exiting.", signum)
       self.requested = True
+
     signal.signal(signal.SIGTERM, handler)
 
 
@@ -150,11 +161,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   writer = metrics_writer.MetricWriter(workdir, enabled=is_primary)
 
   data_dir = data_dir_for(config)
-  dataset.prepare(config.data.genome, data_dir, config.data.window_length, config.data.stride,
-                  config.data.max_n_fraction)
+  dataset.prepare(
+    config.data.genome, data_dir, config.data.window_length, config.data.stride, config.data.max_n_fraction
+  )
   local_batch = config.train.batch_size // jax.process_count()
   train_iter = input_pipeline.make_train_iterator(
-      config.data, data_dir, batch_size_per_process=local_batch, seed=config.seed)
+    config.data, data_dir, batch_size_per_process=local_batch, seed=config.seed
+  )
   validation = input_pipeline.heldout_sequences(config.data, "validation")
   test = input_pipeline.heldout_sequences(config.data, "test")
 
@@ -173,8 +186,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
   abstract_state = jax.eval_shape(init_state, init_rng)
   state_sharding = jax.tree.map(lambda _: replicated, abstract_state)
-  abstract_state = jax.tree.map(lambda s, sh: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sh),
-                                abstract_state, state_sharding)
+  abstract_state = jax.tree.map(
+    lambda s, sh: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sh), abstract_state, state_sharding
+  )
 
   ckpt = checkpointing.Checkpointer(workdir, config, max_to_keep=config.train.max_to_keep)
   restored = ckpt.restore_latest(abstract_state, train_iter)
@@ -185,14 +199,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     state = restored
     logging.info("Resumed from step %d.", int(state.step))
   num_params = sum(x.size for x in jax.tree.leaves(state.params))
-  logging.info("Model: %d parameters; %s step, chunk %d, window %d.", num_params,
-               "sub-linear" if uses_sublinear_step(config) else "plain autodiff",
-               config.train.chunk_size, config.data.window_length)
+  logging.info(
+    "Model: %d parameters; %s step, chunk %d, window %d.",
+    num_params,
+    "sub-linear" if uses_sublinear_step(config) else "plain autodiff",
+    config.train.chunk_size,
+    config.data.window_length,
+  )
 
-  tokens_spec = jax.ShapeDtypeStruct((config.train.batch_size, config.data.window_length), jnp.uint8,
-                                     sharding=batch_sharding)
-  train_step = jax.jit(make_train_step(model, tx, config), donate_argnums=0,
-                       out_shardings=(state_sharding, replicated))
+  tokens_spec = jax.ShapeDtypeStruct(
+    (config.train.batch_size, config.data.window_length), jnp.uint8, sharding=batch_sharding
+  )
+  train_step = jax.jit(make_train_step(model, tx, config), donate_argnums=0, out_shardings=(state_sharding, replicated))
   compiled_step = train_step.lower(abstract_state, tokens_spec, step_rng).compile()
   check_memory(compiled_step, what="Training step")
 
@@ -212,22 +230,42 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     if done % config.train.log_every == 0 or done == num_steps:
       loss = float(metrics["loss"])
       if not math.isfinite(loss):
-        raise NonFiniteLossError(f"Loss is {loss} at step {done}: lower train.learning_rate or check the data "
-                                 f"(the last good checkpoint is in {ckpt.directory}).")
+        raise NonFiniteLossError(
+          f"Loss is {loss} at step {done}: lower train.learning_rate or check the data "
+          f"(the last good checkpoint is in {ckpt.directory})."
+        )
       elapsed = time.perf_counter() - window_start
       steps_per_s = window_steps / max(elapsed, 1e-9)
-      last_metrics = {"loss": loss, "bits_per_base": loss / heldout.LN2, "grad_norm": float(metrics["grad_norm"]),
-                      "steps_per_s": steps_per_s, "tokens_per_s": steps_per_s * tokens_per_step,
-                      "tokens_seen": done * tokens_per_step}
+      last_metrics = {
+        "loss": loss,
+        "bits_per_base": loss / heldout.LN2,
+        "grad_norm": float(metrics["grad_norm"]),
+        "steps_per_s": steps_per_s,
+        "tokens_per_s": steps_per_s * tokens_per_step,
+        "tokens_seen": done * tokens_per_step,
+      }
       writer.write(done, last_metrics)
       eta = (num_steps - done) / max(steps_per_s, 1e-9)
       if is_primary:
-        logging.info("step %d/%d  loss %.4f  bits/base %.4f  %.0f tokens/s  %.2f steps/s  ETA %s", done, num_steps,
-                     loss, loss / heldout.LN2, last_metrics["tokens_per_s"], steps_per_s, tqdm.tqdm.format_interval(eta))
+        logging.info(
+          "step %d/%d  loss %.4f  bits/base %.4f  %.0f tokens/s  %.2f steps/s  ETA %s",
+          done,
+          num_steps,
+          loss,
+          loss / heldout.LN2,
+          last_metrics["tokens_per_s"],
+          steps_per_s,
+          tqdm.tqdm.format_interval(eta),
+        )
       window_start, window_steps = time.perf_counter(), 0
     if done % config.train.eval_every == 0 or done == num_steps:
-      eval_metrics = heldout.evaluate(model, state.params, config, {"validation": validation} if done < num_steps
-                              else {"validation": validation, "test": test}, eval_rng)
+      eval_metrics = heldout.evaluate(
+        model,
+        state.params,
+        config,
+        {"validation": validation} if done < num_steps else {"validation": validation, "test": test},
+        eval_rng,
+      )
       writer.write(done, eval_metrics)
       last_metrics.update(eval_metrics)
       window_start = time.perf_counter()  # Evaluation time is not training throughput.

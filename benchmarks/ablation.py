@@ -30,7 +30,7 @@ import jax.numpy as jnp
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks import common  # pylint: disable=g-import-not-at-top
-from genome_transformer import model as model_lib  # pylint: disable=g-import-not-at-top
+from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
 from genome_transformer.training import train  # pylint: disable=g-import-not-at-top
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "One subdirectory per variant (kept out of git).", required=True)

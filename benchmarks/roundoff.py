@@ -35,8 +35,8 @@ import ml_collections  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from genome_transformer import model as model_lib  # pylint: disable=g-import-not-at-top
-from genome_transformer import sublinear  # pylint: disable=g-import-not-at-top
+from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
+from genome_transformer.model import sublinear  # pylint: disable=g-import-not-at-top
 from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
 
 _MIN = flags.DEFINE_integer("min_log2_len", 10, "Shortest sequence, log2.")

@@ -6,8 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 import gzip
 
+import jax
 import numpy as np
 import pytest
+
+# Implicit rank promotion hides shape bugs (a [B] added to a [B, L] broadcasts silently): fail on it.
+jax.config.update("jax_numpy_rank_promotion", "raise")
 
 # A small genome that exercises the tokenizer policy: soft-masked (lowercase) stretches, an
 # N run long enough to drop windows, and a few IUPAC codes. Window settings for its shards.

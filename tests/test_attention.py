@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genome_transformer import attention
+from genome_transformer.model import attention
 
 B, L, H, D_HEAD = 2, 13, 2, 8
 # (feature map, blocks): favor+ with N = 2 has M = 2 d features.
@@ -180,3 +180,41 @@ def test_num_features_and_errors():
     attention.num_features("tanh", 16)
   with pytest.raises(ValueError, match="chunk_size"):
     attention.causal_linear_attention_chunked(*_phis("sqr", 1)[:3], 0)
+
+
+def test_taylor_features_give_the_second_order_exponential():
+  """phi(q) . phi(k) = 1 + q.k / sqrt(d) + (q.k)^2 / (2 d), computed here from the dot product alone."""
+  q_BLHd = jax.random.normal(jax.random.PRNGKey(0), (B, L, H, 4), jnp.float32)
+  k_BLHd = jax.random.normal(jax.random.PRNGKey(1), (B, L, H, 4), jnp.float32)
+  phi_q, phi_k = attention.feature_map(q_BLHd, "taylor"), attention.feature_map(k_BLHd, "taylor")
+  assert phi_q.shape[-1] == attention.num_features("taylor", 4) == 1 + 4 + 10
+  got = np.einsum("blhm,bshm->bhls", phi_q, phi_k)
+  a = np.einsum("blhd,bshd->bhls", np.asarray(q_BLHd, np.float64), np.asarray(k_BLHd, np.float64)) / 2.0
+  np.testing.assert_allclose(got, 1.0 + a + a ** 2 / 2.0, rtol=1e-5, atol=1e-5)
+  assert float(got.min()) >= 0.5 - 1e-6  # 1 + a + a^2/2 >= 1/2: the denominator cannot vanish.
+
+
+def test_causal_depthwise_conv_equals_numpy_convolve():
+  x_BEF = jax.random.normal(jax.random.PRNGKey(0), (B, L, 3), jnp.float32)
+  kernel_KF = jax.random.normal(jax.random.PRNGKey(1), (4, 3), jnp.float32)
+  got = attention.causal_depthwise_conv(x_BEF, kernel_KF)
+  x, w = np.asarray(x_BEF, np.float64), np.asarray(kernel_KF, np.float64)
+  want = np.stack([np.stack([np.convolve(x[b, :, f], w[:, f])[:L] for f in range(3)], -1) for b in range(B)])
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_sliding_window_softmax_equals_explicit_loop():
+  """Each query's softmax over the keys at lags 0..w-1 that lie at or after the sequence start."""
+  kq, kk, kv = jax.random.split(jax.random.PRNGKey(0), 3)
+  q, k, v = (jax.random.normal(key, (B, L, H, D_HEAD), jnp.float32) for key in (kq, kk, kv))
+  valid_E = jnp.arange(L) >= 2  # The first two rows lie before the sequence start.
+  window, num_queries = 4, 9
+  got = np.asarray(attention.sliding_window_softmax(q, k, v, window, valid_E, num_queries))
+  q, k, v = (np.asarray(x, np.float64) for x in (q, k, v))
+  for row in range(L - num_queries, L):
+    keys = [j for j in range(max(0, row - window + 1), row + 1) if j >= 2 or j == row]
+    scores = np.einsum("bhd,bjhd->bhj", q[:, row], k[:, keys]) / math.sqrt(D_HEAD)
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    np.testing.assert_allclose(got[:, row - (L - num_queries)], np.einsum("bhj,bjhd->bhd", weights, v[:, keys]),
+                               rtol=1e-5, atol=1e-5)

@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genome_transformer import inference
-from genome_transformer import model as model_lib
+from genome_transformer.model import inference
+from genome_transformer.model import performer as model_lib
 from model_testing import make_config
 
 B, L = 2, 23
@@ -35,16 +35,16 @@ def test_chunked_log_likelihood_equals_full_forward(feature_map, chunk_size):
   rng = jax.random.PRNGKey(9) if feature_map == "favor+" else None
   logp = _chunked(model, params, tokens, chunk_size, rng)
   assert logp.shape == (B, L)
-  assert bool(jnp.all(jnp.isnan(logp[:, -1])))  # No next token after the last one.
-  np.testing.assert_allclose(logp[:, :-1], _full_logp(model, params, tokens, rng), rtol=1e-4, atol=1e-5)
-  assert bool(jnp.all(logp[:, :-1] <= 0.0))
+  assert bool(jnp.all(jnp.isnan(logp[:, 0])))  # No context before the first token.
+  np.testing.assert_allclose(logp[:, 1:], _full_logp(model, params, tokens, rng), rtol=1e-4, atol=1e-5)
+  assert bool(jnp.all(logp[:, 1:] <= 0.0))
 
 
 def test_softmax_model_is_scored_by_its_full_forward():
   model, params, tokens = _setup(attention="softmax")
   logp = _chunked(model, params, tokens, 5, None)
-  np.testing.assert_allclose(logp[:, :-1], _full_logp(model, params, tokens), rtol=1e-5, atol=1e-6)
-  assert bool(jnp.all(jnp.isnan(logp[:, -1])))
+  np.testing.assert_allclose(logp[:, 1:], _full_logp(model, params, tokens), rtol=1e-5, atol=1e-6)
+  assert bool(jnp.all(jnp.isnan(logp[:, 0])))
 
 
 @pytest.mark.parametrize("feature_map", ["sqr", "favor+"])
@@ -97,7 +97,7 @@ def _windows_one_by_one(model, params, tokens_L, context, chunk_size, rng=None):
     logp_W = np.asarray(_chunked(model, params, jnp.asarray(window), min(chunk_size, context), rng))[0]
     first = 1 if start == 0 else start + context - half  # Window 0 gives [0, W); window k [kh + W - h, kh + W).
     for t in range(first, min(start + context, n)):
-      logp_L[t] = logp_W[t - start - 1]  # Entry j is ln p(window token j+1 | window tokens <= j).
+      logp_L[t] = logp_W[t - start]  # Entry j is ln p(window token j | window tokens < j).
       times_L[t] += 1
     if start + context >= n:
       break
@@ -138,7 +138,7 @@ def test_sequence_within_one_window_is_scored_whole(attention, feature_map, n):
   rng = jax.random.PRNGKey(9) if feature_map == "favor+" else None
   tokens_L = _tokens(n)
   whole_L = np.asarray(_chunked(model, params, jnp.asarray(tokens_L.astype(np.int32))[None], 4, rng))[0]
-  want_L = np.concatenate([[np.nan], whole_L[:-1]]).astype(np.float32)
+  want_L = whole_L.astype(np.float32)  # Both put token t's score at entry t.
   want_L[tokens_L >= 4] = np.nan
   got_L = inference.windowed_log_likelihood(model, params, tokens_L, W, 4, batch_size=2, rng=rng)
   np.testing.assert_allclose(got_L, want_L, rtol=1e-5, atol=1e-6)
@@ -152,3 +152,34 @@ def test_windowed_log_likelihood_refuses_bad_arguments():
   with pytest.raises(ValueError, match="must be 1-D"):
     inference.windowed_log_likelihood(model, params, _tokens(8)[None], W, 4)
   assert np.isnan(inference.windowed_log_likelihood(model, params, _tokens(1), W, 4)).all()
+
+
+# Issue 12's additions together (convolution width 3, Taylor map, one window head of 4, no positions):
+# the carried state holds each layer's context rows, and every recurrent form still equals the
+# whole-sequence forward.
+ALL_COMPONENTS = dict(conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=4,
+                      positions="none")
+
+
+def _moved_setup(**overrides):
+  model, params, tokens = _setup(**overrides)
+  leaves, treedef = jax.tree.flatten(params)
+  keys = jax.random.split(jax.random.PRNGKey(7), len(leaves))
+  params = jax.tree.unflatten(treedef, [p + 0.2 * jax.random.normal(k, p.shape) for p, k in zip(leaves, keys)])
+  return model, params, tokens
+
+
+@pytest.mark.parametrize("overrides", [dict(conv_width=3), dict(window_heads=1, window_size=4), ALL_COMPONENTS],
+                         ids=["conv", "window", "all"])
+def test_components_step_and_chunked_equal_full(overrides):
+  model, params, tokens = _moved_setup(**overrides)
+  full = model.apply({"params": params}, tokens)
+  step = jax.jit(lambda tok, states, pos: inference.step(model, params, tok, states, pos))
+  states = model_lib.init_states(model.config, B)
+  assert states[0][2].shape[1] == model_lib.context_rows(model.config)  # O(1) per token: R rows per layer.
+  for t in range(L):
+    logits_BV, states = step(tokens[:, t], states, t)
+    np.testing.assert_allclose(logits_BV, full[:, t], rtol=1e-4, atol=1e-4, err_msg=f"position {t}")
+  for chunk_size in (1, 5):
+    logp = _chunked(model, params, tokens, chunk_size, None)
+    np.testing.assert_allclose(logp[:, 1:], _full_logp(model, params, tokens), rtol=1e-4, atol=1e-4)

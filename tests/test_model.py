@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genome_transformer import model as model_lib
+from genome_transformer.model import performer as model_lib
 from model_testing import make_config
 
 B, L = 2, 13
@@ -25,10 +25,14 @@ def _init(config, dtype=jnp.float32):
 
 
 def _reference_forward(params, tokens_BL, config):
-  """The reference PyTorch model's semantics, restated in NumPy float64 (sqr features)."""
+  """The reference PyTorch model's semantics, restated in NumPy float64 (sqr features), with issue 12's
+  additions written from their definitions: a causal convolution as np.convolve, Taylor attention
+  weights 1 + a + a^2/2 from the dot product a (no feature map), window heads as a banded softmax."""
   p = jax.tree.map(lambda a: np.asarray(a, np.float64), params["params"])
   tokens_BL = np.asarray(tokens_BL)
   width, heads = config.d_model, config.num_heads
+  length = tokens_BL.shape[1]
+  conv_width, window_heads = config.get("conv_width", 0), config.get("window_heads", 0)
   erf = np.vectorize(math.erf)
 
   def dense(x, q):
@@ -38,21 +42,43 @@ def _reference_forward(params, tokens_BL, config):
     mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
     return (x - mu) / np.sqrt(var + 1e-5) * q["scale"] + q["bias"]
 
-  half = width // 2
-  positions = np.arange(tokens_BL.shape[1], dtype=np.float64)
-  freqs = np.exp(np.arange(0, half, 2) * (-np.log(10000.0) / half))
-  args = positions[:, None] * freqs[None, :]
-  pos = np.concatenate([np.sin(args), np.cos(args)], -1)
-  x = np.concatenate([p["embed"]["embedding"][tokens_BL], np.broadcast_to(pos, tokens_BL.shape + (half,))], -1)
-  mask = np.tril(np.ones((tokens_BL.shape[1],) * 2))
+  def conv(y, taps):  # Per channel, zero before position 0.
+    return np.stack([np.stack([np.convolve(y[b, :, f], taps[:, f])[:length] for f in range(y.shape[-1])], -1)
+                     for b in range(y.shape[0])])
+
+  emb = p["embed"]["embedding"][tokens_BL]
+  if config.get("positions", "sinusoid") == "sinusoid":
+    half = width // 2
+    positions = np.arange(length, dtype=np.float64)
+    freqs = np.exp(np.arange(0, half, 2) * (-np.log(10000.0) / half))
+    args = positions[:, None] * freqs[None, :]
+    pos = np.concatenate([np.sin(args), np.cos(args)], -1)
+    x = np.concatenate([emb, np.broadcast_to(pos, tokens_BL.shape + (half,))], -1)
+  else:
+    x = emb
+  lag = np.arange(length)[:, None] - np.arange(length)[None, :]
+  mask = (lag >= 0).astype(np.float64)
   for i in range(config.num_layers):
     q = p[f"layer_{i}"]
     skip = x
     h = x if config.on_gptln else layer_norm(x, q["ln_attention"])
+    qh, kh, vh = (dense(h, q[n]) for n in ("query", "key", "value"))
+    if conv_width:
+      qh, kh, vh = (conv(y, q[f"conv_{n}"]) for y, n in ((qh, "query"), (kh, "key"), (vh, "value")))
     split = lambda y: y.reshape(y.shape[:2] + (heads, -1))
-    qh, kh, vh = (split(dense(h, q[n])) for n in ("query", "key", "value"))
-    a = np.einsum("blhm,bshm->bhls", qh ** 2, kh ** 2) * mask
-    out = np.einsum("bhls,bshd->blhd", a, vh) / (a.sum(-1).transpose(0, 2, 1)[..., None] + 1e-16)
+    qh, kh, vh = split(qh), split(kh), split(vh)
+    dot = np.einsum("blhm,bshm->bhls", qh, kh)
+    if config.feature_map == "taylor":
+      a = dot / np.sqrt(qh.shape[-1])
+      weights = (1.0 + a + a ** 2 / 2.0) * mask
+    else:
+      weights = np.einsum("blhm,bshm->bhls", qh ** 2, kh ** 2) * mask
+    out = np.einsum("bhls,bshd->blhd", weights, vh) / (weights.sum(-1).transpose(0, 2, 1)[..., None] + 1e-16)
+    if window_heads:
+      scores = np.where((lag >= 0) & (lag < config.window_size), dot / np.sqrt(qh.shape[-1]), -np.inf)
+      soft = np.exp(scores - scores.max(-1, keepdims=True))
+      soft /= soft.sum(-1, keepdims=True)
+      out[:, :, :window_heads] = np.einsum("bhls,bshd->blhd", soft, vh)[:, :, :window_heads]
     out = out.reshape(x.shape)
     x = skip + (layer_norm(out, q["ln_attention"]) if config.on_gptln else out)
     skip = x
@@ -62,6 +88,61 @@ def _reference_forward(params, tokens_BL, config):
     f = dense(u, q["ffn_out"])
     x = skip + (layer_norm(f, q["ln_ffn"]) if config.on_gptln else f)
   return dense(x, p["head"])
+
+
+# Issue 12's additions, alone and together (window 4 < L = 13, convolution width 3).
+COMPONENTS = {
+    "conv": dict(conv_width=3),
+    "taylor": dict(feature_map="taylor", qk_head_dim=4),
+    "window": dict(window_heads=1, window_size=4),
+    "nopos": dict(positions="none"),
+    "all": dict(conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=4, positions="none"),
+}
+
+
+def _moved(variables, dtype):
+  """Parameters away from init (the convolution starts as the identity)."""
+  leaves, treedef = jax.tree.flatten(variables)
+  keys = jax.random.split(jax.random.PRNGKey(7), len(leaves))
+  return jax.tree.unflatten(treedef, [(p + 0.2 * jax.random.normal(k, p.shape)).astype(dtype)
+                                      for p, k in zip(leaves, keys)])
+
+
+@pytest.mark.parametrize("component", sorted(COMPONENTS))
+def test_components_match_their_definitions_in_float64(component):
+  config = make_config(**COMPONENTS[component])
+  with jax.enable_x64(True):
+    model, variables = _init(config, jnp.float64)
+    variables = _moved(variables, jnp.float64)
+    np.testing.assert_allclose(model.apply(variables, _tokens()), _reference_forward(variables, _tokens(), config),
+                               rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("component", sorted(COMPONENTS))
+def test_components_chunked_with_states_equal_full(component):
+  """Chunks of 5 (ragged last) and of 1, from carried states and context rows, equal the whole sequence."""
+  config = make_config(**COMPONENTS[component])
+  model, variables = _init(config)
+  variables = _moved(variables, jnp.float32)
+  full = model.apply(variables, _tokens())
+  apply_chunk = jax.jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s))
+  for chunk in (5, 1):
+    states, pieces = model_lib.init_states(config, B), []
+    for start in range(0, L, chunk):
+      logits, states = apply_chunk(_tokens()[:, start:start + chunk], jnp.int32(start), states)
+      pieces.append(logits)
+    np.testing.assert_allclose(jnp.concatenate(pieces, axis=1), full, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("component", ["conv", "window", "all"])
+def test_components_are_causal(component):
+  config = make_config(**COMPONENTS[component])
+  model, variables = _init(config)
+  tokens = _tokens()
+  changed = tokens.at[:, 8:].set((tokens[:, 8:] + 3) % 8)
+  before, after = model.apply(variables, tokens), model.apply(variables, changed)
+  np.testing.assert_array_equal(before[:, :8], after[:, :8])
+  assert not np.allclose(before[:, 8:], after[:, 8:])
 
 
 @pytest.mark.parametrize("on_gptln", [True, False])
@@ -99,7 +180,7 @@ def test_hidden_states_and_hashable_module():
   h_BLD = model.apply(variables, _tokens(), return_hidden=True)
   assert h_BLD.shape == (B, L, 16)
   head = variables["params"]["head"]
-  np.testing.assert_allclose(h_BLD @ head["kernel"] + head["bias"], model.apply(variables, _tokens()),
+  np.testing.assert_allclose(h_BLD @ head["kernel"] + head["bias"][None, None], model.apply(variables, _tokens()),
                              rtol=1e-5, atol=1e-5)
   # The trainer jits with the model as a static argument: equal configs give equal hashes.
   assert hash(model) == hash(model_lib.SLiMPerformer(make_config()))

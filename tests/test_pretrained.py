@@ -18,7 +18,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from genome_transformer import model as model_lib
+from genome_transformer.model import performer as model_lib
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import tokenizer
 from genome_transformer.release import export, pretrained

@@ -14,8 +14,8 @@ from model_testing import make_config
 import numpy as np
 import pytest
 
-from genome_transformer import attention, sublinear
-from genome_transformer import model as model_lib
+from genome_transformer.model import attention, sublinear
+from genome_transformer.model import performer as model_lib
 
 B, H, D_HEAD = 2, 2, 8
 

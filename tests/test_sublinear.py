@@ -11,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genome_transformer import model as model_lib
-from genome_transformer import sublinear
+from genome_transformer.model import performer as model_lib
+from genome_transformer.model import sublinear
 from model_testing import make_config
 
 B, L = 2, 70
@@ -90,7 +90,8 @@ def test_float64_states_remedy_keeps_model_in_float32():
     assert got[0].dtype == jnp.float32
     assert all(g.dtype == jnp.float32 for g in jax.tree.leaves(got[1]))
     states = sublinear.chunk_start_states(model, params, _tokens(), 16, state_dtype=jnp.float64)
-    assert all(s.dtype == jnp.float64 for s in jax.tree.leaves(states))
+    assert all(s.dtype == jnp.float64 for layer in states for s in layer[:2])  # (S, z); context rows are activations.
+    assert all(layer[2].dtype == jnp.float32 for layer in states)
     params64 = jax.tree.map(lambda p: p.astype(jnp.float64), params)
     _assert_close(got, _full(model, params64, _tokens(), None), rtol=1e-4, atol_frac=1e-5)
 
@@ -101,7 +102,7 @@ def test_rebuilt_start_states_equal_stored():
     stored = sublinear.chunk_start_states(model, params, _tokens(), 16)
     rebuilt = sublinear.chunk_start_states(model, params, _tokens(), 16, rebuilt=True)
     assert stored[0][0].shape == (5, B, 2, 8, 8)  # 70 = 4 x 16 + 6: five chunks.
-    for s, r in zip(jax.tree.leaves(stored), jax.tree.leaves(rebuilt)):
+    for s, r in zip(jax.tree.leaves([layer[:2] for layer in stored]), jax.tree.leaves([layer[:2] for layer in rebuilt])):
       np.testing.assert_array_equal(r[0], 0.0)  # The first chunk starts from exact zeros.
       np.testing.assert_allclose(r, s, rtol=1e-10, atol=1e-10 * float(jnp.max(jnp.abs(s))))
       assert float(jnp.max(jnp.abs(s[1:]))) > 1.0  # Non-trivial states were compared.
@@ -151,7 +152,7 @@ def test_batch_sharded_jit_matches_single_device():
   script = textwrap.dedent("""
       import jax, jax.numpy as jnp, numpy as np, ml_collections
       from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
-      from genome_transformer import model as model_lib, sublinear
+      from genome_transformer.model import performer as model_lib, sublinear
       assert jax.device_count() == 4
       config = ml_collections.ConfigDict(dict(vocab_size=8, d_model=16, num_layers=2, num_heads=2, d_ff=32,
           attention="linear", feature_map="favor+", num_feature_blocks=1, on_gptln=True))
@@ -175,3 +176,72 @@ def test_batch_sharded_jit_matches_single_device():
   result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   assert "SHARDED_OK" in result.stdout
+
+
+# Issue 12's components, each alone and all together. Window 5 and convolution width 3 make every
+# chunk size below meet the interesting cases: a chunk shorter than a layer's context rows (C = 1),
+# a prefix of s R = 14 tokens that reaches back over several chunks and past the sequence start,
+# and a ragged last chunk (L - 1 = 69 = 64 + 5 ... and 7 x 10 = 70 exactly).
+COMPONENTS = {
+    "conv": dict(conv_width=3),
+    "taylor": dict(feature_map="taylor", qk_head_dim=4),
+    "window": dict(window_heads=1, window_size=5),
+    "nopos": dict(positions="none"),
+    "all": dict(conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=5, positions="none"),
+}
+
+
+def _perturbed(params, dtype):
+  """Parameters away from init: the convolution starts as the identity, so its taps must move."""
+  leaves, treedef = jax.tree.flatten(params)
+  keys = jax.random.split(jax.random.PRNGKey(11), len(leaves))
+  return jax.tree.unflatten(treedef, [(p + 0.2 * jax.random.normal(k, p.shape)).astype(dtype)
+                                      for p, k in zip(leaves, keys)])
+
+
+@pytest.mark.parametrize("component,chunk_size", [
+    ("conv", 7), ("taylor", 7), ("window", 7), ("nopos", 7),
+    ("all", 1), ("all", 7), ("all", 64), ("all", L - 1), ("all", L)])
+def test_components_equal_autodiff_float32(component, chunk_size):
+  model, params = _setup(**COMPONENTS[component])
+  params = _perturbed(params, jnp.float32)
+  _assert_close(_slim(model, params, _tokens(), chunk_size), _full(model, params, _tokens(), None),
+                rtol=2e-4, atol_frac=2e-5)
+
+
+@pytest.mark.parametrize("component,chunk_size", [
+    ("conv", 1), ("conv", L - 1), ("taylor", 7), ("window", 1), ("window", L - 1),
+    ("all", 1), ("all", 7), ("all", 64), ("all", L - 1), ("all", L)])
+def test_components_equal_autodiff_float64(component, chunk_size):
+  with jax.enable_x64(True):
+    model, params = _setup(jnp.float64, **COMPONENTS[component])
+    params = _perturbed(params, jnp.float64)
+    got = _slim(model, params, _tokens(), chunk_size)
+    _assert_close(got, _full(model, params, _tokens(), None), rtol=1e-9, atol_frac=1e-11)
+
+
+def test_components_rebuilt_start_states_and_context_rows_equal_stored():
+  """The reverse pass's start states, context rows included, are the forward pass's."""
+  with jax.enable_x64(True):
+    model, params = _setup(jnp.float64, **COMPONENTS["all"])
+    params = _perturbed(params, jnp.float64)
+    stored = sublinear.chunk_start_states(model, params, _tokens(), 16)
+    rebuilt = sublinear.chunk_start_states(model, params, _tokens(), 16, rebuilt=True)
+    assert stored[0][2].shape == (5, B, 6, 16)  # R = (3 - 1) + (5 - 1) context rows of D = 16.
+    for s, r in zip(jax.tree.leaves(stored), jax.tree.leaves(rebuilt)):
+      np.testing.assert_allclose(r, s, rtol=1e-10, atol=1e-10 * float(jnp.max(jnp.abs(s))))
+      assert float(jnp.max(jnp.abs(s[1:]))) > 0.1  # Non-trivial values were compared.
+
+
+def test_context_rows_carry_the_previous_chunk():
+  """With a convolution, a chunk's loss depends on the previous chunk's last tokens, not just the state.
+
+  Changing the token just before a chunk boundary changes the next chunk's first predictions through
+  the convolution; the sub-linear gradient must still equal autodiff's for the altered sequence.
+  """
+  model, params = _setup(**COMPONENTS["conv"])
+  params = _perturbed(params, jnp.float32)
+  tokens = _tokens()
+  altered = tokens.at[:, 13].set((tokens[:, 13] + 1) % 4)
+  for t in (tokens, altered):
+    _assert_close(_slim(model, params, t, 14), _full(model, params, t, None), rtol=2e-4, atol_frac=2e-5)

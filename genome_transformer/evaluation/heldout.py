@@ -15,7 +15,7 @@ from absl import logging
 import ml_collections
 import numpy as np
 
-from genome_transformer import inference
+from genome_transformer.model import inference
 
 LN2 = math.log(2.0)
 EVAL_BATCH_TOKENS = 1 << 15  # Tokens per evaluation call: windows per call = this // eval context.

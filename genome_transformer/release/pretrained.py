@@ -77,8 +77,8 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from genome_transformer import inference, sublinear
-from genome_transformer import model as model_lib
+from genome_transformer.model import inference, sublinear
+from genome_transformer.model import performer as model_lib
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import tokenizer
 from genome_transformer.release import export as export_lib
@@ -506,7 +506,6 @@ class PretrainedModel:
         self.model, self.params, token_lists[i], context, chunk, batch_size=windows_per_call, rng=self.features_rng
       )
     for indices, tokens_BL in self._batches(token_lists, chunk, batch_size, [i for i, fit in enumerate(fits) if fit]):
-      # chunked_log_likelihood's entry t is ln p(token t+1 | tokens <= t); shift by one.
       logp_BL = np.asarray(
         inference.chunked_log_likelihood_jit(
           self.model, self.params, jnp.asarray(tokens_BL), min(chunk, tokens_BL.shape[1]), self.features_rng
@@ -514,8 +513,7 @@ class PretrainedModel:
       )
       for row, i in enumerate(indices):
         tokens_L = token_lists[i]
-        out_L = np.full(len(tokens_L), np.nan, np.float32)
-        out_L[1:] = logp_BL[row, : len(tokens_L) - 1]
+        out_L = logp_BL[row, : len(tokens_L)].astype(np.float32)
         out_L[tokens_L >= tokenizer.NUM_BASES] = np.nan
         results[i] = out_L
     return results  # type: ignore[return-value]

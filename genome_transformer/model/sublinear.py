@@ -22,10 +22,9 @@ from typing import Any, Optional, Tuple
 import jax
 import jax.numpy as jnp
 
-from genome_transformer import model as model_lib
-
-PAD_ID = 5  # Tokenizer's padding id: never a target.
-NUM_BASES = 4  # Ids 0..3 are A, C, G, T: the only targets that count.
+from genome_transformer.genomics.tokenizer import NUM_BASES  # Ids below it (A, C, G, T) are the only targets that count.
+from genome_transformer.genomics.tokenizer import PAD_ID  # Never a target; fills ragged chunks and prefixes.
+from genome_transformer.model import performer as model_lib
 
 
 def as_variables(params) -> Tuple[Any, bool]:
@@ -49,10 +48,15 @@ def float_dtype(tree) -> jnp.dtype:
   return jnp.float32
 
 
-def _weighted_nll(logits_BLV: jax.Array, targets_BL: jax.Array, weights_BL: jax.Array) -> jax.Array:
+def target_log_probs(logits_BLV: jax.Array, targets_BL: jax.Array) -> jax.Array:
+  """log p(target) at every position, in at least float32."""
   logits_BLV = logits_BLV.astype(jnp.promote_types(logits_BLV.dtype, jnp.float32))
   logp_BLV = jax.nn.log_softmax(logits_BLV, axis=-1)
-  nll_BL = -jnp.take_along_axis(logp_BLV, targets_BL[..., None].astype(jnp.int32), axis=-1)[..., 0]
+  return jnp.take_along_axis(logp_BLV, targets_BL[..., None].astype(jnp.int32), axis=-1)[..., 0]
+
+
+def _weighted_nll(logits_BLV: jax.Array, targets_BL: jax.Array, weights_BL: jax.Array) -> jax.Array:
+  nll_BL = -target_log_probs(logits_BLV, targets_BL)
   # where, not multiply: a masked position must not turn an inf into nan.
   return jnp.sum(jnp.where(weights_BL, nll_BL, 0.0))
 

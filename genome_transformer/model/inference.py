@@ -19,14 +19,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from genome_transformer import model as model_lib
-from genome_transformer import sublinear
+from genome_transformer.model import performer as model_lib
+from genome_transformer.model import sublinear
 from genome_transformer.genomics import tokenizer
 
 
 def chunked_log_likelihood(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, chunk_size: int,
                            rng: Optional[jax.Array] = None) -> jax.Array:
-  """logp_BL[:, t] = log p(token t+1 | tokens <= t); the last position has no next token: NaN.
+  """logp_BL[:, t] = ln p(token t | tokens < t); position 0 has no context: NaN.
+
+  The convention of every public scoring function (windowed_log_likelihood, the pretrained API):
+  entry t scores token t.
 
   Every position is scored, whatever its target (base, N or padding): callers choose what
   counts (the training loss counts targets < 4). Linear attention runs as a lax.scan over
@@ -40,7 +43,7 @@ def chunked_log_likelihood(model: model_lib.SLiMPerformer, params, tokens_BL: ja
   if model.config.attention != "linear":
     logits_BLV = model.apply(variables, tokens_BL, rngs=rngs)
     targets_BL = jnp.concatenate([tokens_BL[:, 1:], tokens_BL[:, :1]], axis=1)
-    logp_BL = _target_logp(logits_BLV, targets_BL)
+    logp_BL = sublinear.target_log_probs(logits_BLV, targets_BL)
   else:
     chunks, _ = sublinear.chunked_inputs(tokens_BL, chunk_size)
 
@@ -48,12 +51,13 @@ def chunked_log_likelihood(model: model_lib.SLiMPerformer, params, tokens_BL: ja
       tokens_BC, next_B, offset = xs
       logits_BCV, states = model.apply(variables, tokens_BC, position_offset=offset, states=states, rngs=rngs)
       targets_BC, _ = sublinear.chunk_targets(tokens_BC, next_B)
-      return states, _target_logp(logits_BCV, targets_BC)
+      return states, sublinear.target_log_probs(logits_BCV, targets_BC)
 
     states0 = model_lib.init_states(model.config, batch, sublinear.float_dtype(variables))
     _, logp_NBC = jax.lax.scan(body, states0, chunks)
     logp_BL = jnp.moveaxis(logp_NBC, 0, 1).reshape(batch, -1)[:, :length]
-  return logp_BL.at[:, -1].set(jnp.nan)
+  # Entry t of the scan scores token t + 1: move it to t + 1, where its token is.
+  return jnp.concatenate([jnp.full((batch, 1), jnp.nan, logp_BL.dtype), logp_BL[:, :-1]], axis=1)
 
 
 # One compiled kernel per (model, chunk size, input shape), shared by the trainer's evaluation and
@@ -104,20 +108,13 @@ def windowed_log_likelihood(model: model_lib.SLiMPerformer, params, tokens_L: np
     for row, start in enumerate(starts):
       window_W = tokens_L[start:start + context]
       tokens_BW[row, :len(window_W)] = window_W
-    # Entry j of a window's scores is ln p(its token j+1 | its tokens <= j).
     window_logp_BW = np.asarray(chunked_log_likelihood_jit(model, params, jnp.asarray(tokens_BW), chunk, rng))
     for row, start in enumerate(starts):
       first = 1 if start == 0 else context - half  # Within the window: the first token it scores.
       stop = min(context, length - start)
-      logp_L[start + first:start + stop] = window_logp_BW[row, first - 1:stop - 1]
+      logp_L[start + first:start + stop] = window_logp_BW[row, first:stop]
   logp_L[tokens_L >= tokenizer.NUM_BASES] = np.nan
   return logp_L
-
-
-def _target_logp(logits_BLV: jax.Array, targets_BL: jax.Array) -> jax.Array:
-  logits_BLV = logits_BLV.astype(jnp.promote_types(logits_BLV.dtype, jnp.float32))
-  logp_BLV = jax.nn.log_softmax(logits_BLV, axis=-1)
-  return jnp.take_along_axis(logp_BLV, targets_BL[..., None].astype(jnp.int32), axis=-1)[..., 0]
 
 
 def step(model: model_lib.SLiMPerformer, params, token_B: jax.Array, states, position,

@@ -116,8 +116,8 @@ def taylor_features(x_BLHd: jax.Array) -> jax.Array:
   """
   dim = x_BLHd.shape[-1]
   rows, cols = jnp.triu_indices(dim)
-  pair_scale = jnp.where(rows == cols, 1.0 / math.sqrt(2.0), 1.0).astype(x_BLHd.dtype) / math.sqrt(dim)
-  second_BLHP = x_BLHd[..., rows] * x_BLHd[..., cols] * pair_scale
+  pair_scale_111P = (jnp.where(rows == cols, 1.0 / math.sqrt(2.0), 1.0) / math.sqrt(dim)).astype(x_BLHd.dtype)
+  second_BLHP = x_BLHd[..., rows] * x_BLHd[..., cols] * pair_scale_111P[None, None, None, :]
   ones_BLH1 = jnp.ones(x_BLHd.shape[:-1] + (1,), x_BLHd.dtype)
   return jnp.concatenate([ones_BLH1, x_BLHd * dim ** -0.25, second_BLHP], axis=-1)
 
@@ -132,9 +132,10 @@ def causal_depthwise_conv(x_BEF: jax.Array, kernel_KF: jax.Array) -> jax.Array:
   width = kernel_KF.shape[0]
   length = x_BEF.shape[1]
   padded_BEF = jnp.pad(x_BEF, [(0, 0), (width - 1, 0), (0, 0)])
-  out_BEF = x_BEF * kernel_KF[0].astype(x_BEF.dtype)
+  kernel_K11F = kernel_KF.astype(x_BEF.dtype)[:, None, None, :]
+  out_BEF = x_BEF * kernel_K11F[0]
   for j in range(1, width):
-    out_BEF = out_BEF + padded_BEF[:, width - 1 - j:width - 1 - j + length] * kernel_KF[j].astype(x_BEF.dtype)
+    out_BEF = out_BEF + padded_BEF[:, width - 1 - j:width - 1 - j + length] * kernel_K11F[j]
   return out_BEF
 
 
@@ -156,7 +157,7 @@ def sliding_window_softmax(q_BEHd: jax.Array, k_BEHd: jax.Array, v_BEHd: jax.Arr
   q_BQHd = q_BEHd[:, rows - num_queries:]
   score_dtype = jnp.promote_types(q_BEHd.dtype, jnp.float32)
   scores_BHQE = jnp.einsum("bqhd,bkhd->bhqk", q_BQHd, k_BEHd).astype(score_dtype) * scale
-  scores_BHQE = jnp.where(allowed_QE, scores_BHQE, -jnp.inf)
+  scores_BHQE = jnp.where(allowed_QE[None, None], scores_BHQE, -jnp.inf)
   weights_BHQE = jax.nn.softmax(scores_BHQE, axis=-1).astype(v_BEHd.dtype)
   return jnp.einsum("bhqk,bkhd->bqhd", weights_BHQE, v_BEHd)
 

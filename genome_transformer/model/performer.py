@@ -47,7 +47,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from genome_transformer import attention
+from genome_transformer.model import attention
 
 LAYER_NORM_EPS = 1e-5  # PyTorch's default; Flax's is 1e-6.
 
@@ -297,7 +297,9 @@ class SLiMPerformer(nn.Module):
         x_in_BED = x_BED
         x_BED, end, start = layer(x_BED, positions_E, num_prefix, features_HdM, states[i], True, first_chunk)
         end_states.append(end + (x_in_BED[:, rows - r:],))
-        start_states.append(start + (x_in_BED[:, num_prefix - r:num_prefix],))
+        # Rows before the sequence start are absent; zero, as init_states has them.
+        present_1R1 = (positions_E[num_prefix - r:num_prefix] >= 0)[None, :, None]
+        start_states.append(start + (jnp.where(present_1R1, x_in_BED[:, num_prefix - r:num_prefix], 0.0),))
       else:
         x_ext_BED = jnp.concatenate([states[i][2].astype(x_BED.dtype), x_BED], axis=1)
         x_BED, end, _ = layer(x_ext_BED, position_offset - r + jnp.arange(r + rows), r, features_HdM, states[i])

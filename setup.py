@@ -31,7 +31,7 @@ setuptools.setup(
   package_data={"genome_transformer.genomics": ["builtin/*.fasta.gz", "builtin/*.json", "builtin/RAGOUT_COPYRIGHT"]},
   install_requires=INSTALL_REQUIRES,
   extras_require={
-    "test": ["pytest>=8.0"],
+    "test": ["pytest>=8.0", "ruff==0.17.6"],  # ruff pinned: its formatter output changes between releases
     "bench": ["matplotlib>=3.8", "psutil>=5.9"],
   },
 )

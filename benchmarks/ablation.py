@@ -22,8 +22,7 @@ import os
 import subprocess
 import sys
 
-from absl import app
-from absl import flags
+from absl import app, flags
 import jax
 import jax.numpy as jnp
 
@@ -59,8 +58,13 @@ def read_metrics(workdir: str) -> list[dict]:
 def train_variant(variant: str, workdir: str) -> bool:
   """Runs (or resumes) one variant's training; False if the run failed (its train.log says why)."""
   os.makedirs(workdir, exist_ok=True)
-  command = [sys.executable, "-m", "genome_transformer.main", f"--config={_CONFIG.value}:{variant}",
-             f"--workdir={workdir}"]
+  command = [
+    sys.executable,
+    "-m",
+    "genome_transformer.main",
+    f"--config={_CONFIG.value}:{variant}",
+    f"--workdir={workdir}",
+  ]
   print(f"[{variant}] {' '.join(command)}", flush=True)
   with open(os.path.join(workdir, "train.log"), "a") as log:
     return subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT).returncode == 0
@@ -100,8 +104,12 @@ def summarize(variant: str, config, rows: list[dict]) -> dict:
     "validation_bits_per_base": final.get("validation_bits_per_base"),
     "tokens_per_s": speeds[len(speeds) // 2],
     "curve": [
-      {"step": r["step"], "tokens": r["step"] * tokens_per_step, "train_seconds": seconds.get(r["step"]),
-       "validation_bits_per_base": r["validation_bits_per_base"]}
+      {
+        "step": r["step"],
+        "tokens": r["step"] * tokens_per_step,
+        "train_seconds": seconds.get(r["step"]),
+        "validation_bits_per_base": r["validation_bits_per_base"],
+      }
       for r in eval_rows
     ],
   }
@@ -121,10 +129,20 @@ def plot(results: list[dict], path: str) -> None:
     if not curve:
       continue
     style = "--" if r["variant"].startswith("softmax") else "-"
-    by_tokens.plot([p["tokens"] / 1e6 for p in curve], [p["validation_bits_per_base"] for p in curve], style,
-                   marker="o", label=r["variant"])
-    by_time.plot([p["train_seconds"] / 60 for p in curve], [p["validation_bits_per_base"] for p in curve], style,
-                 marker="o", label=r["variant"])
+    by_tokens.plot(
+      [p["tokens"] / 1e6 for p in curve],
+      [p["validation_bits_per_base"] for p in curve],
+      style,
+      marker="o",
+      label=r["variant"],
+    )
+    by_time.plot(
+      [p["train_seconds"] / 60 for p in curve],
+      [p["validation_bits_per_base"] for p in curve],
+      style,
+      marker="o",
+      label=r["variant"],
+    )
   by_tokens.set_xlabel("training tokens (M)")
   by_time.set_xlabel("training minutes on 2 CPU cores")
   by_tokens.set_ylabel("validation bits per base (windowed)")
@@ -160,18 +178,24 @@ def main(argv):
 
   reference = next((r for r in results if r["variant"] == _REFERENCE.value), None)
   budget = min((r["curve"][-1]["train_seconds"] for r in results if r["finished"]), default=None)
-  print(f"\nbacteria4, {_CONFIG.value}; bits per base on held-out bases (windowed); equal-time column: "
-        f"validation after {budget or 0:.0f} s of training")
-  header = (f"{'variant':26s} {'params':>8s} {'ratio':>6s} {'tokens':>6s} {'test':>7s} {'valid':>7s} "
-            f"{'valid@t':>7s} {'tok/s':>6s} {'step MiB':>8s}")
+  print(
+    f"\nbacteria4, {_CONFIG.value}; bits per base on held-out bases (windowed); equal-time column: "
+    f"validation after {budget or 0:.0f} s of training"
+  )
+  header = (
+    f"{'variant':26s} {'params':>8s} {'ratio':>6s} {'tokens':>6s} {'test':>7s} {'valid':>7s} "
+    f"{'valid@t':>7s} {'tok/s':>6s} {'step MiB':>8s}"
+  )
   print(header)
   for r in results:
     r["validation_at_equal_time"] = validation_at_seconds(r["curve"], budget) if budget else None
     ratio = r["params"] / reference["params"] if reference else float("nan")
     fmt = lambda x: f"{x:7.4f}" if x is not None else "     --"
-    print(f"{r['variant']:26s} {r['params']:8d} {ratio:6.3f} {r['tokens'] / 1e6:5.1f}M {fmt(r['test_bits_per_base'])} "
-          f"{fmt(r['validation_bits_per_base'])} {fmt(r['validation_at_equal_time'])} {r['tokens_per_s']:6.0f} "
-          f"{r['step_memory_bytes'] / 2**20:8.1f}")
+    print(
+      f"{r['variant']:26s} {r['params']:8d} {ratio:6.3f} {r['tokens'] / 1e6:5.1f}M {fmt(r['test_bits_per_base'])} "
+      f"{fmt(r['validation_bits_per_base'])} {fmt(r['validation_at_equal_time'])} {r['tokens_per_s']:6.0f} "
+      f"{r['step_memory_bytes'] / 2**20:8.1f}"
+    )
   out = os.path.join(REPO, _OUT.value)
   common.write_json(out, {"config": _CONFIG.value, "equal_time_seconds": budget, "runs": results})
   plot(results, os.path.splitext(out)[0] + ".png")

@@ -22,9 +22,9 @@ import ml_collections
 import optax
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import sublinear  # pylint: disable=g-import-not-at-top
-from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
 
 METHODS = ("slim", "autodiff", "scan_ckpt", "softmax")
 CHUNKED = ("slim", "scan_ckpt")  # The methods that take a chunk size.

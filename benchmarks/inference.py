@@ -42,9 +42,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import common  # pylint: disable=g-import-not-at-top
+from genome_transformer.genomics import tokenizer  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import inference  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
-from genome_transformer.genomics import tokenizer  # pylint: disable=g-import-not-at-top
 
 _QUICK = flags.DEFINE_bool("quick", False, "Contexts up to 2^16 and 128 kb of scoring.")
 _MAX_LOG2 = flags.DEFINE_integer("max_log2_context", 20, "Longest context, log2 (--quick: 16).")

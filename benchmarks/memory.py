@@ -20,8 +20,7 @@ import subprocess
 import sys
 import time
 
-from absl import app
-from absl import flags
+from absl import app, flags
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -38,8 +37,9 @@ _HEADS = flags.DEFINE_integer("num_heads", 4, "H (d = D / H = M for sqr).")
 _LAYERS = flags.DEFINE_integer("num_layers", 3, "s.")
 _DFF = flags.DEFINE_integer("d_ff", 1024, "FFN width.")
 _RSS_MAX_LOG2 = flags.DEFINE_integer("rss_max_log2_len", 14, "Measure RSS up to this L (it runs the step).")
-_CHUNKED_RSS_MAX_LOG2 = flags.DEFINE_integer("chunked_rss_max_log2_len", 18,
-                                             "The same for slim and scan_ckpt, whose steps fit at any L.")
+_CHUNKED_RSS_MAX_LOG2 = flags.DEFINE_integer(
+  "chunked_rss_max_log2_len", 18, "The same for slim and scan_ckpt, whose steps fit at any L."
+)
 _RSS_MAX_BYTES = flags.DEFINE_float("rss_max_bytes", 4e9, "Skip RSS where the compiled estimate exceeds this.")
 _RSS_TIMEOUT = flags.DEFINE_integer("rss_timeout_s", 300, "Give up on one RSS point after this long.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/memory.json", "JSON path (the PNG goes beside it).")
@@ -54,8 +54,7 @@ def model_config(attention: str) -> ml_collections.ConfigDict:
 
 def step_fn(method: str):
   """(model, fn(params, tokens_BL) -> (loss, grads)) for one method."""
-  model = common.make_model(method, d_model=_D.value, num_layers=_LAYERS.value, num_heads=_HEADS.value,
-                            d_ff=_DFF.value)
+  model = common.make_model(method, d_model=_D.value, num_layers=_LAYERS.value, num_heads=_HEADS.value, d_ff=_DFF.value)
   return model, common.loss_and_grad_fn(method, model, _CHUNK.value)
 
 
@@ -83,14 +82,24 @@ def run_point(method: str, length: int) -> None:
   before = _rss_bytes()
   start = time.time()
   jax.block_until_ready(compiled(params, tokens))
-  print(json.dumps(dict(peak_rss=_rss_bytes(), rss_before_step=before, step_rss=_rss_bytes() - before,
-                        step_s=time.time() - start)))
+  print(
+    json.dumps(
+      dict(peak_rss=_rss_bytes(), rss_before_step=before, step_rss=_rss_bytes() - before, step_s=time.time() - start)
+    )
+  )
 
 
 def measure_rss(method: str, length: int):
-  cmd = [sys.executable, os.path.abspath(__file__), f"--rss_point={method},{length}",
-         f"--chunk_size={_CHUNK.value}", f"--d_model={_D.value}", f"--num_heads={_HEADS.value}",
-         f"--num_layers={_LAYERS.value}", f"--d_ff={_DFF.value}"]
+  cmd = [
+    sys.executable,
+    os.path.abspath(__file__),
+    f"--rss_point={method},{length}",
+    f"--chunk_size={_CHUNK.value}",
+    f"--d_model={_D.value}",
+    f"--num_heads={_HEADS.value}",
+    f"--num_layers={_LAYERS.value}",
+    f"--d_ff={_DFF.value}",
+  ]
   try:
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=_RSS_TIMEOUT.value)
   except subprocess.TimeoutExpired:
@@ -104,17 +113,18 @@ def plot(rows, path: str) -> None:
   plt = common.pyplot()
   fig, ax = plt.subplots(figsize=(7, 4.5))
   for method, color in zip(METHODS, ("C0", "C1", "C2", "C3")):
-    pts = [(r["length"], r["compiled"]["total"] / 2 ** 20) for r in rows if r["method"] == method]
+    pts = [(r["length"], r["compiled"]["total"] / 2**20) for r in rows if r["method"] == method]
     ax.plot(*zip(*pts), "-o", color=color, label=f"{method} (compiled)")
-    rss = [(r["length"], r["rss"]["step_rss"] / 2 ** 20) for r in rows if r["method"] == method and r.get("rss")]
+    rss = [(r["length"], r["rss"]["step_rss"] / 2**20) for r in rows if r["method"] == method and r.get("rss")]
     if rss:
       ax.plot(*zip(*rss), "x", color=color, markersize=9, label=f"{method} (measured RSS)")
   ax.set_xscale("log", base=2)
   ax.set_yscale("log")
   ax.set_xlabel("sequence length L")
   ax.set_ylabel("peak memory of one training step (MiB)")
-  ax.set_title(f"{_LAYERS.value} layers, D={_D.value}, d_ff={_DFF.value}, H={_HEADS.value}, sqr, "
-               f"C={_CHUNK.value}, batch 1")
+  ax.set_title(
+    f"{_LAYERS.value} layers, D={_D.value}, d_ff={_DFF.value}, H={_HEADS.value}, sqr, C={_CHUNK.value}, batch 1"
+  )
   ax.grid(True, which="both", alpha=0.3)
   ax.legend(fontsize=8)
   common.save_figure(fig, path)
@@ -126,10 +136,12 @@ def main(argv):
     method, length = _POINT.value.split(",")
     run_point(method, int(length))
     return
-  lengths = [2 ** k for k in range(_MIN.value, _MAX.value + 1, _STEP.value)]
+  lengths = [2**k for k in range(_MIN.value, _MAX.value + 1, _STEP.value)]
   rows = []
-  print(f"{_LAYERS.value} layers, D={_D.value}, d_ff={_DFF.value}, H={_HEADS.value}, sqr, C={_CHUNK.value}, "
-        f"batch 1, device {jax.devices()[0].platform}; MiB")
+  print(
+    f"{_LAYERS.value} layers, D={_D.value}, d_ff={_DFF.value}, H={_HEADS.value}, sqr, C={_CHUNK.value}, "
+    f"batch 1, device {jax.devices()[0].platform}; MiB"
+  )
   print(f"{'method':>10} {'L':>8} {'compiled':>11} {'temp':>11} {'args':>8} {'rss_step':>9}  note")
   for method in METHODS:
     for length in lengths:
@@ -137,30 +149,41 @@ def main(argv):
       rss, note = None, ""
       chunked = method in ("slim", "scan_ckpt")
       if compiled["total"] > _RSS_MAX_BYTES.value:
-        note = f"rss: not run (needs {compiled['total'] / 2 ** 30:.1f} GiB)"
+        note = f"rss: not run (needs {compiled['total'] / 2**30:.1f} GiB)"
       elif length > 2 ** (_CHUNKED_RSS_MAX_LOG2.value if chunked else _RSS_MAX_LOG2.value):
         note = "rss: not run (too slow on this machine at this L)"
       else:
         rss, note = measure_rss(method, length)
         note = f"rss: {note}" if note else f"step {rss['step_s']:.1f} s"
       rows.append(dict(method=method, length=length, compiled=compiled, rss=rss, note=note))
-      mib = lambda b: f"{b / 2 ** 20:.1f}"
-      print(f"{method:>10} {length:>8} {mib(compiled['total']):>11} {mib(compiled['temp']):>11} "
-            f"{mib(compiled['argument']):>8} {mib(rss['step_rss']) if rss else '-':>9}  {note}", flush=True)
+      mib = lambda b: f"{b / 2**20:.1f}"
+      print(
+        f"{method:>10} {length:>8} {mib(compiled['total']):>11} {mib(compiled['temp']):>11} "
+        f"{mib(compiled['argument']):>8} {mib(rss['step_rss']) if rss else '-':>9}  {note}",
+        flush=True,
+      )
 
   def slim_total(length):
     row = next(r for r in rows if r["method"] == "slim" and r["length"] == length)
     return row["compiled"]["total"] - row["compiled"]["tokens"]
 
   summary = {}
-  lo, hi = max(2 ** 12, lengths[0]), lengths[-1]
+  lo, hi = max(2**12, lengths[0]), lengths[-1]
   if lo in lengths:
     ratio = slim_total(hi) / slim_total(lo)
     summary = dict(slim_ratio=ratio, from_length=lo, to_length=hi, flat=ratio <= 1.5)
-    print(f"slim compiled peak (int32 tokens aside) grows {ratio:.3f}x from L={lo} to L={hi} "
-          f"({'flat: within 1.5x' if ratio <= 1.5 else 'NOT flat'})")
-  result = dict(config=model_config("linear").to_dict(), chunk_size=_CHUNK.value, batch_size=1,
-                device=str(jax.devices()[0]), rows=rows, summary=summary)
+    print(
+      f"slim compiled peak (int32 tokens aside) grows {ratio:.3f}x from L={lo} to L={hi} "
+      f"({'flat: within 1.5x' if ratio <= 1.5 else 'NOT flat'})"
+    )
+  result = dict(
+    config=model_config("linear").to_dict(),
+    chunk_size=_CHUNK.value,
+    batch_size=1,
+    device=str(jax.devices()[0]),
+    rows=rows,
+    summary=summary,
+  )
   common.write_json(_OUT.value, result)
   png = os.path.splitext(_OUT.value)[0] + ".png"
   plot(rows, png)

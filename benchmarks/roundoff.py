@@ -35,9 +35,9 @@ import ml_collections  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import sublinear  # pylint: disable=g-import-not-at-top
-from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
 
 _MIN = flags.DEFINE_integer("min_log2_len", 10, "Shortest sequence, log2.")
 _MAX = flags.DEFINE_integer("max_log2_len", 20, "Longest sequence, log2.")

@@ -26,7 +26,9 @@ def base_config() -> ml_collections.ConfigDict:
 
   config.data = ml_collections.ConfigDict()
   config.data.genome = "builtin:bacteria4"  # Corpus: "builtin:NAME", "fetch:PRESET" or comma-separated FASTA paths.
-  config.data.data_dir = ""  # TFDS shard directory; "" = <cache>/tfds (cache: $GENOME_TRANSFORMER_CACHE or ~/.cache/genome_transformer).
+  config.data.data_dir = (
+    ""  # TFDS shard directory; "" = <cache>/tfds (cache: $GENOME_TRANSFORMER_CACHE or ~/.cache/genome_transformer).
+  )
   config.data.window_length = 1024  # L: tokens per training window.
   config.data.stride = 1024  # Bases between consecutive window starts (= L: no overlap).
   config.data.max_n_fraction = 0.5  # Training windows with a larger fraction of N are dropped.
@@ -88,6 +90,7 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
   if m.feature_map not in FEATURE_MAPS:
     _fail("model.feature_map", m.feature_map, f"must be one of {FEATURE_MAPS}")
   from genome_transformer.genomics import tokenizer  # Deferred: keeps config files importable alone.
+
   if m.vocab_size != tokenizer.VOCAB_SIZE:
     _fail("model.vocab_size", m.vocab_size, f"must equal the tokenizer's vocabulary size {tokenizer.VOCAB_SIZE}")
   if not str(d.genome).strip():
@@ -103,8 +106,11 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
   if not 1 <= t.chunk_size <= d.window_length:
     _fail("train.chunk_size", t.chunk_size, f"must lie in [1, data.window_length={d.window_length}]")
   if m.attention == "softmax" and t.chunk_size != d.window_length:
-    _fail("train.chunk_size", t.chunk_size,
-          f"softmax attention has no chunked training: set it to data.window_length={d.window_length}")
+    _fail(
+      "train.chunk_size",
+      t.chunk_size,
+      f"softmax attention has no chunked training: set it to data.window_length={d.window_length}",
+    )
   if t.batch_size < 1 or t.batch_size % device_count:
     _fail("train.batch_size", t.batch_size, f"must be a positive multiple of the device count {device_count}")
   if t.batch_size % process_count:
@@ -132,7 +138,14 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
 
 # Fields that fix the parameters' shapes or the data a run sees: a checkpoint made under other values
 # cannot continue under these (the train.* schedule may change, e.g. to extend a run).
-RESUME_INVARIANT_PREFIXES = ("model.", "data.genome", "data.window_length", "data.stride", "data.max_n_fraction", "seed")
+RESUME_INVARIANT_PREFIXES = (
+  "model.",
+  "data.genome",
+  "data.window_length",
+  "data.stride",
+  "data.max_n_fraction",
+  "seed",
+)
 
 
 def flatten(config_dict: dict, prefix: str = "") -> dict:
@@ -156,5 +169,7 @@ def resume_mismatches(saved: dict, current: dict) -> list[str]:
     if not field.startswith(RESUME_INVARIANT_PREFIXES):
       continue
     if saved_flat.get(field) != current_flat.get(field):
-      lines.append(f"config.{field}: checkpoint has {saved_flat.get(field)!r}, this config has {current_flat.get(field)!r}")
+      lines.append(
+        f"config.{field}: checkpoint has {saved_flat.get(field)!r}, this config has {current_flat.get(field)!r}"
+      )
   return lines

@@ -88,9 +88,11 @@ def test_chunked_gradient_equals_prefix_sum_gradient():
 def test_causality_of_every_form():
   phi_q, phi_k, v, eps = _phis("relu", 1)
   changed = [x.at[:, 9:].set(x[:, 9:] * 3.0 + 1.0) for x in (phi_q, phi_k, v)]
-  for fn in (lambda *a: attention.causal_linear_attention_explicit(*a, eps),
-             lambda *a: attention.causal_linear_attention_prefix_sum(*a, eps=eps),
-             lambda *a: attention.causal_linear_attention_chunked(*a, 4, eps=eps)[0]):
+  for fn in (
+    lambda *a: attention.causal_linear_attention_explicit(*a, eps),
+    lambda *a: attention.causal_linear_attention_prefix_sum(*a, eps=eps),
+    lambda *a: attention.causal_linear_attention_chunked(*a, 4, eps=eps)[0],
+  ):
     before, after = fn(phi_q, phi_k, v), fn(*changed)
     np.testing.assert_array_equal(before[:, :9], after[:, :9])
     assert not np.allclose(before[:, 9:], after[:, 9:])
@@ -100,8 +102,9 @@ def test_simple_feature_maps():
   x = jnp.array([-2.0, -0.5, 0.0, 0.5, 2.0]).reshape(1, 5, 1, 1)
   np.testing.assert_allclose(attention.feature_map(x, "relu").ravel(), [0, 0, 0, 0.5, 2.0])
   np.testing.assert_allclose(attention.feature_map(x, "sqr").ravel(), [4.0, 0.25, 0, 0.25, 4.0])
-  np.testing.assert_allclose(attention.feature_map(x, "elu+1").ravel(),
-                             [math.exp(-2.0), math.exp(-0.5), 1.0, 1.5, 3.0], rtol=1e-6)
+  np.testing.assert_allclose(
+    attention.feature_map(x, "elu+1").ravel(), [math.exp(-2.0), math.exp(-0.5), 1.0, 1.5, 3.0], rtol=1e-6
+  )
   with pytest.raises(ValueError, match="favor\\+"):
     attention.feature_map(x, "favor+")
   with pytest.raises(ValueError, match="Unknown feature map"):
@@ -114,7 +117,7 @@ def test_orthogonal_features(blocks):
   assert w_HdM.shape == (H, D_HEAD, blocks * D_HEAD)
   for h in range(H):
     for n in range(blocks):
-      block_dd = np.asarray(w_HdM[h, :, n * D_HEAD:(n + 1) * D_HEAD])
+      block_dd = np.asarray(w_HdM[h, :, n * D_HEAD : (n + 1) * D_HEAD])
       # Orthogonal columns of norm sqrt(d): W^T W = d I.
       np.testing.assert_allclose(block_dd.T @ block_dd, D_HEAD * np.eye(D_HEAD), atol=1e-4)
   # Distinct heads and blocks are independent draws, not copies.
@@ -129,13 +132,16 @@ def test_favor_shift_cancels_exactly():
     w_HdM = attention.orthogonal_features(kf, H, D_HEAD, 2, jnp.float64)
 
     def unshifted(x_BLHd):  # The reference: exp(x~ W - |x~|^2 / 2), no stabiliser.
-      x_BLHd = x_BLHd * D_HEAD ** -0.25
-      return jnp.exp(jnp.einsum("blhd,hdm->blhm", x_BLHd, w_HdM) - 0.5 * jnp.sum(x_BLHd ** 2, -1, keepdims=True))
+      x_BLHd = x_BLHd * D_HEAD**-0.25
+      return jnp.exp(jnp.einsum("blhd,hdm->blhm", x_BLHd, w_HdM) - 0.5 * jnp.sum(x_BLHd**2, -1, keepdims=True))
 
     reference = attention.causal_linear_attention_explicit(unshifted(q_BLHd), unshifted(k_BLHd), v_BLHd, 1e-16)
     ours = attention.causal_linear_attention_explicit(
-        attention.feature_map(q_BLHd, "favor+", w_HdM), attention.feature_map(k_BLHd, "favor+", w_HdM), v_BLHd,
-        attention.denominator_epsilon("favor+", D_HEAD))
+      attention.feature_map(q_BLHd, "favor+", w_HdM),
+      attention.feature_map(k_BLHd, "favor+", w_HdM),
+      v_BLHd,
+      attention.denominator_epsilon("favor+", D_HEAD),
+    )
     np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=0)
 
 
@@ -145,7 +151,7 @@ def test_favor_features_are_bounded_for_any_input():
   w_HdM = attention.orthogonal_features(jax.random.PRNGKey(5), 1, d, 1)
   x_BLHd = 1e3 * jax.random.normal(jax.random.PRNGKey(6), (1, 256, 1, d))
   # Inputs aligned with a feature vector reach the bound: the worst case, x~ = w.
-  aligned_BLHd = (w_HdM[0, :, :4].T * d ** 0.25).reshape(1, 4, 1, d)
+  aligned_BLHd = (w_HdM[0, :, :4].T * d**0.25).reshape(1, 4, 1, d)
   for x in (x_BLHd, aligned_BLHd):
     phi = attention.feature_map(x, "favor+", w_HdM)
     assert bool(jnp.all(jnp.isfinite(phi)))
@@ -190,7 +196,7 @@ def test_taylor_features_give_the_second_order_exponential():
   assert phi_q.shape[-1] == attention.num_features("taylor", 4) == 1 + 4 + 10
   got = np.einsum("blhm,bshm->bhls", phi_q, phi_k)
   a = np.einsum("blhd,bshd->bhls", np.asarray(q_BLHd, np.float64), np.asarray(k_BLHd, np.float64)) / 2.0
-  np.testing.assert_allclose(got, 1.0 + a + a ** 2 / 2.0, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(got, 1.0 + a + a**2 / 2.0, rtol=1e-5, atol=1e-5)
   assert float(got.min()) >= 0.5 - 1e-6  # 1 + a + a^2/2 >= 1/2: the denominator cannot vanish.
 
 
@@ -216,5 +222,6 @@ def test_sliding_window_softmax_equals_explicit_loop():
     scores = np.einsum("bhd,bjhd->bhj", q[:, row], k[:, keys]) / math.sqrt(D_HEAD)
     weights = np.exp(scores - scores.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)
-    np.testing.assert_allclose(got[:, row - (L - num_queries)], np.einsum("bhj,bjhd->bhd", weights, v[:, keys]),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+      got[:, row - (L - num_queries)], np.einsum("bhj,bjhd->bhd", weights, v[:, keys]), rtol=1e-5, atol=1e-5
+    )

@@ -3,12 +3,12 @@
 
 import jax
 import jax.numpy as jnp
+from model_testing import make_config
 import numpy as np
 import pytest
 
 from genome_transformer.model import inference
 from genome_transformer.model import performer as model_lib
-from model_testing import make_config
 
 B, L = 2, 23
 
@@ -93,7 +93,7 @@ def _windows_one_by_one(model, params, tokens_L, context, chunk_size, rng=None):
   logp_L, times_L = np.full(n, np.nan, np.float32), np.zeros(n, int)
   start = 0
   while True:
-    window = tokens_L[start:start + context].astype(np.int32)[None]
+    window = tokens_L[start : start + context].astype(np.int32)[None]
     logp_W = np.asarray(_chunked(model, params, jnp.asarray(window), min(chunk_size, context), rng))[0]
     first = 1 if start == 0 else start + context - half  # Window 0 gives [0, W); window k [kh + W - h, kh + W).
     for t in range(first, min(start + context, n)):
@@ -157,8 +157,9 @@ def test_windowed_log_likelihood_refuses_bad_arguments():
 # Issue 12's additions together (convolution width 3, Taylor map, one window head of 4, no positions):
 # the carried state holds each layer's context rows, and every recurrent form still equals the
 # whole-sequence forward.
-ALL_COMPONENTS = dict(conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=4,
-                      positions="none")
+ALL_COMPONENTS = dict(
+  conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=4, positions="none"
+)
 
 
 def _moved_setup(**overrides):
@@ -169,8 +170,9 @@ def _moved_setup(**overrides):
   return model, params, tokens
 
 
-@pytest.mark.parametrize("overrides", [dict(conv_width=3), dict(window_heads=1, window_size=4), ALL_COMPONENTS],
-                         ids=["conv", "window", "all"])
+@pytest.mark.parametrize(
+  "overrides", [dict(conv_width=3), dict(window_heads=1, window_size=4), ALL_COMPONENTS], ids=["conv", "window", "all"]
+)
 def test_components_step_and_chunked_equal_full(overrides):
   model, params, tokens = _moved_setup(**overrides)
   full = model.apply({"params": params}, tokens)

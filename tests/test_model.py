@@ -5,11 +5,11 @@ import math
 
 import jax
 import jax.numpy as jnp
+from model_testing import make_config
 import numpy as np
 import pytest
 
 from genome_transformer.model import performer as model_lib
-from model_testing import make_config
 
 B, L = 2, 13
 
@@ -43,8 +43,12 @@ def _reference_forward(params, tokens_BL, config):
     return (x - mu) / np.sqrt(var + 1e-5) * q["scale"] + q["bias"]
 
   def conv(y, taps):  # Per channel, zero before position 0.
-    return np.stack([np.stack([np.convolve(y[b, :, f], taps[:, f])[:length] for f in range(y.shape[-1])], -1)
-                     for b in range(y.shape[0])])
+    return np.stack(
+      [
+        np.stack([np.convolve(y[b, :, f], taps[:, f])[:length] for f in range(y.shape[-1])], -1)
+        for b in range(y.shape[0])
+      ]
+    )
 
   emb = p["embed"]["embedding"][tokens_BL]
   if config.get("positions", "sinusoid") == "sinusoid":
@@ -70,9 +74,9 @@ def _reference_forward(params, tokens_BL, config):
     dot = np.einsum("blhm,bshm->bhls", qh, kh)
     if config.feature_map == "taylor":
       a = dot / np.sqrt(qh.shape[-1])
-      weights = (1.0 + a + a ** 2 / 2.0) * mask
+      weights = (1.0 + a + a**2 / 2.0) * mask
     else:
-      weights = np.einsum("blhm,bshm->bhls", qh ** 2, kh ** 2) * mask
+      weights = np.einsum("blhm,bshm->bhls", qh**2, kh**2) * mask
     out = np.einsum("bhls,bshd->blhd", weights, vh) / (weights.sum(-1).transpose(0, 2, 1)[..., None] + 1e-16)
     if window_heads:
       scores = np.where((lag >= 0) & (lag < config.window_size), dot / np.sqrt(qh.shape[-1]), -np.inf)
@@ -92,11 +96,11 @@ def _reference_forward(params, tokens_BL, config):
 
 # Issue 12's additions, alone and together (window 4 < L = 13, convolution width 3).
 COMPONENTS = {
-    "conv": dict(conv_width=3),
-    "taylor": dict(feature_map="taylor", qk_head_dim=4),
-    "window": dict(window_heads=1, window_size=4),
-    "nopos": dict(positions="none"),
-    "all": dict(conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=4, positions="none"),
+  "conv": dict(conv_width=3),
+  "taylor": dict(feature_map="taylor", qk_head_dim=4),
+  "window": dict(window_heads=1, window_size=4),
+  "nopos": dict(positions="none"),
+  "all": dict(conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=4, positions="none"),
 }
 
 
@@ -104,8 +108,9 @@ def _moved(variables, dtype):
   """Parameters away from init (the convolution starts as the identity)."""
   leaves, treedef = jax.tree.flatten(variables)
   keys = jax.random.split(jax.random.PRNGKey(7), len(leaves))
-  return jax.tree.unflatten(treedef, [(p + 0.2 * jax.random.normal(k, p.shape)).astype(dtype)
-                                      for p, k in zip(leaves, keys)])
+  return jax.tree.unflatten(
+    treedef, [(p + 0.2 * jax.random.normal(k, p.shape)).astype(dtype) for p, k in zip(leaves, keys)]
+  )
 
 
 @pytest.mark.parametrize("component", sorted(COMPONENTS))
@@ -114,8 +119,9 @@ def test_components_match_their_definitions_in_float64(component):
   with jax.enable_x64(True):
     model, variables = _init(config, jnp.float64)
     variables = _moved(variables, jnp.float64)
-    np.testing.assert_allclose(model.apply(variables, _tokens()), _reference_forward(variables, _tokens(), config),
-                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+      model.apply(variables, _tokens()), _reference_forward(variables, _tokens(), config), rtol=1e-10, atol=1e-10
+    )
 
 
 @pytest.mark.parametrize("component", sorted(COMPONENTS))
@@ -129,7 +135,7 @@ def test_components_chunked_with_states_equal_full(component):
   for chunk in (5, 1):
     states, pieces = model_lib.init_states(config, B), []
     for start in range(0, L, chunk):
-      logits, states = apply_chunk(_tokens()[:, start:start + chunk], jnp.int32(start), states)
+      logits, states = apply_chunk(_tokens()[:, start : start + chunk], jnp.int32(start), states)
       pieces.append(logits)
     np.testing.assert_allclose(jnp.concatenate(pieces, axis=1), full, rtol=1e-4, atol=1e-4)
 
@@ -180,8 +186,9 @@ def test_hidden_states_and_hashable_module():
   h_BLD = model.apply(variables, _tokens(), return_hidden=True)
   assert h_BLD.shape == (B, L, 16)
   head = variables["params"]["head"]
-  np.testing.assert_allclose(h_BLD @ head["kernel"] + head["bias"][None, None], model.apply(variables, _tokens()),
-                             rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(
+    h_BLD @ head["kernel"] + head["bias"][None, None], model.apply(variables, _tokens()), rtol=1e-5, atol=1e-5
+  )
   # The trainer jits with the model as a static argument: equal configs give equal hashes.
   assert hash(model) == hash(model_lib.SLiMPerformer(make_config()))
   jitted = jax.jit(lambda m, v, t: m.apply(v, t), static_argnums=0)
@@ -198,7 +205,7 @@ def test_chunked_forward_with_states_equals_full(on_gptln, feature_map):
   apply_chunk = jax.jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s, rngs=rngs))
   pieces = []
   for start in range(0, L, 5):  # 5 + 5 + 3: a ragged last chunk; the offset is a traced int.
-    logits, states = apply_chunk(_tokens()[:, start:start + 5], jnp.int32(start), states)
+    logits, states = apply_chunk(_tokens()[:, start : start + 5], jnp.int32(start), states)
     pieces.append(logits)
   np.testing.assert_allclose(jnp.concatenate(pieces, axis=1), full, rtol=1e-4, atol=1e-5)
   assert len(states) == 2 and states[0][0].shape == (B, 2, 8, 8) and states[0][1].shape == (B, 2, 8)
@@ -211,8 +218,7 @@ def test_rebuild_mode_recovers_start_states():
   start = model_lib.init_states(config, B)
   _, mid = model.apply(variables, tokens[:, :6], states=start)
   logits, end = model.apply(variables, tokens[:, 6:], position_offset=6, states=mid)
-  logits_r, end_r, start_r = model.apply(variables, tokens[:, 6:], position_offset=6, states=end,
-                                         states_at_end=True)
+  logits_r, end_r, start_r = model.apply(variables, tokens[:, 6:], position_offset=6, states=end, states_at_end=True)
   np.testing.assert_allclose(logits_r, logits, rtol=1e-4, atol=1e-5)
   for got, want in zip(jax.tree.leaves((start_r, end_r)), jax.tree.leaves((mid, end))):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

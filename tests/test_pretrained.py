@@ -18,9 +18,9 @@ import ml_collections
 import numpy as np
 import pytest
 
-from genome_transformer.model import performer as model_lib
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import tokenizer
+from genome_transformer.model import performer as model_lib
 from genome_transformer.release import export, pretrained
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

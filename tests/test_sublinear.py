@@ -8,12 +8,12 @@ import textwrap
 
 import jax
 import jax.numpy as jnp
+from model_testing import make_config
 import numpy as np
 import pytest
 
 from genome_transformer.model import performer as model_lib
 from genome_transformer.model import sublinear
-from model_testing import make_config
 
 B, L = 2, 70
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,8 +31,10 @@ def _setup(dtype=jnp.float32, **overrides):
   return model, jax.tree.map(lambda p: p.astype(dtype), params)
 
 
-_full = jax.jit(lambda model, params, tokens, rng: jax.value_and_grad(
-    lambda p: sublinear.full_loss(model, p, tokens, rng))(params), static_argnums=0)
+_full = jax.jit(
+  lambda model, params, tokens, rng: jax.value_and_grad(lambda p: sublinear.full_loss(model, p, tokens, rng))(params),
+  static_argnums=0,
+)
 _slim = jax.jit(sublinear.loss_and_grad, static_argnums=(0, 3))
 
 
@@ -60,17 +62,20 @@ def test_next_token_loss_counts_only_base_targets():
 @pytest.mark.parametrize("chunk_size", [1, 7, 64, L - 1, L, 100])
 def test_equals_autodiff_float32(chunk_size):
   model, params = _setup()
-  _assert_close(_slim(model, params, _tokens(), chunk_size), _full(model, params, _tokens(), None),
-                rtol=1e-4, atol_frac=1e-5)
+  _assert_close(
+    _slim(model, params, _tokens(), chunk_size), _full(model, params, _tokens(), None), rtol=1e-4, atol_frac=1e-5
+  )
 
 
-@pytest.mark.parametrize("feature_map,blocks,on_gptln", [
-    ("relu", 1, True), ("elu+1", 1, False), ("favor+", 1, True), ("favor+", 2, False)])
+@pytest.mark.parametrize(
+  "feature_map,blocks,on_gptln", [("relu", 1, True), ("elu+1", 1, False), ("favor+", 1, True), ("favor+", 2, False)]
+)
 def test_equals_autodiff_each_feature_map(feature_map, blocks, on_gptln):
   model, params = _setup(feature_map=feature_map, num_feature_blocks=blocks, on_gptln=on_gptln)
   rng = jax.random.PRNGKey(3)
-  _assert_close(_slim(model, params, _tokens(), 16, rng), _full(model, params, _tokens(), rng),
-                rtol=1e-4, atol_frac=1e-5)
+  _assert_close(
+    _slim(model, params, _tokens(), 16, rng), _full(model, params, _tokens(), rng), rtol=1e-4, atol_frac=1e-5
+  )
 
 
 @pytest.mark.parametrize("feature_map,chunk_size", [("sqr", 1), ("sqr", 64), ("favor+", 7)])
@@ -102,7 +107,9 @@ def test_rebuilt_start_states_equal_stored():
     stored = sublinear.chunk_start_states(model, params, _tokens(), 16)
     rebuilt = sublinear.chunk_start_states(model, params, _tokens(), 16, rebuilt=True)
     assert stored[0][0].shape == (5, B, 2, 8, 8)  # 70 = 4 x 16 + 6: five chunks.
-    for s, r in zip(jax.tree.leaves([layer[:2] for layer in stored]), jax.tree.leaves([layer[:2] for layer in rebuilt])):
+    for s, r in zip(
+      jax.tree.leaves([layer[:2] for layer in stored]), jax.tree.leaves([layer[:2] for layer in rebuilt])
+    ):
       np.testing.assert_array_equal(r[0], 0.0)  # The first chunk starts from exact zeros.
       np.testing.assert_allclose(r, s, rtol=1e-10, atol=1e-10 * float(jnp.max(jnp.abs(s))))
       assert float(jnp.max(jnp.abs(s[1:]))) > 1.0  # Non-trivial states were compared.
@@ -171,8 +178,12 @@ def test_batch_sharded_jit_matches_single_device():
         np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-5 * float(jnp.max(jnp.abs(r))))
       print("SHARDED_OK")
   """)
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu",
-             PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+  env = dict(
+    os.environ,
+    XLA_FLAGS="--xla_force_host_platform_device_count=4",
+    JAX_PLATFORMS="cpu",
+    PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
+  )
   result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   assert "SHARDED_OK" in result.stdout
@@ -183,11 +194,11 @@ def test_batch_sharded_jit_matches_single_device():
 # a prefix of s R = 14 tokens that reaches back over several chunks and past the sequence start,
 # and a ragged last chunk (L - 1 = 69 = 64 + 5 ... and 7 x 10 = 70 exactly).
 COMPONENTS = {
-    "conv": dict(conv_width=3),
-    "taylor": dict(feature_map="taylor", qk_head_dim=4),
-    "window": dict(window_heads=1, window_size=5),
-    "nopos": dict(positions="none"),
-    "all": dict(conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=5, positions="none"),
+  "conv": dict(conv_width=3),
+  "taylor": dict(feature_map="taylor", qk_head_dim=4),
+  "window": dict(window_heads=1, window_size=5),
+  "nopos": dict(positions="none"),
+  "all": dict(conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=5, positions="none"),
 }
 
 
@@ -195,23 +206,48 @@ def _perturbed(params, dtype):
   """Parameters away from init: the convolution starts as the identity, so its taps must move."""
   leaves, treedef = jax.tree.flatten(params)
   keys = jax.random.split(jax.random.PRNGKey(11), len(leaves))
-  return jax.tree.unflatten(treedef, [(p + 0.2 * jax.random.normal(k, p.shape)).astype(dtype)
-                                      for p, k in zip(leaves, keys)])
+  return jax.tree.unflatten(
+    treedef, [(p + 0.2 * jax.random.normal(k, p.shape)).astype(dtype) for p, k in zip(leaves, keys)]
+  )
 
 
-@pytest.mark.parametrize("component,chunk_size", [
-    ("conv", 7), ("taylor", 7), ("window", 7), ("nopos", 7),
-    ("all", 1), ("all", 7), ("all", 64), ("all", L - 1), ("all", L)])
+@pytest.mark.parametrize(
+  "component,chunk_size",
+  [
+    ("conv", 7),
+    ("taylor", 7),
+    ("window", 7),
+    ("nopos", 7),
+    ("all", 1),
+    ("all", 7),
+    ("all", 64),
+    ("all", L - 1),
+    ("all", L),
+  ],
+)
 def test_components_equal_autodiff_float32(component, chunk_size):
   model, params = _setup(**COMPONENTS[component])
   params = _perturbed(params, jnp.float32)
-  _assert_close(_slim(model, params, _tokens(), chunk_size), _full(model, params, _tokens(), None),
-                rtol=2e-4, atol_frac=2e-5)
+  _assert_close(
+    _slim(model, params, _tokens(), chunk_size), _full(model, params, _tokens(), None), rtol=2e-4, atol_frac=2e-5
+  )
 
 
-@pytest.mark.parametrize("component,chunk_size", [
-    ("conv", 1), ("conv", L - 1), ("taylor", 7), ("window", 1), ("window", L - 1),
-    ("all", 1), ("all", 7), ("all", 64), ("all", L - 1), ("all", L)])
+@pytest.mark.parametrize(
+  "component,chunk_size",
+  [
+    ("conv", 1),
+    ("conv", L - 1),
+    ("taylor", 7),
+    ("window", 1),
+    ("window", L - 1),
+    ("all", 1),
+    ("all", 7),
+    ("all", 64),
+    ("all", L - 1),
+    ("all", L),
+  ],
+)
 def test_components_equal_autodiff_float64(component, chunk_size):
   with jax.enable_x64(True):
     model, params = _setup(jnp.float64, **COMPONENTS[component])

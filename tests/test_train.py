@@ -208,9 +208,9 @@ def test_heldout_eval_scores_windows_of_the_context():
   import ml_collections  # pylint: disable=g-import-not-at-top
   from model_testing import make_config  # pylint: disable=g-import-not-at-top
 
+  from genome_transformer.evaluation import heldout  # pylint: disable=g-import-not-at-top
   from genome_transformer.model import inference  # pylint: disable=g-import-not-at-top
   from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
-  from genome_transformer.evaluation import heldout  # pylint: disable=g-import-not-at-top
 
   model = model_lib.SLiMPerformer(make_config())
   params = model.init(jax.random.PRNGKey(0), np.zeros((1, 8), np.int32))["params"]

@@ -67,8 +67,7 @@ def denominator_epsilon(feature_map: str, head_dim: int) -> float:
   return EPSILON
 
 
-def orthogonal_features(key: jax.Array, num_heads: int, head_dim: int, num_blocks: int,
-                        dtype=jnp.float32) -> jax.Array:
+def orthogonal_features(key: jax.Array, num_heads: int, head_dim: int, num_blocks: int, dtype=jnp.float32) -> jax.Array:
   """Draws W_HdM: per head, N independent d x d orthogonal blocks, columns scaled to norm sqrt(d).
 
   Each block is the Q of a Gaussian matrix's QR with the signs of R's diagonal folded in, which
@@ -96,7 +95,7 @@ def feature_map(x_BLHd: jax.Array, kind: str, features_HdM: Optional[jax.Array] 
     if features_HdM is None:
       raise ValueError("feature_map='favor+' needs the random features W_HdM (orthogonal_features).")
     head_dim = x_BLHd.shape[-1]
-    x_BLHd = x_BLHd * head_dim ** -0.25
+    x_BLHd = x_BLHd * head_dim**-0.25
     proj_BLHM = jnp.einsum("blhd,hdm->blhm", x_BLHd, features_HdM.astype(x_BLHd.dtype))
     sq_norm_BLH1 = 0.5 * jnp.sum(jnp.square(x_BLHd), axis=-1, keepdims=True)
     return jnp.exp(proj_BLHM - sq_norm_BLH1 - favor_shift(head_dim))
@@ -119,7 +118,7 @@ def taylor_features(x_BLHd: jax.Array) -> jax.Array:
   pair_scale_111P = (jnp.where(rows == cols, 1.0 / math.sqrt(2.0), 1.0) / math.sqrt(dim)).astype(x_BLHd.dtype)
   second_BLHP = x_BLHd[..., rows] * x_BLHd[..., cols] * pair_scale_111P[None, None, None, :]
   ones_BLH1 = jnp.ones(x_BLHd.shape[:-1] + (1,), x_BLHd.dtype)
-  return jnp.concatenate([ones_BLH1, x_BLHd * dim ** -0.25, second_BLHP], axis=-1)
+  return jnp.concatenate([ones_BLH1, x_BLHd * dim**-0.25, second_BLHP], axis=-1)
 
 
 def causal_depthwise_conv(x_BEF: jax.Array, kernel_KF: jax.Array) -> jax.Array:
@@ -135,12 +134,13 @@ def causal_depthwise_conv(x_BEF: jax.Array, kernel_KF: jax.Array) -> jax.Array:
   kernel_K11F = kernel_KF.astype(x_BEF.dtype)[:, None, None, :]
   out_BEF = x_BEF * kernel_K11F[0]
   for j in range(1, width):
-    out_BEF = out_BEF + padded_BEF[:, width - 1 - j:width - 1 - j + length] * kernel_K11F[j]
+    out_BEF = out_BEF + padded_BEF[:, width - 1 - j : width - 1 - j + length] * kernel_K11F[j]
   return out_BEF
 
 
-def sliding_window_softmax(q_BEHd: jax.Array, k_BEHd: jax.Array, v_BEHd: jax.Array, window: int,
-                           valid_E: jax.Array, num_queries: int) -> jax.Array:
+def sliding_window_softmax(
+  q_BEHd: jax.Array, k_BEHd: jax.Array, v_BEHd: jax.Array, window: int, valid_E: jax.Array, num_queries: int
+) -> jax.Array:
   """Exact causal softmax of the last `num_queries` rows over the `window` rows up to each (itself included).
 
   Keys on invalid rows (positions before the sequence start) are masked out; a query always sees
@@ -154,7 +154,7 @@ def sliding_window_softmax(q_BEHd: jax.Array, k_BEHd: jax.Array, v_BEHd: jax.Arr
   lag_QE = query_rows_Q[:, None] - key_rows_E[None, :]
   allowed_QE = (lag_QE >= 0) & (lag_QE < window) & (valid_E[None, :] | (lag_QE == 0))
   scale = 1.0 / math.sqrt(q_BEHd.shape[-1])
-  q_BQHd = q_BEHd[:, rows - num_queries:]
+  q_BQHd = q_BEHd[:, rows - num_queries :]
   score_dtype = jnp.promote_types(q_BEHd.dtype, jnp.float32)
   scores_BHQE = jnp.einsum("bqhd,bkhd->bhqk", q_BQHd, k_BEHd).astype(score_dtype) * scale
   scores_BHQE = jnp.where(allowed_QE[None, None], scores_BHQE, -jnp.inf)
@@ -163,8 +163,10 @@ def sliding_window_softmax(q_BEHd: jax.Array, k_BEHd: jax.Array, v_BEHd: jax.Arr
 
 
 def zero_state(batch_size: int, num_heads: int, num_feats: int, head_dim: int, dtype=jnp.float32) -> State:
-  return (jnp.zeros((batch_size, num_heads, num_feats, head_dim), dtype),
-          jnp.zeros((batch_size, num_heads, num_feats), dtype))
+  return (
+    jnp.zeros((batch_size, num_heads, num_feats, head_dim), dtype),
+    jnp.zeros((batch_size, num_heads, num_feats), dtype),
+  )
 
 
 def state_delta(phi_k_BCHM: jax.Array, v_BCHd: jax.Array) -> State:
@@ -172,8 +174,9 @@ def state_delta(phi_k_BCHM: jax.Array, v_BCHd: jax.Array) -> State:
   return (jnp.einsum("bchm,bchd->bhmd", phi_k_BCHM, v_BCHd), jnp.sum(phi_k_BCHM, axis=1))
 
 
-def causal_linear_attention_explicit(phi_q_BLHM: jax.Array, phi_k_BLHM: jax.Array, v_BLHd: jax.Array,
-                                     eps: float = EPSILON) -> jax.Array:
+def causal_linear_attention_explicit(
+  phi_q_BLHM: jax.Array, phi_k_BLHM: jax.Array, v_BLHd: jax.Array, eps: float = EPSILON
+) -> jax.Array:
   """tril(phi(Q) phi(K)^T) V row-normalised: O(L^2) memory, a test oracle only."""
   length = phi_q_BLHM.shape[1]
   a_BHLL = jnp.einsum("blhm,bshm->bhls", phi_q_BLHM, phi_k_BLHM)
@@ -188,8 +191,13 @@ def _prefix_sum(x_BL: jax.Array) -> jax.Array:
   return jax.lax.associative_scan(jnp.add, x_BL, axis=1)
 
 
-def causal_linear_attention_prefix_sum(phi_q_BLHM: jax.Array, phi_k_BLHM: jax.Array, v_BLHd: jax.Array,
-                                       initial_state: Optional[State] = None, eps: float = EPSILON) -> jax.Array:
+def causal_linear_attention_prefix_sum(
+  phi_q_BLHM: jax.Array,
+  phi_k_BLHM: jax.Array,
+  v_BLHd: jax.Array,
+  initial_state: Optional[State] = None,
+  eps: float = EPSILON,
+) -> jax.Array:
   """Cumulative sums of phi(k) v^T and phi(k) over the whole sequence: memory L H M d.
 
   The sums are a parallel prefix (lax.associative_scan): the same S_t, in a tree order. XLA's CPU
@@ -215,8 +223,9 @@ def causal_linear_attention_prefix_sum(phi_q_BLHM: jax.Array, phi_k_BLHM: jax.Ar
 SUBCHUNK = 64
 
 
-def causal_linear_attention_block(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, v_BCHd: jax.Array,
-                                  state: State, eps: float = EPSILON) -> Tuple[jax.Array, State]:
+def causal_linear_attention_block(
+  phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, v_BCHd: jax.Array, state: State, eps: float = EPSILON
+) -> Tuple[jax.Array, State]:
   """One chunk from its start state: (out_BCHd, end state).
 
   The state may be kept in a wider dtype than the activations (a round-off remedy): it is read in
@@ -230,17 +239,20 @@ def causal_linear_attention_block(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, 
   length = phi_q_BCHM.shape[1]
   a_BHCC = jnp.einsum("bchm,bshm->bhcs", phi_q_BCHM, phi_k_BCHM)
   a_BHCC = jnp.where(jnp.tril(jnp.ones((length, length), bool)), a_BHCC, 0.0)
-  num_BCHd = (jnp.einsum("bhcs,bshd->bchd", a_BHCC, v_BCHd)
-              + jnp.einsum("bchm,bhmd->bchd", phi_q_BCHM, s0_BHMd.astype(phi_q_BCHM.dtype)))
-  den_BCH = (jnp.sum(a_BHCC, axis=-1).swapaxes(1, 2)
-             + jnp.einsum("bchm,bhm->bch", phi_q_BCHM, z0_BHM.astype(phi_q_BCHM.dtype)))
+  num_BCHd = jnp.einsum("bhcs,bshd->bchd", a_BHCC, v_BCHd) + jnp.einsum(
+    "bchm,bhmd->bchd", phi_q_BCHM, s0_BHMd.astype(phi_q_BCHM.dtype)
+  )
+  den_BCH = jnp.sum(a_BHCC, axis=-1).swapaxes(1, 2) + jnp.einsum(
+    "bchm,bhm->bch", phi_q_BCHM, z0_BHM.astype(phi_q_BCHM.dtype)
+  )
   out_BCHd = num_BCHd / (den_BCH[..., None] + eps)
   ds_BHMd, dz_BHM = state_delta(phi_k_BCHM, v_BCHd)
   return out_BCHd, (s0_BHMd + ds_BHMd.astype(s0_BHMd.dtype), z0_BHM + dz_BHM.astype(z0_BHM.dtype))
 
 
-def _block_subchunked(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, v_BCHd: jax.Array, state: State,
-                      eps: float) -> Tuple[jax.Array, State]:
+def _block_subchunked(
+  phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, v_BCHd: jax.Array, state: State, eps: float
+) -> Tuple[jax.Array, State]:
   """causal_linear_attention_block for C > SUBCHUNK: a chunk split into n sub-chunks of c.
 
   Within a sub-chunk, the masked product tril(phi(Q) phi(K)^T) V; across sub-chunks, each
@@ -271,10 +283,8 @@ def _block_subchunked(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, v_BCHd: jax.
   before_NN = jnp.tril(jnp.ones((n, n), dtype), -1)
   s_BNHMd = s0_BHMd.astype(dtype)[:, None] + jnp.einsum("ij,bjhmd->bihmd", before_NN, ds_BNHMd)
   z_BNHM = z0_BHM.astype(dtype)[:, None] + jnp.einsum("ij,bjhm->bihm", before_NN, dz_BNHM)
-  num_BNcHd = (jnp.einsum("bnhcs,bnshd->bnchd", a_BNHcc, v_BNcHd)
-               + jnp.einsum("bnchm,bnhmd->bnchd", q_BNcHM, s_BNHMd))
-  den_BNcH = (jnp.sum(a_BNHcc, axis=-1).swapaxes(2, 3)
-              + jnp.einsum("bnchm,bnhm->bnch", q_BNcHM, z_BNHM))
+  num_BNcHd = jnp.einsum("bnhcs,bnshd->bnchd", a_BNHcc, v_BNcHd) + jnp.einsum("bnchm,bnhmd->bnchd", q_BNcHM, s_BNHMd)
+  den_BNcH = jnp.sum(a_BNHcc, axis=-1).swapaxes(2, 3) + jnp.einsum("bnchm,bnhm->bnch", q_BNcHM, z_BNHM)
   num_BCHd = num_BNcHd.reshape(batch, n * sub, heads, head_dim)[:, :length]
   den_BCH = den_BNcH.reshape(batch, n * sub, heads)[:, :length]
   out_BCHd = num_BCHd / (den_BCH[..., None] + eps)
@@ -282,9 +292,14 @@ def _block_subchunked(phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, v_BCHd: jax.
   return out_BCHd, (s0_BHMd + ds_BHMd.astype(s0_BHMd.dtype), z0_BHM + dz_BHM.astype(z0_BHM.dtype))
 
 
-def causal_linear_attention_chunked(phi_q_BLHM: jax.Array, phi_k_BLHM: jax.Array, v_BLHd: jax.Array,
-                                   chunk_size: int, initial_state: Optional[State] = None,
-                                   eps: float = EPSILON) -> Tuple[jax.Array, State]:
+def causal_linear_attention_chunked(
+  phi_q_BLHM: jax.Array,
+  phi_k_BLHM: jax.Array,
+  v_BLHd: jax.Array,
+  chunk_size: int,
+  initial_state: Optional[State] = None,
+  eps: float = EPSILON,
+) -> Tuple[jax.Array, State]:
   """lax.scan over chunks of `chunk_size` carrying (S, z); returns (out_BLHd, final state).
 
   A ragged last chunk is zero-padded: phi(k) = 0 there adds nothing to the state, so the final
@@ -311,6 +326,7 @@ def causal_linear_attention_chunked(phi_q_BLHM: jax.Array, phi_k_BLHM: jax.Array
     return state, out_BCHd
 
   final_state, out_NBCHd = jax.lax.scan(
-      body, initial_state, (to_chunks(phi_q_BLHM), to_chunks(phi_k_BLHM), to_chunks(v_BLHd)))
+    body, initial_state, (to_chunks(phi_q_BLHM), to_chunks(phi_k_BLHM), to_chunks(v_BLHd))
+  )
   out_BLHd = jnp.moveaxis(out_NBCHd, 0, 1).reshape(batch, num_chunks * chunk_size, heads, head_dim)
   return out_BLHd[:, :length], final_state

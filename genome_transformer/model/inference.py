@@ -19,13 +19,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from genome_transformer.genomics import tokenizer
 from genome_transformer.model import performer as model_lib
 from genome_transformer.model import sublinear
-from genome_transformer.genomics import tokenizer
 
 
-def chunked_log_likelihood(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, chunk_size: int,
-                           rng: Optional[jax.Array] = None) -> jax.Array:
+def chunked_log_likelihood(
+  model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, chunk_size: int, rng: Optional[jax.Array] = None
+) -> jax.Array:
   """logp_BL[:, t] = ln p(token t | tokens < t); position 0 has no context: NaN.
 
   The convention of every public scoring function (windowed_log_likelihood, the pretrained API):
@@ -65,8 +66,16 @@ def chunked_log_likelihood(model: model_lib.SLiMPerformer, params, tokens_BL: ja
 chunked_log_likelihood_jit = jax.jit(chunked_log_likelihood, static_argnums=(0, 3))
 
 
-def windowed_log_likelihood(model: model_lib.SLiMPerformer, params, tokens_L: np.ndarray, context: int,
-                            chunk_size: int, *, batch_size: int = 8, rng: Optional[jax.Array] = None) -> np.ndarray:
+def windowed_log_likelihood(
+  model: model_lib.SLiMPerformer,
+  params,
+  tokens_L: np.ndarray,
+  context: int,
+  chunk_size: int,
+  *,
+  batch_size: int = 8,
+  rng: Optional[jax.Array] = None,
+) -> np.ndarray:
   """logp_L[t] = ln p(token t | at most `context` - 1 tokens before it): held-out scoring.
 
   The model's positions are absolute and it was trained on windows of data.window_length
@@ -102,23 +111,24 @@ def windowed_log_likelihood(model: model_lib.SLiMPerformer, params, tokens_L: np
   starts_K = np.arange(num_windows) * half
   chunk = min(chunk_size, context)
   for begin in range(0, num_windows, batch_size):
-    starts = starts_K[begin:begin + batch_size]
+    starts = starts_K[begin : begin + batch_size]
     rows = min(batch_size, 1 << (len(starts) - 1).bit_length())
     tokens_BW = np.full((rows, context), tokenizer.PAD_ID, np.int32)
     for row, start in enumerate(starts):
-      window_W = tokens_L[start:start + context]
-      tokens_BW[row, :len(window_W)] = window_W
+      window_W = tokens_L[start : start + context]
+      tokens_BW[row, : len(window_W)] = window_W
     window_logp_BW = np.asarray(chunked_log_likelihood_jit(model, params, jnp.asarray(tokens_BW), chunk, rng))
     for row, start in enumerate(starts):
       first = 1 if start == 0 else context - half  # Within the window: the first token it scores.
       stop = min(context, length - start)
-      logp_L[start + first:start + stop] = window_logp_BW[row, first:stop]
+      logp_L[start + first : start + stop] = window_logp_BW[row, first:stop]
   logp_L[tokens_L >= tokenizer.NUM_BASES] = np.nan
   return logp_L
 
 
-def step(model: model_lib.SLiMPerformer, params, token_B: jax.Array, states, position,
-         rng: Optional[jax.Array] = None) -> Tuple[jax.Array, tuple]:
+def step(
+  model: model_lib.SLiMPerformer, params, token_B: jax.Array, states, position, rng: Optional[jax.Array] = None
+) -> Tuple[jax.Array, tuple]:
   """Consumes one token per sequence at absolute `position` from `states`: (logits_BV, new states).
 
   logits_BV are the next-token logits after `token_B`, equal to the whole-sequence forward's
@@ -126,8 +136,9 @@ def step(model: model_lib.SLiMPerformer, params, token_B: jax.Array, states, pos
   at every step of a sequence.
   """
   variables, _ = sublinear.as_variables(params)
-  logits_B1V, new_states = model.apply(variables, token_B[:, None], position_offset=position, states=states,
-                                       rngs=sublinear.feature_rngs(rng))
+  logits_B1V, new_states = model.apply(
+    variables, token_B[:, None], position_offset=position, states=states, rngs=sublinear.feature_rngs(rng)
+  )
   return logits_B1V[:, 0], new_states
 
 
@@ -144,14 +155,17 @@ def init_kv_cache(config, batch_size: int, max_length: int, dtype=jnp.float32) -
   positions first, XLA copied the whole cache into that layout at every token).
   """
   if config.attention != "softmax":
-    raise ValueError(f"model.attention={config.attention!r}: a key/value cache is for 'softmax'; a linear "
-                     "model decodes from its constant-size state (model.init_states and step).")
+    raise ValueError(
+      f"model.attention={config.attention!r}: a key/value cache is for 'softmax'; a linear "
+      "model decodes from its constant-size state (model.init_states and step)."
+    )
   shape = (batch_size, config.num_heads, max_length, config.d_model // config.num_heads)
   return tuple((jnp.zeros(shape, dtype), jnp.zeros(shape, dtype)) for _ in range(config.num_layers))
 
 
-def softmax_cached_step(model: model_lib.SLiMPerformer, params, token_B: jax.Array, cache: KVCache,
-                        position) -> Tuple[jax.Array, KVCache]:
+def softmax_cached_step(
+  model: model_lib.SLiMPerformer, params, token_B: jax.Array, cache: KVCache, position
+) -> Tuple[jax.Array, KVCache]:
   """Consumes one token of a softmax model at `position` from its key/value cache: (logits_BV, cache).
 
   The cache holds the keys and values of positions < `position` (init_kv_cache, then this step
@@ -188,11 +202,14 @@ def softmax_cached_step(model: model_lib.SLiMPerformer, params, token_B: jax.Arr
     max_BH1 = jnp.maximum(jnp.max(cached_BHT, axis=-1, keepdims=True), self_BH1)
     w_BHT, w_BH1 = jnp.exp(cached_BHT - max_BH1), jnp.exp(self_BH1 - max_BH1)
     den_BH1 = jnp.sum(w_BHT, axis=-1, keepdims=True) + w_BH1
-    a_BHd = (jnp.einsum("bht,bhtd->bhd", w_BHT.astype(q_BHd.dtype), v_BHTd.astype(q_BHd.dtype))
-             + w_BH1.astype(q_BHd.dtype) * v_BHd) / den_BH1.astype(q_BHd.dtype)
+    a_BHd = (
+      jnp.einsum("bht,bhtd->bhd", w_BHT.astype(q_BHd.dtype), v_BHTd.astype(q_BHd.dtype))
+      + w_BH1.astype(q_BHd.dtype) * v_BHd
+    ) / den_BH1.astype(q_BHd.dtype)
     a_BD = a_BHd.reshape(batch, width)
     write = lambda c_BHTd, x_BHd: jax.lax.dynamic_update_slice_in_dim(
-        c_BHTd, x_BHd[:, :, None].astype(c_BHTd.dtype), position, axis=2)
+      c_BHTd, x_BHd[:, :, None].astype(c_BHTd.dtype), position, axis=2
+    )
     new_cache.append((write(k_BHTd, k_BHd), write(v_BHTd, v_BHd)))
     x_BD = x_BD + (norm(a_BD, lp["ln_attention"]) if cfg.on_gptln else a_BD)
     h_BD = x_BD if cfg.on_gptln else norm(x_BD, lp["ln_ffn"])

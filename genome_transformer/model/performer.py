@@ -114,8 +114,9 @@ def prefix_length(config: ml_collections.ConfigDict) -> int:
   return config.num_layers * context_rows(config)
 
 
-def init_states(config: ml_collections.ConfigDict, batch_size: int, dtype=jnp.float32,
-                activation_dtype=None) -> Tuple[LayerState, ...]:
+def init_states(
+  config: ml_collections.ConfigDict, batch_size: int, dtype=jnp.float32, activation_dtype=None
+) -> Tuple[LayerState, ...]:
   """Per-layer states for the start of a sequence: zero (S, z), and context rows that lie before it.
 
   `activation_dtype` (default `dtype`) is the dtype of the context rows, which are activations,
@@ -123,8 +124,7 @@ def init_states(config: ml_collections.ConfigDict, batch_size: int, dtype=jnp.fl
   """
   if config.attention != "linear":
     raise ValueError(f"model.attention={config.attention!r} has no recurrent state; only 'linear' does.")
-  s_BHMd, z_BHM = attention.zero_state(batch_size, linear_heads(config), num_features(config), head_dim(config),
-                                       dtype)
+  s_BHMd, z_BHM = attention.zero_state(batch_size, linear_heads(config), num_features(config), head_dim(config), dtype)
   context_BRD = jnp.zeros((batch_size, context_rows(config), config.d_model), activation_dtype or dtype)
   return tuple((s_BHMd, z_BHM, context_BRD) for _ in range(config.num_layers))
 
@@ -147,12 +147,20 @@ class Layer(nn.Module):
   - states_at_end: state = the chunk's END state, and the context rows are a recomputed prefix
     (SLiMPerformer's rebuild mode); returns every row, so that the next layer gets its prefix.
   """
+
   config: ml_collections.FrozenConfigDict
 
   @nn.compact
-  def __call__(self, x_BED: jax.Array, positions_E: jax.Array, num_context: int,
-               features_HdM: Optional[jax.Array], state: Optional[LayerState], states_at_end: bool = False,
-               first_chunk: Any = False):
+  def __call__(
+    self,
+    x_BED: jax.Array,
+    positions_E: jax.Array,
+    num_context: int,
+    features_HdM: Optional[jax.Array],
+    state: Optional[LayerState],
+    states_at_end: bool = False,
+    first_chunk: Any = False,
+  ):
     cfg = self.config
     batch, rows, width = x_BED.shape
     heads, dim, qk_dim = cfg.num_heads, head_dim(cfg), qk_head_dim(cfg)
@@ -182,17 +190,33 @@ class Layer(nn.Module):
     else:
       parts = []
       if window_heads:
-        parts.append(attention.sliding_window_softmax(
-            q_BEHd[:, :, :window_heads], k_BEHd[:, :, :window_heads], v_BEHd[:, :, :window_heads],
-            cfg.window_size, valid_E, out_rows))
+        parts.append(
+          attention.sliding_window_softmax(
+            q_BEHd[:, :, :window_heads],
+            k_BEHd[:, :, :window_heads],
+            v_BEHd[:, :, :window_heads],
+            cfg.window_size,
+            valid_E,
+            out_rows,
+          )
+        )
       linear_out, end_state, start_state = self._linear_attention(
-          q_BEHd[:, rows - out_rows:, window_heads:], k_BEHd[:, :, window_heads:], v_BEHd[:, :, window_heads:],
-          valid_E, positions_E, num_context, features_HdM, state, states_at_end, first_chunk)
+        q_BEHd[:, rows - out_rows :, window_heads:],
+        k_BEHd[:, :, window_heads:],
+        v_BEHd[:, :, window_heads:],
+        valid_E,
+        positions_E,
+        num_context,
+        features_HdM,
+        state,
+        states_at_end,
+        first_chunk,
+      )
       parts.append(linear_out)
       a_BOHd = jnp.concatenate(parts, axis=2) if len(parts) > 1 else parts[0]
 
     a_BOD = a_BOHd.reshape(batch, out_rows, width)
-    x_BOD = x_BED[:, rows - out_rows:]
+    x_BOD = x_BED[:, rows - out_rows :]
     x_BOD = x_BOD + (ln_attention(a_BOD) if cfg.on_gptln else a_BOD)
 
     h_BOD = x_BOD if cfg.on_gptln else ln_ffn(x_BOD)
@@ -202,8 +226,9 @@ class Layer(nn.Module):
     x_BOD = x_BOD + (ln_ffn(h_BOD) if cfg.on_gptln else h_BOD)
     return x_BOD, end_state, start_state
 
-  def _linear_attention(self, q_BOHd, k_BEHd, v_BEHd, valid_E, positions_E, num_context, features_HdM, state,
-                        states_at_end, first_chunk):
+  def _linear_attention(
+    self, q_BOHd, k_BEHd, v_BEHd, valid_E, positions_E, num_context, features_HdM, state, states_at_end, first_chunk
+  ):
     """Causal linear attention of the linear heads: (out for the returned rows, end state, start state)."""
     cfg = self.config
     phi_q_BOHM = attention.feature_map(q_BOHd, cfg.feature_map, features_HdM)
@@ -223,8 +248,10 @@ class Layer(nn.Module):
     # In the first chunk the start state is exactly zero (end - end), as the reference resets it,
     # which stops round-off at the sequence start.
     delta = attention.state_delta(chunk_k_BCHM, chunk_v_BCHd)
-    start = tuple(given_x - jax.lax.stop_gradient(jnp.where(first_chunk, given_x, d.astype(given_x.dtype)))
-                  for given_x, d in zip(given, delta))
+    start = tuple(
+      given_x - jax.lax.stop_gradient(jnp.where(first_chunk, given_x, d.astype(given_x.dtype)))
+      for given_x, d in zip(given, delta)
+    )
     end = tuple(s + d.astype(s.dtype) for s, d in zip(start, delta))
     run_from = start
     if num_context:
@@ -236,14 +263,16 @@ class Layer(nn.Module):
       # out of every row after them. A prefix that reaches back past the sequence start starts
       # from exactly zero.
       prefix = attention.state_delta(phi_k_BEHM[:, :num_context], v_BEHd[:, :num_context])
-      run_from = tuple(jnp.where(positions_E[0] <= 0, 0.0, s - d.astype(s.dtype)).astype(s.dtype)
-                       for s, d in zip(start, prefix))
+      run_from = tuple(
+        jnp.where(positions_E[0] <= 0, 0.0, s - d.astype(s.dtype)).astype(s.dtype) for s, d in zip(start, prefix)
+      )
     out_BEHd, _ = attention.causal_linear_attention_block(phi_q_BOHM, phi_k_BEHM, v_BEHd, run_from, eps)
     return out_BEHd, end, start
 
 
 class SLiMPerformer(nn.Module):
   """The SLiM Performer language model; `config` is the model section of an experiment config."""
+
   config: ml_collections.ConfigDict
 
   def __post_init__(self):
@@ -255,9 +284,17 @@ class SLiMPerformer(nn.Module):
   init_states = staticmethod(init_states)
 
   @nn.compact
-  def __call__(self, tokens_BL: jax.Array, *, position_offset: Any = 0, states: Optional[LayerStates] = None,
-               states_at_end: bool = False, first_chunk: Any = False, prefix_BT: Optional[jax.Array] = None,
-               return_hidden: bool = False):
+  def __call__(
+    self,
+    tokens_BL: jax.Array,
+    *,
+    position_offset: Any = 0,
+    states: Optional[LayerStates] = None,
+    states_at_end: bool = False,
+    first_chunk: Any = False,
+    prefix_BT: Optional[jax.Array] = None,
+    return_hidden: bool = False,
+  ):
     cfg = self.config
     if cfg.d_model % 4 or cfg.d_model % cfg.num_heads:
       raise ValueError(f"model.d_model={cfg.d_model} must be divisible by 4 and by model.num_heads={cfg.num_heads}.")
@@ -270,8 +307,10 @@ class SLiMPerformer(nn.Module):
       raise ValueError("states_at_end=True needs the end-of-chunk `states`.")
     num_prefix = prefix_length(cfg) if states_at_end else 0
     if num_prefix and (prefix_BT is None or prefix_BT.shape != (tokens_BL.shape[0], num_prefix)):
-      raise ValueError(f"states_at_end=True needs prefix_BT, the {num_prefix} tokens before the chunk "
-                       "(model.prefix_length), as [batch, T].")
+      raise ValueError(
+        f"states_at_end=True needs prefix_BT, the {num_prefix} tokens before the chunk "
+        "(model.prefix_length), as [batch, T]."
+      )
 
     if num_prefix:
       tokens_BL = jnp.concatenate([prefix_BT.astype(tokens_BL.dtype), tokens_BL], axis=1)
@@ -288,18 +327,19 @@ class SLiMPerformer(nn.Module):
     for i in range(cfg.num_layers):
       features_HdM = None
       if favor:
-        features_HdM = attention.orthogonal_features(jax.random.fold_in(features_key, i), linear_heads(cfg),
-                                                     qk_head_dim(cfg), cfg.num_feature_blocks, x_BED.dtype)
+        features_HdM = attention.orthogonal_features(
+          jax.random.fold_in(features_key, i), linear_heads(cfg), qk_head_dim(cfg), cfg.num_feature_blocks, x_BED.dtype
+        )
       layer = Layer(cfg, name=f"layer_{i}")
       if states is None:
         x_BED, _, _ = layer(x_BED, positions_E, 0, features_HdM, None)
       elif states_at_end:
         x_in_BED = x_BED
         x_BED, end, start = layer(x_BED, positions_E, num_prefix, features_HdM, states[i], True, first_chunk)
-        end_states.append(end + (x_in_BED[:, rows - r:],))
+        end_states.append(end + (x_in_BED[:, rows - r :],))
         # Rows before the sequence start are absent; zero, as init_states has them.
-        present_1R1 = (positions_E[num_prefix - r:num_prefix] >= 0)[None, :, None]
-        start_states.append(start + (jnp.where(present_1R1, x_in_BED[:, num_prefix - r:num_prefix], 0.0),))
+        present_1R1 = (positions_E[num_prefix - r : num_prefix] >= 0)[None, :, None]
+        start_states.append(start + (jnp.where(present_1R1, x_in_BED[:, num_prefix - r : num_prefix], 0.0),))
       else:
         x_ext_BED = jnp.concatenate([states[i][2].astype(x_BED.dtype), x_BED], axis=1)
         x_BED, end, _ = layer(x_ext_BED, position_offset - r + jnp.arange(r + rows), r, features_HdM, states[i])
@@ -329,5 +369,7 @@ class SLiMPerformer(nn.Module):
       return self.make_rng("features")
     if self.is_initializing():
       return jax.random.PRNGKey(0)  # The draw does not shape the parameters.
-    raise ValueError("feature_map='favor+' draws random features: call apply(..., rngs={'features': key}) "
-                     "with the same key for every chunk of a sequence.")
+    raise ValueError(
+      "feature_map='favor+' draws random features: call apply(..., rngs={'features': key}) "
+      "with the same key for every chunk of a sequence."
+    )

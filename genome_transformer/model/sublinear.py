@@ -22,8 +22,10 @@ from typing import Any, Optional, Tuple
 import jax
 import jax.numpy as jnp
 
-from genome_transformer.genomics.tokenizer import NUM_BASES  # Ids below it (A, C, G, T) are the only targets that count.
-from genome_transformer.genomics.tokenizer import PAD_ID  # Never a target; fills ragged chunks and prefixes.
+from genome_transformer.genomics.tokenizer import (
+  NUM_BASES,  # Ids below it (A, C, G, T) are the only targets that count.
+  PAD_ID,  # Never a target; fills ragged chunks and prefixes.
+)
 from genome_transformer.model import performer as model_lib
 
 
@@ -69,8 +71,9 @@ def next_token_loss(logits_BLV: jax.Array, tokens_BL: jax.Array) -> Tuple[jax.Ar
   return sum_nll, jnp.sum(weights_BL).astype(sum_nll.dtype)
 
 
-def full_loss(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array,
-              rng: Optional[jax.Array] = None) -> jax.Array:
+def full_loss(
+  model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, rng: Optional[jax.Array] = None
+) -> jax.Array:
   """Mean next-token loss from one whole-sequence forward (plain autodiff applies)."""
   variables, _ = as_variables(params)
   logits_BLV = model.apply(variables, tokens_BL, rngs=feature_rngs(rng))
@@ -112,8 +115,10 @@ def _chunk_nll(logits_BCV: jax.Array, tokens_BC: jax.Array, next_B: jax.Array) -
 
 def _check_linear(model: model_lib.SLiMPerformer) -> None:
   if model.config.attention != "linear":
-    raise ValueError(f"model.attention={model.config.attention!r} has no chunk recurrence: use "
-                     "jax.value_and_grad(full_loss) for it (the sub-linear step needs linear attention).")
+    raise ValueError(
+      f"model.attention={model.config.attention!r} has no chunk recurrence: use "
+      "jax.value_and_grad(full_loss) for it (the sub-linear step needs linear attention)."
+    )
 
 
 def _prefix_reader(model: model_lib.SLiMPerformer, tokens_BL: jax.Array):
@@ -139,15 +144,22 @@ def _forward_states(model, variables, chunks, rngs, states, collect: bool = Fals
 
   def body(states, xs):
     tokens_BC, _, offset = xs
-    _, new_states = model.apply(variables, tokens_BC, position_offset=offset, states=states, rngs=rngs,
-                                return_hidden=True)
+    _, new_states = model.apply(
+      variables, tokens_BC, position_offset=offset, states=states, rngs=rngs, return_hidden=True
+    )
     return new_states, (states if collect else None)
 
   return jax.lax.scan(body, states, chunks)
 
 
-def loss_and_grad(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, chunk_size: int,
-                  rng: Optional[jax.Array] = None, state_dtype: Optional[jnp.dtype] = None):
+def loss_and_grad(
+  model: model_lib.SLiMPerformer,
+  params,
+  tokens_BL: jax.Array,
+  chunk_size: int,
+  rng: Optional[jax.Array] = None,
+  state_dtype: Optional[jnp.dtype] = None,
+):
   """(mean next-token loss, its gradient w.r.t. params) by the SLiM algorithm for the whole model.
 
   1. A forward lax.scan over chunks carries only the per-layer (S, z), and computes nothing else.
@@ -185,8 +197,15 @@ def loss_and_grad(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, 
 
     def chunk(v, given_end_states):
       logits_BCV, new_end_states, start_states = model.apply(
-          v, tokens_BC, position_offset=offset, states=given_end_states, states_at_end=True,
-          first_chunk=first, prefix_BT=prefix_BT, rngs=rngs)
+        v,
+        tokens_BC,
+        position_offset=offset,
+        states=given_end_states,
+        states_at_end=True,
+        first_chunk=first,
+        prefix_BT=prefix_BT,
+        rngs=rngs,
+      )
       return (_chunk_nll(logits_BCV, tokens_BC, next_B) / norm, new_end_states), start_states
 
     (chunk_loss, _), vjp_fn, start_states = jax.vjp(chunk, variables, end_states, has_aux=True)
@@ -197,14 +216,23 @@ def loss_and_grad(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, 
   zeros_like = lambda tree: jax.tree.map(jnp.zeros_like, tree)
   loss0 = jnp.zeros((), norm.dtype)
   (_, _, grads, loss), _ = jax.lax.scan(
-      reverse_body, (final_states, zeros_like(final_states), zeros_like(variables), loss0), chunks + (is_first,),
-      reverse=True)
+    reverse_body,
+    (final_states, zeros_like(final_states), zeros_like(variables), loss0),
+    chunks + (is_first,),
+    reverse=True,
+  )
   return loss, (grads["params"] if bare else grads)
 
 
-def chunk_start_states(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, chunk_size: int,
-                       rng: Optional[jax.Array] = None, rebuilt: bool = False,
-                       state_dtype: Optional[jnp.dtype] = None):
+def chunk_start_states(
+  model: model_lib.SLiMPerformer,
+  params,
+  tokens_BL: jax.Array,
+  chunk_size: int,
+  rng: Optional[jax.Array] = None,
+  rebuilt: bool = False,
+  state_dtype: Optional[jnp.dtype] = None,
+):
   """Every chunk's per-layer start states, stacked [N, ...]: a diagnostic (memory O(L / C)).
 
   rebuilt=False: as the forward pass computes them; rebuilt=True: as loss_and_grad's reverse
@@ -224,16 +252,25 @@ def chunk_start_states(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Ar
 
   def body(end_states, xs):
     tokens_BC, _, offset, first = xs
-    _, _, start_states = model.apply(variables, tokens_BC, position_offset=offset, states=end_states,
-                                     states_at_end=True, first_chunk=first, prefix_BT=prefix_of(offset), rngs=rngs)
+    _, _, start_states = model.apply(
+      variables,
+      tokens_BC,
+      position_offset=offset,
+      states=end_states,
+      states_at_end=True,
+      first_chunk=first,
+      prefix_BT=prefix_of(offset),
+      rngs=rngs,
+    )
     return start_states, start_states
 
   _, rebuilt_starts = jax.lax.scan(body, final_states, chunks + (is_first,), reverse=True)
   return rebuilt_starts
 
 
-def checkpointed_scan_loss(model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, chunk_size: int,
-                           rng: Optional[jax.Array] = None) -> jax.Array:
+def checkpointed_scan_loss(
+  model: model_lib.SLiMPerformer, params, tokens_BL: jax.Array, chunk_size: int, rng: Optional[jax.Array] = None
+) -> jax.Array:
   """The mean loss as a lax.scan over chunks with jax.checkpoint on the chunk: a baseline.
 
   Differentiated by plain autodiff it needs no subtraction, but stores every chunk's carried

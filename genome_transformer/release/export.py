@@ -49,9 +49,9 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 import genome_transformer
-from genome_transformer.model import performer as model_lib
 from genome_transformer.genomics import files as files_lib
 from genome_transformer.genomics import genomes, tokenizer
+from genome_transformer.model import performer as model_lib
 from genome_transformer.training import checkpointing
 
 FORMAT = "genome-transformer-export"

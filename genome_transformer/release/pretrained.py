@@ -77,10 +77,10 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from genome_transformer.model import inference, sublinear
-from genome_transformer.model import performer as model_lib
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import tokenizer
+from genome_transformer.model import inference, sublinear
+from genome_transformer.model import performer as model_lib
 from genome_transformer.release import export as export_lib
 
 RELEASES_ENV = "GENOME_TRANSFORMER_PRETRAINED"

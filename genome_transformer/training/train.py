@@ -32,10 +32,10 @@ import optax
 import tqdm
 
 from genome_transformer import config_lib
-from genome_transformer.model import sublinear
-from genome_transformer.model import performer as model_lib
 from genome_transformer.data import dataset, input_pipeline
 from genome_transformer.evaluation import heldout
+from genome_transformer.model import performer as model_lib
+from genome_transformer.model import sublinear
 from genome_transformer.training import checkpointing, metrics_writer
 
 

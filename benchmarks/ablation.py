@@ -5,13 +5,15 @@ Each variant is one run of the trainer (`python -m genome_transformer.main
 --config=configs/ablation.py:VARIANT --workdir=WORKDIR/VARIANT`), one after another, so that the runs
 share the machine fairly; a run that already finished is read, not repeated, and an interrupted one
 resumes from its checkpoint. For each variant the table gives the held-out bits per base (test and
-validation, windowed protocol) after the same tokens, the validation point each reached at equal
-training time (the slowest run's training time), training tokens/s on this machine, parameters and
-the compiled memory of one training step.
+validation, windowed protocol) after the same tokens; the validation point reached at equal training
+time (the fastest run's whole training time; a slower run is read at its last validation point within
+it); training tokens/s on this machine; parameters; the compiled memory of one training step.
+Training time is tokens / (tokens/s), the tokens/s measured by --speed_steps alone on the machine
+(the runs' own logged throughput is noisy when they share it).
 
   python benchmarks/ablation.py --workdir=/tmp/ablation                      # every variant
   python benchmarks/ablation.py --workdir=/tmp/ablation --variants=faithful,conv4
-  python benchmarks/ablation.py --workdir=/tmp/ablation --collect_only       # table from what ran
+  python benchmarks/ablation.py --workdir=/tmp/ablation --collect_only --speed_steps=10  # table
 
 Writes benchmarks/results/ablation_bacteria.json and a PNG of the learning curves beside it.
 """
@@ -21,10 +23,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from absl import app, flags
 import jax
-import jax.numpy as jnp
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -37,6 +39,12 @@ _CONFIG = flags.DEFINE_string("config", "configs/ablation.py", "The ablation con
 _VARIANTS = flags.DEFINE_list("variants", [], "Variants to run (default: all in the config's VARIANTS).")
 _COLLECT_ONLY = flags.DEFINE_bool("collect_only", False, "Only read finished or partial runs.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/ablation_bacteria.json", "JSON path (PNG beside it).")
+_SPEED_STEPS = flags.DEFINE_integer(
+  "speed_steps",
+  0,
+  "If > 0, time this many steps of each variant here, one at a time, for the tokens/s and equal-time "
+  "columns; otherwise the runs' logged median throughput is used (noisy if the runs shared the machine).",
+)
 _REFERENCE = flags.DEFINE_string("reference", "faithful", "The variant others are compared with.")
 
 
@@ -70,15 +78,24 @@ def train_variant(variant: str, workdir: str) -> bool:
     return subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT).returncode == 0
 
 
-def step_memory_and_params(config) -> tuple[dict, int]:
-  """XLA's compiled memory of one training step (abstract inputs, nothing run) and the parameter count."""
+def step_memory_params_and_speed(config, speed_steps: int) -> tuple[dict, int, float | None]:
+  """XLA's compiled memory of one training step, the parameter count, and (speed_steps > 0) the
+  tokens/s of the loss-and-gradient step timed here over `speed_steps` steps after one warm-up."""
   model = model_lib.SLiMPerformer(config.model)
-  params = common.abstract_params(model)
-  loss_and_grad = train.make_loss_and_grad(model, config)
-  tokens = jax.ShapeDtypeStruct((config.train.batch_size, config.data.window_length), jnp.int32)
-  rng = jax.ShapeDtypeStruct((2,), jnp.uint32)
-  compiled = jax.jit(loss_and_grad).lower(params, tokens, rng).compile()
-  return common.compiled_total_bytes(compiled), common.num_params(params)
+  loss_and_grad = jax.jit(train.make_loss_and_grad(model, config))
+  params = common.init_params(model)
+  shape = (config.train.batch_size, config.data.window_length)
+  tokens = jax.random.randint(jax.random.PRNGKey(1), shape, 0, 4)
+  rng = jax.random.PRNGKey(2)
+  compiled = loss_and_grad.lower(params, tokens, rng).compile()
+  speed = None
+  if speed_steps > 0:
+    jax.block_until_ready(compiled(params, tokens, rng))
+    start = time.perf_counter()
+    for _ in range(speed_steps):
+      jax.block_until_ready(compiled(params, tokens, rng))
+    speed = speed_steps * tokens.size / (time.perf_counter() - start)
+  return common.compiled_total_bytes(compiled), common.num_params(params), speed
 
 
 def summarize(variant: str, config, rows: list[dict]) -> dict:
@@ -86,12 +103,6 @@ def summarize(variant: str, config, rows: list[dict]) -> dict:
   train_rows = [r for r in rows if "tokens_per_s" in r]
   eval_rows = [r for r in rows if "validation_bits_per_base" in r]
   tokens_per_step = config.train.batch_size * config.data.window_length
-  # Training seconds up to each logged step, from the logged throughput (evaluation excluded).
-  seconds, elapsed, last_step = {}, 0.0, 0
-  for r in train_rows:
-    elapsed += (r["step"] - last_step) * tokens_per_step / r["tokens_per_s"]
-    last_step = r["step"]
-    seconds[r["step"]] = elapsed
   speeds = sorted(r["tokens_per_s"] for r in train_rows[1:]) or [float("nan")]
   final = eval_rows[-1] if eval_rows else {}
   finished = bool(final) and final["step"] == config.train.num_steps and "test_bits_per_base" in final
@@ -107,7 +118,6 @@ def summarize(variant: str, config, rows: list[dict]) -> dict:
       {
         "step": r["step"],
         "tokens": r["step"] * tokens_per_step,
-        "train_seconds": seconds.get(r["step"]),
         "validation_bits_per_base": r["validation_bits_per_base"],
       }
       for r in eval_rows
@@ -117,7 +127,7 @@ def summarize(variant: str, config, rows: list[dict]) -> dict:
 
 def validation_at_seconds(curve: list[dict], budget: float):
   """The last validation point reached within `budget` training seconds (None if none was)."""
-  within = [p for p in curve if p["train_seconds"] is not None and p["train_seconds"] <= budget * 1.0001]
+  within = [p for p in curve if p["train_seconds"] <= budget * 1.0001]
   return within[-1]["validation_bits_per_base"] if within else None
 
 
@@ -172,7 +182,12 @@ def main(argv):
     summary = summarize(variant, config, read_metrics(workdir))
     if not summary["curve"]:
       continue
-    memory, params = step_memory_and_params(config)
+    memory, params, speed = step_memory_params_and_speed(config, _SPEED_STEPS.value)
+    if speed is not None:
+      summary.update(logged_tokens_per_s=summary["tokens_per_s"], tokens_per_s=speed)
+    # Training time at the variant's own speed: the equal-time comparison on this machine.
+    for point in summary["curve"]:
+      point["train_seconds"] = point["tokens"] / summary["tokens_per_s"]
     summary.update(step_memory_bytes=memory["total"], params=params)
     results.append(summary)
 

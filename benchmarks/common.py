@@ -9,6 +9,9 @@ The four ways to get a training step's loss and gradient that the benchmarks com
   scan_ckpt   jax.value_and_grad of a lax.scan over chunks with jax.checkpoint on the chunk
               (no subtraction: every chunk's carried states are stored for the backward pass)
   softmax     jax.value_and_grad of the same model with causal softmax attention
+  slim_local  the SLiM algorithm for the model with every local-mixing addition of issue 12
+              (LOCAL_MIXING: convolution, Taylor map, a sliding-window head), whose reverse pass
+              also recomputes each chunk's prefix of s R tokens
 """
 
 import os
@@ -26,8 +29,10 @@ from genome_transformer.genomics import files  # pylint: disable=g-import-not-at
 from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import sublinear  # pylint: disable=g-import-not-at-top
 
-METHODS = ("slim", "autodiff", "scan_ckpt", "softmax")
-CHUNKED = ("slim", "scan_ckpt")  # The methods that take a chunk size.
+METHODS = ("slim", "autodiff", "scan_ckpt", "softmax", "slim_local")
+CHUNKED = ("slim", "scan_ckpt", "slim_local")  # The methods that take a chunk size.
+# configs/ablation.py's components, all at once.
+LOCAL_MIXING = dict(conv_width=4, feature_map="taylor", qk_head_dim=16, window_heads=1, window_size=64)
 
 
 def model_config(
@@ -51,14 +56,17 @@ def model_config(
 
 def make_model(method: str, **dims) -> model_lib.SLiMPerformer:
   """The model a method trains: the softmax twin for 'softmax', linear attention otherwise."""
-  return model_lib.SLiMPerformer(model_config("softmax" if method == "softmax" else "linear", **dims))
+  config = model_config("softmax" if method == "softmax" else "linear", **dims)
+  if method == "slim_local":
+    config.update(LOCAL_MIXING)
+  return model_lib.SLiMPerformer(config)
 
 
 def loss_and_grad_fn(method: str, model: model_lib.SLiMPerformer, chunk_size: int) -> Callable:
   """fn(params, tokens_BL) -> (loss, grads) for one method; chunk_size is ignored where unused."""
   if method not in METHODS:
     raise ValueError(f"method={method!r} is not one of {METHODS}.")
-  if method == "slim":
+  if method in ("slim", "slim_local"):
     return lambda p, t: sublinear.loss_and_grad(model, p, t, chunk_size)
   if method == "scan_ckpt":
     return lambda p, t: jax.value_and_grad(lambda q: sublinear.checkpointed_scan_loss(model, q, t, chunk_size))(p)

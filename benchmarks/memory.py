@@ -1,6 +1,6 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""Peak memory of one training step against sequence length L, the four ways of benchmarks/common.py
-(slim, autodiff, scan_ckpt, softmax).
+"""Peak memory of one training step against sequence length L, the ways of benchmarks/common.py
+(slim, autodiff, scan_ckpt, softmax, and slim_local: the SLiM step of the model with issue 12's additions).
 
 "compiled" is XLA's own account of the compiled step (`.memory_analysis()`: temporaries +
 arguments + outputs - aliased), obtained by compiling against abstract inputs, nothing run,
@@ -11,6 +11,7 @@ only where the compiled estimate is small enough to run on this machine in reaso
   python benchmarks/memory.py                 # L = 2^10 .. 2^20 (step 2^2); RSS up to 2^18 for the
                                               # chunked methods, 2^14 for the others (~20 min, 2 cores)
   python benchmarks/memory.py --log2_step=1   # every power of two
+  python benchmarks/memory.py --methods=slim,slim_local --min_log2_len=12 --out=benchmarks/results/memory_local.json
 Writes benchmarks/results/memory.json and memory.png.
 """
 
@@ -42,6 +43,7 @@ _CHUNKED_RSS_MAX_LOG2 = flags.DEFINE_integer(
 )
 _RSS_MAX_BYTES = flags.DEFINE_float("rss_max_bytes", 4e9, "Skip RSS where the compiled estimate exceeds this.")
 _RSS_TIMEOUT = flags.DEFINE_integer("rss_timeout_s", 300, "Give up on one RSS point after this long.")
+_METHODS = flags.DEFINE_list("methods", list(common.METHODS), "Which of common.METHODS to measure.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/memory.json", "JSON path (the PNG goes beside it).")
 _POINT = flags.DEFINE_string("rss_point", "", "Internal: 'method,L' runs one step and prints its RSS.")
 
@@ -112,8 +114,10 @@ def measure_rss(method: str, length: int):
 def plot(rows, path: str) -> None:
   plt = common.pyplot()
   fig, ax = plt.subplots(figsize=(7, 4.5))
-  for method, color in zip(METHODS, ("C0", "C1", "C2", "C3")):
+  for method, color in zip(METHODS, ("C0", "C1", "C2", "C3", "C4")):
     pts = [(r["length"], r["compiled"]["total"] / 2**20) for r in rows if r["method"] == method]
+    if not pts:
+      continue
     ax.plot(*zip(*pts), "-o", color=color, label=f"{method} (compiled)")
     rss = [(r["length"], r["rss"]["step_rss"] / 2**20) for r in rows if r["method"] == method and r.get("rss")]
     if rss:
@@ -143,11 +147,11 @@ def main(argv):
     f"batch 1, device {jax.devices()[0].platform}; MiB"
   )
   print(f"{'method':>10} {'L':>8} {'compiled':>11} {'temp':>11} {'args':>8} {'rss_step':>9}  note")
-  for method in METHODS:
+  for method in _METHODS.value:
     for length in lengths:
       compiled = compiled_bytes(method, length)
       rss, note = None, ""
-      chunked = method in ("slim", "scan_ckpt")
+      chunked = method in common.CHUNKED
       if compiled["total"] > _RSS_MAX_BYTES.value:
         note = f"rss: not run (needs {compiled['total'] / 2**30:.1f} GiB)"
       elif length > 2 ** (_CHUNKED_RSS_MAX_LOG2.value if chunked else _RSS_MAX_LOG2.value):
@@ -163,21 +167,23 @@ def main(argv):
         flush=True,
       )
 
-  def slim_total(length):
-    row = next(r for r in rows if r["method"] == "slim" and r["length"] == length)
+  def total_without_tokens(method, length):
+    row = next(r for r in rows if r["method"] == method and r["length"] == length)
     return row["compiled"]["total"] - row["compiled"]["tokens"]
 
   summary = {}
   lo, hi = max(2**12, lengths[0]), lengths[-1]
-  if lo in lengths:
-    ratio = slim_total(hi) / slim_total(lo)
-    summary = dict(slim_ratio=ratio, from_length=lo, to_length=hi, flat=ratio <= 1.5)
-    print(
-      f"slim compiled peak (int32 tokens aside) grows {ratio:.3f}x from L={lo} to L={hi} "
-      f"({'flat: within 1.5x' if ratio <= 1.5 else 'NOT flat'})"
-    )
+  for method in ("slim", "slim_local"):
+    if lo in lengths and method in _METHODS.value:
+      ratio = total_without_tokens(method, hi) / total_without_tokens(method, lo)
+      summary[method] = dict(ratio=ratio, from_length=lo, to_length=hi, flat=ratio <= 1.5)
+      print(
+        f"{method} compiled peak (int32 tokens aside) grows {ratio:.3f}x from L={lo} to L={hi} "
+        f"({'flat: within 1.5x' if ratio <= 1.5 else 'NOT flat'})"
+      )
   result = dict(
     config=model_config("linear").to_dict(),
+    local_mixing=common.LOCAL_MIXING,
     chunk_size=_CHUNK.value,
     batch_size=1,
     device=str(jax.devices()[0]),

@@ -25,12 +25,14 @@ import ml_collections
 import optax
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
+from genome_transformer.genomics import files, genomes  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import sublinear  # pylint: disable=g-import-not-at-top
 
 METHODS = ("slim", "autodiff", "scan_ckpt", "softmax", "slim_local")
 CHUNKED = ("slim", "scan_ckpt", "slim_local")  # The methods that take a chunk size.
+# The E. coli chromosome shipped in the package: the sequence the speed and round-off benchmarks run on.
+ECOLI_FASTA = os.path.join(genomes.BUILTIN_DIR, "ecoli_k12_mg1655.fasta.gz")
 # configs/ablation.py's components, all at once.
 LOCAL_MIXING = dict(conv_width=4, feature_map="taylor", qk_head_dim=16, window_heads=1, window_size=64)
 

@@ -7,7 +7,7 @@ Generation. For each context c (1k .. 1M bases of E. coli K-12, the embedded gen
             a jitted lax.scan of --decode_tokens calls of inference.step (greedy, feeding back its
             own token) is timed; per-token time is the median over --repeats such scans.
             The state, 2 s H M (d + 1) floats, is the same at every c.
-  softmax   the softmax twin decoding from a key/value cache (inference.softmax_cached_step),
+  softmax   the softmax twin decoding from a key/value cache (inference.step from performer.init_kv_cache),
             cache length c + the tokens decoded, in the same kind of scan. The cache's first c
             slots hold random keys and values: the work per token does not depend on their
             values, and a real prefill would cost O(c^2). It stops where the cache would exceed
@@ -61,12 +61,7 @@ _OUT = flags.DEFINE_string("out", "benchmarks/results/inference.json", "JSON pat
 _PLOT_ONLY = flags.DEFINE_bool("plot_only", False, "Redraw the PNG from an existing --out JSON; run nothing.")
 
 DIMS = dict(d_model=256, num_layers=3, num_heads=4, d_ff=1024)
-GENOME = os.path.join(
-  os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-  "genome_transformer",
-  "genomes",
-  "ecoli_k12_mg1655.fasta.gz",
-)
+GENOME = common.ECOLI_FASTA
 
 
 def genome_tokens(n: int) -> np.ndarray:
@@ -97,16 +92,13 @@ def prefill(model, params, states, tokens_NC, offset):
   return states
 
 
-def decode_fn(model, num_tokens: int, softmax: bool):
+def decode_fn(model, num_tokens: int):
   """jit((params, memory, token_B, position) -> (memory, token_B, position, tokens)), memory donated."""
 
   def run(params, memory, token_B, position):
     def body(carry, _):
       memory, token_B, position = carry
-      if softmax:
-        logits_BV, memory = inference.softmax_cached_step(model, params, token_B, memory, position)
-      else:
-        logits_BV, memory = inference.step(model, params, token_B, memory, position)
+      logits_BV, memory = inference.step(model, params, token_B, memory, position)
       # Greedy over the bases A C G T, fed back: a real generation loop's dependence chain.
       token_B = jnp.argmax(logits_BV[:, : tokenizer.NUM_BASES], axis=-1).astype(jnp.int32)
       return (memory, token_B, position + 1), token_B
@@ -141,15 +133,15 @@ def time_decode(fn, params, memory, token_B, position: int, num_tokens: int, rep
 
 def random_cache(config, length: int, filled: int, seed: int):
   """A KV cache of `length` slots whose first `filled` hold random keys and values."""
-  cache = inference.init_kv_cache(config, 1, length)
+  cache = model_lib.init_kv_cache(config, 1, length)
   key = jax.random.PRNGKey(seed)
   out = []
-  for i, (k, v) in enumerate(cache):
+  for i, (k, v, context) in enumerate(cache):
     kk, kv = jax.random.split(jax.random.fold_in(key, i))
     fill = lambda c, key: c.at[:, :, :filled].set(
       jax.random.normal(key, c.shape[:2] + (filled,) + c.shape[3:], c.dtype)
     )
-    out.append((fill(k, kk), fill(v, kv)))
+    out.append((fill(k, kk), fill(v, kv), context))
   return tuple(out)
 
 
@@ -161,8 +153,8 @@ def generation(tokens_L: np.ndarray, contexts):
   softmax_params = common.init_params(softmax)
   n, n_softmax = _DECODE.value, _SOFTMAX_DECODE.value
   chunk = _PREFILL_CHUNK.value
-  linear_decode = decode_fn(linear, n, softmax=False)
-  softmax_decode = decode_fn(softmax, n_softmax, softmax=True)
+  linear_decode = decode_fn(linear, n)
+  softmax_decode = decode_fn(softmax, n_softmax)
   states = model_lib.init_states(linear.config, 1)
   done = 0
   softmax_stop = ""

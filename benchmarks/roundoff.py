@@ -35,6 +35,7 @@ import ml_collections  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import common  # pylint: disable=g-import-not-at-top
 from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import sublinear  # pylint: disable=g-import-not-at-top
@@ -50,12 +51,7 @@ _FEATURES = flags.DEFINE_string("feature_map", "sqr", "phi.")
 _SKIP_SCAN = flags.DEFINE_bool("skip_scan", False, "Skip the checkpointed-scan float32 floor.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/roundoff.json", "JSON output path.")
 
-GENOME = os.path.join(
-  os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-  "genome_transformer",
-  "genomes",
-  "ecoli_k12_mg1655.fasta.gz",
-)
+GENOME = common.ECOLI_FASTA
 THRESHOLD = 1e-3
 
 

@@ -1,6 +1,7 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """The tiny model config shared by the model, sublinear and inference tests."""
 
+import jax
 import ml_collections
 
 
@@ -21,3 +22,22 @@ def make_config(**overrides) -> ml_collections.ConfigDict:
   )
   config.update(overrides)
   return config
+
+
+# Issue 12's additions to the model, alone and together: convolution width 3, Taylor map on 4
+# query/key dims, one window head of 4 positions, no sinusoids.
+COMPONENTS = {
+  "conv": dict(conv_width=3),
+  "taylor": dict(feature_map="taylor", qk_head_dim=4),
+  "window": dict(window_heads=1, window_size=4),
+  "nopos": dict(positions="none"),
+  "all": dict(conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=4, positions="none"),
+}
+
+
+def perturbed(tree, dtype=None, seed: int = 7, scale: float = 0.2):
+  """Parameters moved away from init: the convolution starts as the identity, and tests must see its taps work."""
+  leaves, treedef = jax.tree.flatten(tree)
+  keys = jax.random.split(jax.random.PRNGKey(seed), len(leaves))
+  moved = [p + scale * jax.random.normal(k, p.shape, p.dtype) for p, k in zip(leaves, keys)]
+  return jax.tree.unflatten(treedef, [m.astype(dtype) if dtype else m for m in moved])

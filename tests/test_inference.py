@@ -3,7 +3,7 @@
 
 import jax
 import jax.numpy as jnp
-from model_testing import make_config
+from model_testing import COMPONENTS, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -63,8 +63,8 @@ def test_step_recurrence_equals_full_logits(feature_map):
 def test_softmax_cached_decode_equals_full_logits(on_gptln):
   model, params, tokens = _setup(attention="softmax", on_gptln=on_gptln)
   full = model.apply({"params": params}, tokens)
-  step = jax.jit(lambda tok, cache, pos: inference.softmax_cached_step(model, params, tok, cache, pos))
-  cache = inference.init_kv_cache(model.config, B, L + 5)  # Slots past the current position stay masked.
+  step = jax.jit(lambda tok, cache, pos: inference.step(model, params, tok, cache, pos))
+  cache = model_lib.init_kv_cache(model.config, B, L + 5)  # Slots past the current position stay masked.
   assert cache[0][0].shape == (B, 2, L + 5, 8) and len(cache) == 2
   for t in range(L):
     logits_BV, cache = step(tokens[:, t], cache, t)
@@ -74,12 +74,25 @@ def test_softmax_cached_decode_equals_full_logits(on_gptln):
   np.testing.assert_array_equal(cache[0][0][:, :, L:], 0.0)
 
 
+def test_softmax_with_convolution_steps_from_its_cache():
+  """The softmax twin of a convolution model carries the context rows beside its cache."""
+  model, params, tokens = _setup(attention="softmax", conv_width=3)
+  params = perturbed(params)
+  full = model.apply({"params": params}, tokens)
+  step = jax.jit(lambda tok, cache, pos: inference.step(model, params, tok, cache, pos))
+  cache = model_lib.init_kv_cache(model.config, B, L)
+  for t in range(L):
+    logits_BV, cache = step(tokens[:, t], cache, t)
+    np.testing.assert_allclose(logits_BV, full[:, t], rtol=1e-4, atol=1e-4, err_msg=f"position {t}")
+
+
 def test_kv_cache_is_for_softmax_models_only():
-  model, params, tokens = _setup()
+  model, _, _ = _setup()
   with pytest.raises(ValueError, match="constant-size state"):
-    inference.init_kv_cache(model.config, B, 8)
-  with pytest.raises(ValueError, match="inference.step"):
-    inference.softmax_cached_step(model, params, tokens[:, 0], (), 0)
+    model_lib.init_kv_cache(model.config, B, 8)
+  softmax_model, _, _ = _setup(attention="softmax")
+  with pytest.raises(ValueError, match="init_kv_cache"):
+    model_lib.init_states(softmax_model.config, B)
 
 
 # -- Held-out scoring in windows of the training context ---------------------------------------------
@@ -154,27 +167,15 @@ def test_windowed_log_likelihood_refuses_bad_arguments():
   assert np.isnan(inference.windowed_log_likelihood(model, params, _tokens(1), W, 4)).all()
 
 
-# Issue 12's additions together (convolution width 3, Taylor map, one window head of 4, no positions):
-# the carried state holds each layer's context rows, and every recurrent form still equals the
-# whole-sequence forward.
-ALL_COMPONENTS = dict(
-  conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=4, positions="none"
-)
-
-
 def _moved_setup(**overrides):
   model, params, tokens = _setup(**overrides)
-  leaves, treedef = jax.tree.flatten(params)
-  keys = jax.random.split(jax.random.PRNGKey(7), len(leaves))
-  params = jax.tree.unflatten(treedef, [p + 0.2 * jax.random.normal(k, p.shape) for p, k in zip(leaves, keys)])
-  return model, params, tokens
+  return model, perturbed(params), tokens
 
 
-@pytest.mark.parametrize(
-  "overrides", [dict(conv_width=3), dict(window_heads=1, window_size=4), ALL_COMPONENTS], ids=["conv", "window", "all"]
-)
-def test_components_step_and_chunked_equal_full(overrides):
-  model, params, tokens = _moved_setup(**overrides)
+@pytest.mark.parametrize("component", ["conv", "window", "all"])
+def test_components_step_and_chunked_equal_full(component):
+  """The carried state holds each layer's context rows; stepping and chunks equal the whole sequence."""
+  model, params, tokens = _moved_setup(**COMPONENTS[component])
   full = model.apply({"params": params}, tokens)
   step = jax.jit(lambda tok, states, pos: inference.step(model, params, tok, states, pos))
   states = model_lib.init_states(model.config, B)

@@ -5,7 +5,7 @@ import math
 
 import jax
 import jax.numpy as jnp
-from model_testing import make_config
+from model_testing import COMPONENTS, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -94,31 +94,12 @@ def _reference_forward(params, tokens_BL, config):
   return dense(x, p["head"])
 
 
-# Issue 12's additions, alone and together (window 4 < L = 13, convolution width 3).
-COMPONENTS = {
-  "conv": dict(conv_width=3),
-  "taylor": dict(feature_map="taylor", qk_head_dim=4),
-  "window": dict(window_heads=1, window_size=4),
-  "nopos": dict(positions="none"),
-  "all": dict(conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=4, positions="none"),
-}
-
-
-def _moved(variables, dtype):
-  """Parameters away from init (the convolution starts as the identity)."""
-  leaves, treedef = jax.tree.flatten(variables)
-  keys = jax.random.split(jax.random.PRNGKey(7), len(leaves))
-  return jax.tree.unflatten(
-    treedef, [(p + 0.2 * jax.random.normal(k, p.shape)).astype(dtype) for p, k in zip(leaves, keys)]
-  )
-
-
 @pytest.mark.parametrize("component", sorted(COMPONENTS))
 def test_components_match_their_definitions_in_float64(component):
   config = make_config(**COMPONENTS[component])
   with jax.enable_x64(True):
     model, variables = _init(config, jnp.float64)
-    variables = _moved(variables, jnp.float64)
+    variables = perturbed(variables, jnp.float64)
     np.testing.assert_allclose(
       model.apply(variables, _tokens()), _reference_forward(variables, _tokens(), config), rtol=1e-10, atol=1e-10
     )
@@ -129,7 +110,7 @@ def test_components_chunked_with_states_equal_full(component):
   """Chunks of 5 (ragged last) and of 1, from carried states and context rows, equal the whole sequence."""
   config = make_config(**COMPONENTS[component])
   model, variables = _init(config)
-  variables = _moved(variables, jnp.float32)
+  variables = perturbed(variables, jnp.float32)
   full = model.apply(variables, _tokens())
   apply_chunk = jax.jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s))
   for chunk in (5, 1):
@@ -240,13 +221,13 @@ def test_causal(attention, feature_map):
   assert not np.allclose(before[:, 8:], after[:, 8:])
 
 
-def test_softmax_variant_has_no_recurrent_state():
+def test_softmax_variant_has_a_cache_not_a_state():
   config = make_config(attention="softmax")
   model, variables = _init(config)
   assert model.apply(variables, _tokens()).shape == (B, L, 8)
-  with pytest.raises(ValueError, match="no recurrent state"):
-    model.apply(variables, _tokens(), states=())
-  with pytest.raises(ValueError, match="no recurrent state"):
+  with pytest.raises(ValueError, match="no recurrence to rebuild"):
+    model.apply(variables, _tokens(), states=model_lib.init_kv_cache(config, B, L), states_at_end=True)
+  with pytest.raises(ValueError, match="no constant-size state"):
     model_lib.init_states(config, B)
 
 

@@ -8,7 +8,7 @@ import textwrap
 
 import jax
 import jax.numpy as jnp
-from model_testing import make_config
+from model_testing import COMPONENTS, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -189,26 +189,9 @@ def test_batch_sharded_jit_matches_single_device():
   assert "SHARDED_OK" in result.stdout
 
 
-# Issue 12's components, each alone and all together. Window 5 and convolution width 3 make every
-# chunk size below meet the interesting cases: a chunk shorter than a layer's context rows (C = 1),
-# a prefix of s R = 14 tokens that reaches back over several chunks and past the sequence start,
-# and a ragged last chunk (L - 1 = 69 = 64 + 5 ... and 7 x 10 = 70 exactly).
-COMPONENTS = {
-  "conv": dict(conv_width=3),
-  "taylor": dict(feature_map="taylor", qk_head_dim=4),
-  "window": dict(window_heads=1, window_size=5),
-  "nopos": dict(positions="none"),
-  "all": dict(conv_width=3, feature_map="taylor", qk_head_dim=4, window_heads=1, window_size=5, positions="none"),
-}
-
-
-def _perturbed(params, dtype):
-  """Parameters away from init: the convolution starts as the identity, so its taps must move."""
-  leaves, treedef = jax.tree.flatten(params)
-  keys = jax.random.split(jax.random.PRNGKey(11), len(leaves))
-  return jax.tree.unflatten(
-    treedef, [(p + 0.2 * jax.random.normal(k, p.shape)).astype(dtype) for p, k in zip(leaves, keys)]
-  )
+# Issue 12's components (model_testing.COMPONENTS). The chunk sizes below meet the interesting cases:
+# a chunk shorter than a layer's context rows (C = 1), a prefix of s R = 10 tokens that reaches back
+# over several chunks and past the sequence start, and a ragged last chunk.
 
 
 @pytest.mark.parametrize(
@@ -227,7 +210,7 @@ def _perturbed(params, dtype):
 )
 def test_components_equal_autodiff_float32(component, chunk_size):
   model, params = _setup(**COMPONENTS[component])
-  params = _perturbed(params, jnp.float32)
+  params = perturbed(params, jnp.float32)
   _assert_close(
     _slim(model, params, _tokens(), chunk_size), _full(model, params, _tokens(), None), rtol=2e-4, atol_frac=2e-5
   )
@@ -251,7 +234,7 @@ def test_components_equal_autodiff_float32(component, chunk_size):
 def test_components_equal_autodiff_float64(component, chunk_size):
   with jax.enable_x64(True):
     model, params = _setup(jnp.float64, **COMPONENTS[component])
-    params = _perturbed(params, jnp.float64)
+    params = perturbed(params, jnp.float64)
     got = _slim(model, params, _tokens(), chunk_size)
     _assert_close(got, _full(model, params, _tokens(), None), rtol=1e-9, atol_frac=1e-11)
 
@@ -260,10 +243,10 @@ def test_components_rebuilt_start_states_and_context_rows_equal_stored():
   """The reverse pass's start states, context rows included, are the forward pass's."""
   with jax.enable_x64(True):
     model, params = _setup(jnp.float64, **COMPONENTS["all"])
-    params = _perturbed(params, jnp.float64)
+    params = perturbed(params, jnp.float64)
     stored = sublinear.chunk_start_states(model, params, _tokens(), 16)
     rebuilt = sublinear.chunk_start_states(model, params, _tokens(), 16, rebuilt=True)
-    assert stored[0][2].shape == (5, B, 6, 16)  # R = (3 - 1) + (5 - 1) context rows of D = 16.
+    assert stored[0][2].shape == (5, B, 5, 16)  # R = (3 - 1) + (4 - 1) context rows of D = 16.
     for s, r in zip(jax.tree.leaves(stored), jax.tree.leaves(rebuilt)):
       np.testing.assert_allclose(r, s, rtol=1e-10, atol=1e-10 * float(jnp.max(jnp.abs(s))))
       assert float(jnp.max(jnp.abs(s[1:]))) > 0.1  # Non-trivial values were compared.
@@ -276,7 +259,7 @@ def test_context_rows_carry_the_previous_chunk():
   the convolution; the sub-linear gradient must still equal autodiff's for the altered sequence.
   """
   model, params = _setup(**COMPONENTS["conv"])
-  params = _perturbed(params, jnp.float32)
+  params = perturbed(params, jnp.float32)
   tokens = _tokens()
   altered = tokens.at[:, 13].set((tokens[:, 13] + 1) % 4)
   for t in (tokens, altered):

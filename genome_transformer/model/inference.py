@@ -1,20 +1,19 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """Scoring and generation of arbitrarily long sequences with the recurrent form of the model.
 
-Causal linear attention is a recurrence whose state per layer is (S, z) (attention.py), so a
-sequence of any length can be scored chunk by chunk, or one token at a time, in memory that
-does not grow with its length. Both equal the whole-sequence forward up to round-off (tests).
-The softmax baseline decodes from a key/value cache (`softmax_cached_step`), whose size and
-per-token work grow with the context.
+Causal linear attention is a recurrence whose state per layer is (S, z) plus the layer's last R
+input rows (attention.py, performer.py), so a sequence of any length can be scored chunk by chunk,
+or one token at a time, in memory that does not grow with its length. Both equal the
+whole-sequence forward up to round-off (tests). The softmax baseline steps through the same model
+from a key/value cache (performer.init_kv_cache), whose size and per-token work grow with the
+context.
 
 Held-out scoring uses `windowed_log_likelihood`: windows of the training length, so that no
 position is scored past the absolute positions the model was trained on.
 """
 
-import math
 from typing import Optional, Tuple
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -132,87 +131,13 @@ def step(
   """Consumes one token per sequence at absolute `position` from `states`: (logits_BV, new states).
 
   logits_BV are the next-token logits after `token_B`, equal to the whole-sequence forward's
-  logits at `position`. Start from model.init_states(config, B); favor+ needs the same `rng`
-  at every step of a sequence.
+  logits at `position`. Start a linear model from performer.init_states(config, B) (O(1) per
+  token), a softmax model from performer.init_kv_cache(config, B, max_length) (its cache holds
+  positions < `position`; work and memory grow with max_length). favor+ needs the same `rng` at
+  every step of a sequence. jit with `model` static.
   """
   variables, _ = sublinear.as_variables(params)
   logits_B1V, new_states = model.apply(
     variables, token_B[:, None], position_offset=position, states=states, rngs=sublinear.feature_rngs(rng)
   )
   return logits_B1V[:, 0], new_states
-
-
-# -- Softmax baseline: decoding from a key/value cache ---------------------------------------------
-
-KVCache = Tuple[Tuple[jax.Array, jax.Array], ...]  # Per layer (k_BHTd, v_BHTd), T the cache length.
-
-
-def init_kv_cache(config, batch_size: int, max_length: int, dtype=jnp.float32) -> KVCache:
-  """Empty per-layer key/value caches of `max_length` positions for `softmax_cached_step`.
-
-  Memory 2 s T D floats, growing with the context, where the linear model's state is constant.
-  Heads before positions, so that a query reads each head's keys and values contiguously (with
-  positions first, XLA copied the whole cache into that layout at every token).
-  """
-  if config.attention != "softmax":
-    raise ValueError(
-      f"model.attention={config.attention!r}: a key/value cache is for 'softmax'; a linear "
-      "model decodes from its constant-size state (model.init_states and step)."
-    )
-  shape = (batch_size, config.num_heads, max_length, config.d_model // config.num_heads)
-  return tuple((jnp.zeros(shape, dtype), jnp.zeros(shape, dtype)) for _ in range(config.num_layers))
-
-
-def softmax_cached_step(
-  model: model_lib.SLiMPerformer, params, token_B: jax.Array, cache: KVCache, position
-) -> Tuple[jax.Array, KVCache]:
-  """Consumes one token of a softmax model at `position` from its key/value cache: (logits_BV, cache).
-
-  The cache holds the keys and values of positions < `position` (init_kv_cache, then this step
-  for each earlier token); this token's are written at `position`, and its query attends to
-  positions <= `position`. logits_BV equal the whole-sequence forward's logits at `position`
-  (the model's layers applied to one position, with the same parameters). Work and memory per
-  token grow with the cache length T (the query reads all T slots, masked): the baseline that
-  the linear model's `step` is compared with (benchmarks/inference.py). jit with `model` static.
-  """
-  cfg = model.config
-  if cfg.attention != "softmax":
-    raise ValueError(f"model.attention={cfg.attention!r}: use inference.step for a linear model.")
-  p = sublinear.as_variables(params)[0]["params"]
-  batch, width, heads = token_B.shape[0], cfg.d_model, cfg.num_heads
-  dim = width // heads
-  dense = lambda x, q: nn.Dense(q["kernel"].shape[-1]).apply({"params": q}, x)
-  norm = lambda x, q: nn.LayerNorm(epsilon=model_lib.LAYER_NORM_EPS).apply({"params": q}, x)
-
-  emb_BE = jnp.take(p["embed"]["embedding"], token_B, axis=0)
-  pos_1E = model_lib.sinusoid_positions(jnp.reshape(position, (1,)), width // 2, emb_BE.dtype)
-  x_BD = jnp.concatenate([emb_BE, jnp.broadcast_to(pos_1E, emb_BE.shape)], axis=-1)
-  new_cache = []
-  for i, (k_BHTd, v_BHTd) in enumerate(cache):
-    lp = p[f"layer_{i}"]
-    h_BD = x_BD if cfg.on_gptln else norm(x_BD, lp["ln_attention"])
-    q_BHd, k_BHd, v_BHd = (dense(h_BD, lp[n]).reshape(batch, heads, dim) for n in ("query", "key", "value"))
-    # Causal softmax attention of the one query over the cached positions and itself, scaled by
-    # 1/sqrt(d) as jax.nn.dot_product_attention. The cache is read before this token's key and
-    # value are written into it: reading the updated cache made XLA copy it at every token.
-    scale = 1.0 / math.sqrt(dim)
-    cached_BHT = jnp.einsum("bhd,bhtd->bht", q_BHd, k_BHTd.astype(q_BHd.dtype)).astype(jnp.float32) * scale
-    cached_BHT = jnp.where(jnp.arange(k_BHTd.shape[2]) < position, cached_BHT, -jnp.inf)
-    self_BH1 = jnp.sum(q_BHd * k_BHd, axis=-1, keepdims=True).astype(jnp.float32) * scale
-    max_BH1 = jnp.maximum(jnp.max(cached_BHT, axis=-1, keepdims=True), self_BH1)
-    w_BHT, w_BH1 = jnp.exp(cached_BHT - max_BH1), jnp.exp(self_BH1 - max_BH1)
-    den_BH1 = jnp.sum(w_BHT, axis=-1, keepdims=True) + w_BH1
-    a_BHd = (
-      jnp.einsum("bht,bhtd->bhd", w_BHT.astype(q_BHd.dtype), v_BHTd.astype(q_BHd.dtype))
-      + w_BH1.astype(q_BHd.dtype) * v_BHd
-    ) / den_BH1.astype(q_BHd.dtype)
-    a_BD = a_BHd.reshape(batch, width)
-    write = lambda c_BHTd, x_BHd: jax.lax.dynamic_update_slice_in_dim(
-      c_BHTd, x_BHd[:, :, None].astype(c_BHTd.dtype), position, axis=2
-    )
-    new_cache.append((write(k_BHTd, k_BHd), write(v_BHTd, v_BHd)))
-    x_BD = x_BD + (norm(a_BD, lp["ln_attention"]) if cfg.on_gptln else a_BD)
-    h_BD = x_BD if cfg.on_gptln else norm(x_BD, lp["ln_ffn"])
-    h_BD = dense(nn.gelu(dense(h_BD, lp["ffn_in"]), approximate=False), lp["ffn_out"])
-    x_BD = x_BD + (norm(h_BD, lp["ln_ffn"]) if cfg.on_gptln else h_BD)
-  return dense(x_BD, p["head"]), tuple(new_cache)

@@ -123,10 +123,38 @@ def init_states(
   where (S, z) may be kept wider (sublinear.loss_and_grad's state_dtype).
   """
   if config.attention != "linear":
-    raise ValueError(f"model.attention={config.attention!r} has no recurrent state; only 'linear' does.")
-  s_BHMd, z_BHM = attention.zero_state(batch_size, linear_heads(config), num_features(config), head_dim(config), dtype)
-  context_BRD = jnp.zeros((batch_size, context_rows(config), config.d_model), activation_dtype or dtype)
-  return tuple((s_BHMd, z_BHM, context_BRD) for _ in range(config.num_layers))
+    raise ValueError(
+      f"model.attention={config.attention!r} has no constant-size state; a softmax model decodes from a "
+      "key/value cache (init_kv_cache)."
+    )
+  # Separate arrays per layer: a caller may donate the states, and XLA cannot donate one buffer twice.
+  return tuple(
+    attention.zero_state(batch_size, linear_heads(config), num_features(config), head_dim(config), dtype)
+    + (jnp.zeros((batch_size, context_rows(config), config.d_model), activation_dtype or dtype),)
+    for _ in range(config.num_layers)
+  )
+
+
+def init_kv_cache(
+  config: ml_collections.ConfigDict, batch_size: int, max_length: int, dtype=jnp.float32
+) -> Tuple[LayerState, ...]:
+  """Per-layer states of a softmax model: empty key/value caches of `max_length` positions.
+
+  Per layer (k_BHTd, v_BHTd, context rows): memory 2 s T D floats, growing with the context, where a
+  linear model's state is constant. Heads before positions, so that a query reads each head's keys
+  and values contiguously (with positions first, XLA copied the whole cache into that layout at
+  every token).
+  """
+  if config.attention != "softmax":
+    raise ValueError(
+      f"model.attention={config.attention!r}: a key/value cache is for 'softmax'; a linear "
+      "model decodes from its constant-size state (init_states)."
+    )
+  shape = (batch_size, config.num_heads, max_length, head_dim(config))
+  context_shape = (batch_size, context_rows(config), config.d_model)
+  return tuple(
+    (jnp.zeros(shape, dtype), jnp.zeros(shape, dtype), jnp.zeros(context_shape, dtype)) for _ in range(config.num_layers)
+  )
 
 
 def sinusoid_positions(positions_L: jax.Array, width: int, dtype) -> jax.Array:
@@ -185,8 +213,12 @@ class Layer(nn.Module):
     v_BEHd = v_BED.reshape(batch, rows, heads, dim)
 
     end_state = start_state = None
-    if cfg.attention == "softmax":
+    if cfg.attention == "softmax" and state is None:
       a_BOHd = jax.nn.dot_product_attention(q_BEHd, k_BEHd, v_BEHd, is_causal=True)
+    elif cfg.attention == "softmax":
+      a_BOHd, end_state = _cached_softmax(
+        q_BEHd[:, num_context:], k_BEHd[:, num_context:], v_BEHd[:, num_context:], state, positions_E[num_context]
+      )
     else:
       parts = []
       if window_heads:
@@ -270,6 +302,32 @@ class Layer(nn.Module):
     return out_BEHd, end, start
 
 
+def _cached_softmax(q_BCHd, k_BCHd, v_BCHd, state: LayerState, start) -> Tuple[jax.Array, Tuple[jax.Array, jax.Array]]:
+  """Causal softmax of a chunk at positions start.. over a key/value cache of the positions before it.
+
+  Returns (out_BCHd, (k cache, v cache) with the chunk written at `start`). Scores in at least float32,
+  scaled by 1/sqrt(d) as jax.nn.dot_product_attention. The cache is read before the chunk's keys and
+  values are written into it: reading the updated cache made XLA copy it at every token.
+  """
+  k_BHTd, v_BHTd = state[0], state[1]
+  length = q_BCHd.shape[1]
+  dtype = jnp.promote_types(q_BCHd.dtype, jnp.float32)
+  scale = 1.0 / math.sqrt(q_BCHd.shape[-1])
+  cached_BHCT = jnp.einsum("bchd,bhtd->bhct", q_BCHd, k_BHTd.astype(q_BCHd.dtype)).astype(dtype) * scale
+  cached_BHCT = jnp.where((jnp.arange(k_BHTd.shape[2]) < start)[None, None, None, :], cached_BHCT, -jnp.inf)
+  own_BHCC = jnp.einsum("bchd,bshd->bhcs", q_BCHd, k_BCHd).astype(dtype) * scale
+  own_BHCC = jnp.where(jnp.tril(jnp.ones((length, length), bool))[None, None], own_BHCC, -jnp.inf)
+  weights_BHCX = jax.nn.softmax(jnp.concatenate([cached_BHCT, own_BHCC], axis=-1), axis=-1).astype(q_BCHd.dtype)
+  cached_w_BHCT, own_w_BHCC = weights_BHCX[..., : k_BHTd.shape[2]], weights_BHCX[..., k_BHTd.shape[2] :]
+  out_BCHd = jnp.einsum("bhct,bhtd->bchd", cached_w_BHCT, v_BHTd.astype(q_BCHd.dtype)) + jnp.einsum(
+    "bhcs,bshd->bchd", own_w_BHCC, v_BCHd
+  )
+  write = lambda cache_BHTd, x_BCHd: jax.lax.dynamic_update_slice_in_dim(
+    cache_BHTd, x_BCHd.swapaxes(1, 2).astype(cache_BHTd.dtype), start, axis=2
+  )
+  return out_BCHd, (write(k_BHTd, k_BCHd), write(v_BHTd, v_BCHd))
+
+
 class SLiMPerformer(nn.Module):
   """The SLiM Performer language model; `config` is the model section of an experiment config."""
 
@@ -282,6 +340,7 @@ class SLiMPerformer(nn.Module):
     super().__post_init__()
 
   init_states = staticmethod(init_states)
+  init_kv_cache = staticmethod(init_kv_cache)
 
   @nn.compact
   def __call__(
@@ -299,8 +358,8 @@ class SLiMPerformer(nn.Module):
     if cfg.d_model % 4 or cfg.d_model % cfg.num_heads:
       raise ValueError(f"model.d_model={cfg.d_model} must be divisible by 4 and by model.num_heads={cfg.num_heads}.")
     if states is not None:
-      if cfg.attention != "linear":
-        raise ValueError(f"model.attention={cfg.attention!r} has no recurrent state: call without `states`.")
+      if cfg.attention != "linear" and states_at_end:
+        raise ValueError(f"model.attention={cfg.attention!r} has no recurrence to rebuild: it trains whole.")
       if len(states) != cfg.num_layers:
         raise ValueError(f"`states` has {len(states)} layers; model.num_layers={cfg.num_layers}.")
     elif states_at_end:

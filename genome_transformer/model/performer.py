@@ -29,13 +29,22 @@ Where we differ, and why:
 - Weights are float32 and activations follow the parameter dtype (cast the params to float64 to
   run everything in float64).
 
+Additions (issue 12; each off by default, so the default config is the reference model): a
+depthwise causal convolution of width K on q, k and v (`conv_width`), the Taylor feature map on
+`qk_head_dim` query/key dims, `window_heads` heads of exact softmax over the last `window_size`
+positions, and `positions="none"`. The convolution and the window read R = context_rows rows of
+each layer's input before a chunk: forward calls carry them in the state, and the rebuild mode
+recomputes them from T = prefix_length tokens before the chunk (Layer docstring).
+
 Call forms (all linen `apply`; favor+ needs `rngs={"features": key}`, other maps no rng):
   apply(v, tokens_BL) -> logits_BLV                          whole sequence from position 0.
   apply(v, tokens_BL, position_offset=t0, states=s) -> (logits_BLV, end_states)
                                                             one chunk from per-layer states.
-  apply(v, tokens_BL, position_offset=t0, states=end, states_at_end=True, first_chunk=f)
+  apply(v, tokens_BL, position_offset=t0, states=end, states_at_end=True, first_chunk=f, prefix_BT=p)
       -> (logits_BLV, end_states, start_states)            the SLiM backward's chunk: each layer
-                                                            rebuilds its start state by subtraction.
+                                                            rebuilds its start state by subtraction
+                                                            (p: the T tokens before the chunk, when T > 0).
+  A softmax model takes `states=init_kv_cache(...)` in the second form (cached decoding).
   `return_hidden=True` returns the final hidden states h_BLD in place of the logits.
 """
 
@@ -153,7 +162,8 @@ def init_kv_cache(
   shape = (batch_size, config.num_heads, max_length, head_dim(config))
   context_shape = (batch_size, context_rows(config), config.d_model)
   return tuple(
-    (jnp.zeros(shape, dtype), jnp.zeros(shape, dtype), jnp.zeros(context_shape, dtype)) for _ in range(config.num_layers)
+    (jnp.zeros(shape, dtype), jnp.zeros(shape, dtype), jnp.zeros(context_shape, dtype))
+    for _ in range(config.num_layers)
   )
 
 

@@ -12,6 +12,9 @@ import pytest
 
 # Implicit rank promotion hides shape bugs (a [B] added to a [B, L] broadcasts silently): fail on it.
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# The tolerances here assume float32 products. On a GPU or TPU the backend's default is TF32 or bfloat16
+# (the sub-linear gradients then differ from autodiff by up to 1.2%); CPUs compute float32 either way.
+jax.config.update("jax_default_matmul_precision", "highest")
 
 # A small genome that exercises the tokenizer policy: soft-masked (lowercase) stretches, an
 # N run long enough to drop windows, and a few IUPAC codes. Window settings for its shards.

@@ -63,6 +63,7 @@ BAD_VALUES = [
   ("train.warmup_steps", 10_000, "train.warmup_steps"),
   ("train.num_steps", 0, "train.num_steps"),
   ("train.grad_clip_norm", -1.0, "train.grad_clip_norm"),
+  ("train.matmul_precision", "float64", "train.matmul_precision"),
   ("eval.max_bases", -5, "eval.max_bases"),
   ("eval.context", 1, "eval.context"),
   ("eval.context", -1, "eval.context"),

@@ -3,7 +3,8 @@
 
 Orbax writes each step into a temporary directory and renames it when complete, so a process killed
 mid-save leaves no step that looks finished. A step that is finished but unreadable (disk damage, a
-file truncated by hand) is skipped with a warning naming it, and the previous step is used.
+file truncated by hand) is skipped with a warning naming it, and the previous step is used; a read that
+fails only for a while (a storage hiccup) is retried and moves nothing (see `restore_latest`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,20 @@ class CheckpointConfigMismatchError(ValueError):
   """The workdir's checkpoint was made with a config that cannot continue under this one."""
 
 
+class CheckpointUnreadableError(RuntimeError):
+  """No checkpoint of the workdir could be read; the message names each step's failure."""
+
+
+# Reads of one step before it counts as unreadable, and the first pause between them (doubling).
+RESTORE_ATTEMPTS = 3
+RESTORE_BACKOFF_S = 0.5
+
+
+def _first_line(error: Exception) -> str:
+  text = str(error).strip()
+  return text.splitlines()[0] if text else type(error).__name__
+
+
 class Checkpointer:
   """Saves and restores {state, data iterator, config} under <workdir>/checkpoints."""
 
@@ -59,49 +74,85 @@ class Checkpointer:
     )
 
   def restore_latest(self, abstract_state: Any, data_iterator) -> Any | None:
-    """The newest readable checkpoint's state (and the iterator restored in place), or None if none."""
+    """The newest readable checkpoint's state (and the iterator restored in place), or None if none.
+
+    A step whose read fails is retried (RESTORE_ATTEMPTS in all, backing off): a storage hiccup must
+    not cost a good checkpoint. A step that still fails is moved to checkpoints_unreadable/ only once
+    an older step has been read: then the failure is that step's own. When no step can be read, the
+    cause is more likely the storage or this installation than every checkpoint at once, so nothing
+    is moved and the error names each step's failure.
+    """
     steps = sorted(self._manager.all_steps(), reverse=True)
-    for position, step in enumerate(steps):
-      path = os.path.join(self.directory, str(step))
+    failed: list[tuple[int, Exception]] = []
+    for step in steps:
       try:
-        saved_config = self._manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
+        restored = self._restore_with_retries(step, abstract_state, data_iterator)
+      except CheckpointConfigMismatchError:
+        raise
       except Exception as error:  # pylint: disable=broad-except
-        self._warn_unreadable(path, error, steps[position + 1 :])
+        failed.append((step, error))
         continue
-      mismatches = config_lib.resume_mismatches(saved_config, self._config_dict)
-      if mismatches:
-        raise CheckpointConfigMismatchError(
-          f"The checkpoint in {path} was made with another config; it cannot resume under this one:\n  "
-          + "\n  ".join(mismatches)
-          + "\nUse a new --workdir, or the config the checkpoint was made with."
-        )
-      try:
-        restored = self._manager.restore(
-          step,
-          args=ocp.args.Composite(
-            state=ocp.args.StandardRestore(abstract_state),
-            data=grain.checkpoint.CheckpointRestore(data_iterator),
-          ),
-        )
-      except Exception as error:  # pylint: disable=broad-except
-        self._warn_unreadable(path, error, steps[position + 1 :])
-        continue
-      if position:
+      for bad_step, error in failed:
+        self._move_unreadable(bad_step, error, step)
+      if failed:
         logging.warning(
           "Resumed from %s instead of the newer, unreadable checkpoint(s) %s.",
-          path,
-          ", ".join(os.path.join(self.directory, str(s)) for s in steps[:position]),
+          self._step_path(step),
+          ", ".join(self._step_path(s) for s, _ in failed),
         )
       return restored["state"]
-    if steps:
-      raise RuntimeError(
-        f"No checkpoint in {self.directory} is readable (steps {steps}); move the directory "
-        "away to start over, or restore it from a copy."
+    if failed:
+      raise CheckpointUnreadableError(
+        f"No checkpoint in {self.directory} could be read ("
+        + "; ".join(f"step {s}: {_first_line(e)}" for s, e in failed)
+        + "). Nothing was moved. If the storage is reachable and the checkpoints are damaged, move the directory "
+        "away to start over or restore it from a copy; otherwise rerun when the storage is back."
       )
     return None
 
-  def _warn_unreadable(self, path: str, error: Exception, older_steps: list[int]) -> None:
-    fallback = f"falling back to step {older_steps[0]}" if older_steps else "no older checkpoint is left"
+  def _step_path(self, step: int) -> str:
+    return os.path.join(self.directory, str(step))
+
+  def _restore_with_retries(self, step: int, abstract_state: Any, data_iterator) -> Any:
+    for attempt in range(RESTORE_ATTEMPTS):
+      try:
+        return self._restore(step, abstract_state, data_iterator)
+      except CheckpointConfigMismatchError:
+        raise
+      except Exception as error:  # pylint: disable=broad-except
+        if attempt + 1 == RESTORE_ATTEMPTS:
+          raise
+        delay = RESTORE_BACKOFF_S * 2**attempt
+        logging.warning(
+          "Reading checkpoint %s failed (%s); retrying in %.1f s (attempt %d of %d).",
+          self._step_path(step),
+          _first_line(error),
+          delay,
+          attempt + 2,
+          RESTORE_ATTEMPTS,
+        )
+        time.sleep(delay)
+    raise AssertionError("unreachable")
+
+  def _restore(self, step: int, abstract_state: Any, data_iterator) -> Any:
+    saved_config = self._manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
+    mismatches = config_lib.resume_mismatches(saved_config, self._config_dict)
+    if mismatches:
+      raise CheckpointConfigMismatchError(
+        f"The checkpoint in {self._step_path(step)} was made with another config; it cannot resume under this one:\n  "
+        + "\n  ".join(mismatches)
+        + "\nUse a new --workdir, or the config the checkpoint was made with."
+      )
+    return self._manager.restore(
+      step,
+      args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(abstract_state),
+        data=grain.checkpoint.CheckpointRestore(data_iterator),
+      ),
+    )
+
+  def _move_unreadable(self, step: int, error: Exception, fallback_step: int) -> None:
+    path = self._step_path(step)
     # Moved aside, not deleted: it can be inspected, and the step can be saved again when it is redone.
     quarantine = os.path.join(
       os.path.dirname(self.directory), "checkpoints_unreadable", f"{os.path.basename(path)}-{int(time.time())}"
@@ -111,12 +162,13 @@ class Checkpointer:
       os.replace(path, quarantine)
     self._manager.reload()
     logging.warning(
-      "Checkpoint %s is corrupted or half-written (%s: %s); moved to %s; %s.",
+      "Checkpoint %s is corrupted or half-written (%s: %s; %d attempts); moved to %s; resuming from step %d.",
       path,
       type(error).__name__,
-      str(error).splitlines()[0] if str(error) else "",
+      _first_line(error),
+      RESTORE_ATTEMPTS,
       quarantine,
-      fallback,
+      fallback_step,
     )
 
   def close(self) -> None:

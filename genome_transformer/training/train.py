@@ -16,7 +16,6 @@ stopped.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import signal
 import time
@@ -47,7 +46,11 @@ class TrainState:
 
 
 class NonFiniteLossError(FloatingPointError):
-  """The loss became NaN or infinite."""
+  """The loss or the train state became NaN or infinite."""
+
+
+class WorkdirError(ValueError):
+  """The workdir cannot be used (a file in the way, no permission); the message names it."""
 
 
 def data_dir_for(config: ml_collections.ConfigDict) -> str:
@@ -91,8 +94,15 @@ def make_train_step(model, tx, config) -> Callable:
     loss, grads = loss_and_grad(state.params, tokens_BL.astype(jnp.int32), rng)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    metrics = {"loss": loss, "grad_norm": optax.global_norm(grads)}
-    return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
+    new_state = TrainState(step=state.step + 1, params=params, opt_state=opt_state)
+    # One on-device reduction per step; the host reads it only where it reads the loss or saves, so
+    # steps stay asynchronous. The whole state is checked, not just the loss: a finite loss with an
+    # overflowing gradient still leaves NaN parameters behind.
+    finite = jnp.isfinite(loss) & jnp.all(
+      jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves((grads, new_state))])
+    )
+    metrics = {"loss": loss, "grad_norm": optax.global_norm(grads), "finite": finite}
+    return new_state, metrics
 
   return train_step
 
@@ -154,17 +164,42 @@ class _Preemption:
     signal.signal(signal.SIGTERM, handler)
 
 
+def make_workdir(workdir: str) -> None:
+  try:
+    os.makedirs(workdir, exist_ok=True)
+  except OSError as error:
+    why = "it is a file, not a directory" if os.path.isfile(workdir) else (error.strerror or str(error))
+    raise WorkdirError(f"--workdir={workdir}: cannot use it ({why}); choose another directory.") from None
+
+
+def check_finite(metrics: dict, step: int, previous_check: int, checkpoint_dir: str) -> None:
+  """Raises NonFiniteLossError if the step's loss, gradients or new state hold a NaN or inf."""
+  if bool(metrics["finite"]):
+    return
+  raise NonFiniteLossError(
+    f"Loss is {float(metrics['loss'])} (or the train state is not finite) at step {step}, finite at step "
+    f"{previous_check}: nothing non-finite was saved. Lower train.learning_rate or check the data; the same "
+    f"command resumes from the last checkpoint in {checkpoint_dir}."
+  )
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the final metrics."""
   config_lib.validate(config, device_count=jax.device_count(), process_count=jax.process_count())
-  os.makedirs(workdir, exist_ok=True)
-  is_primary = jax.process_index() == 0
-  writer = metrics_writer.MetricWriter(workdir, enabled=is_primary)
+  # Everything below traces under it: the step, compiled ahead, and the evaluation's jits at first call.
+  with jax.default_matmul_precision(config.train.matmul_precision):
+    return _train_and_evaluate(config, workdir)
 
+
+def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  # The data first: a bad genome stops the run before the workdir exists.
   data_dir = data_dir_for(config)
   dataset.prepare(
     config.data.genome, data_dir, config.data.window_length, config.data.stride, config.data.max_n_fraction
   )
+  make_workdir(workdir)
+  is_primary = jax.process_index() == 0
+  writer = metrics_writer.MetricWriter(workdir, enabled=is_primary)
   local_batch = config.train.batch_size // jax.process_count()
   train_iter = input_pipeline.make_train_iterator(
     config.data, data_dir, batch_size_per_process=local_batch, seed=config.seed
@@ -220,61 +255,71 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   num_steps = config.train.num_steps
   tokens_per_step = config.train.batch_size * config.data.window_length
   first_step = int(state.step)
+  logging.info("Matmul precision: %s.", config.train.matmul_precision)
   last_metrics: dict = {}
   window_start, window_steps = time.perf_counter(), 0
-  for step in range(first_step, num_steps):
-    local_tokens = next(train_iter)["tokens"]
-    tokens_BL = jax.make_array_from_process_local_data(batch_sharding, local_tokens)
-    state, metrics = compiled_step(state, tokens_BL, step_rng)
-    done = step + 1
-    window_steps += 1
-    if done % config.train.log_every == 0 or done == num_steps:
-      loss = float(metrics["loss"])
-      if not math.isfinite(loss):
-        raise NonFiniteLossError(
-          f"Loss is {loss} at step {done}: lower train.learning_rate or check the data "
-          f"(the last good checkpoint is in {ckpt.directory})."
+  last_check = first_step
+  try:
+    for step in range(first_step, num_steps):
+      local_tokens = next(train_iter)["tokens"]
+      tokens_BL = jax.make_array_from_process_local_data(batch_sharding, local_tokens)
+      state, metrics = compiled_step(state, tokens_BL, step_rng)
+      done = step + 1
+      window_steps += 1
+      log_now = done % config.train.log_every == 0 or done == num_steps
+      eval_now = done % config.train.eval_every == 0 or done == num_steps
+      # Read once: a SIGTERM arriving later in this iteration must not break out without a save.
+      stop = preemption.requested
+      save_now = done % config.train.checkpoint_every == 0 or done == num_steps or stop
+      # Only where the host waits for the device anyway (a log line, an evaluation, a save): never save
+      # a non-finite state, without a sync every step.
+      if log_now or eval_now or save_now:
+        check_finite(metrics, done, last_check, ckpt.directory)
+        last_check = done
+      if log_now:
+        loss = float(metrics["loss"])
+        elapsed = time.perf_counter() - window_start
+        steps_per_s = window_steps / max(elapsed, 1e-9)
+        last_metrics = {
+          "loss": loss,
+          "bits_per_base": loss / heldout.LN2,
+          "grad_norm": float(metrics["grad_norm"]),
+          "steps_per_s": steps_per_s,
+          "tokens_per_s": steps_per_s * tokens_per_step,
+          "tokens_seen": done * tokens_per_step,
+        }
+        writer.write(done, last_metrics)
+        eta = (num_steps - done) / max(steps_per_s, 1e-9)
+        if is_primary:
+          logging.info(
+            "step %d/%d  loss %.4f  bits/base %.4f  %.0f tokens/s  %.2f steps/s  ETA %s",
+            done,
+            num_steps,
+            loss,
+            loss / heldout.LN2,
+            last_metrics["tokens_per_s"],
+            steps_per_s,
+            tqdm.tqdm.format_interval(eta),
+          )
+        window_start, window_steps = time.perf_counter(), 0
+      if eval_now:
+        eval_metrics = heldout.evaluate(
+          model,
+          state.params,
+          config,
+          {"validation": validation} if done < num_steps else {"validation": validation, "test": test},
+          eval_rng,
         )
-      elapsed = time.perf_counter() - window_start
-      steps_per_s = window_steps / max(elapsed, 1e-9)
-      last_metrics = {
-        "loss": loss,
-        "bits_per_base": loss / heldout.LN2,
-        "grad_norm": float(metrics["grad_norm"]),
-        "steps_per_s": steps_per_s,
-        "tokens_per_s": steps_per_s * tokens_per_step,
-        "tokens_seen": done * tokens_per_step,
-      }
-      writer.write(done, last_metrics)
-      eta = (num_steps - done) / max(steps_per_s, 1e-9)
-      if is_primary:
-        logging.info(
-          "step %d/%d  loss %.4f  bits/base %.4f  %.0f tokens/s  %.2f steps/s  ETA %s",
-          done,
-          num_steps,
-          loss,
-          loss / heldout.LN2,
-          last_metrics["tokens_per_s"],
-          steps_per_s,
-          tqdm.tqdm.format_interval(eta),
-        )
-      window_start, window_steps = time.perf_counter(), 0
-    if done % config.train.eval_every == 0 or done == num_steps:
-      eval_metrics = heldout.evaluate(
-        model,
-        state.params,
-        config,
-        {"validation": validation} if done < num_steps else {"validation": validation, "test": test},
-        eval_rng,
-      )
-      writer.write(done, eval_metrics)
-      last_metrics.update(eval_metrics)
-      window_start = time.perf_counter()  # Evaluation time is not training throughput.
-    if done % config.train.checkpoint_every == 0 or done == num_steps or preemption.requested:
-      ckpt.save(done, state, train_iter)
-    if preemption.requested:
-      logging.warning("Stopped at step %d on SIGTERM; the same command resumes from here.", done)
-      break
-  ckpt.close()
-  writer.close()
+        writer.write(done, eval_metrics)
+        last_metrics.update(eval_metrics)
+        window_start = time.perf_counter()  # Evaluation time is not training throughput.
+      if save_now:
+        ckpt.save(done, state, train_iter)
+      if stop:
+        logging.warning("Stopped at step %d on SIGTERM; the same command resumes from here.", done)
+        break
+  finally:
+    # Also on an error: the saves already started (all of finite states) complete.
+    ckpt.close()
+    writer.close()
   return last_metrics

@@ -180,9 +180,9 @@ def test_seeded_generation_is_reproducible(model):
   assert model.generate("ACGTNacgt", 100, temperature=1.0, top_k=3, seed=11) == a[:100]
 
 
-def _total(m, seq):
-  # score_variants scores whole sequences in one recurrence, whatever their length.
-  return heldout.scored_log_likelihood(m.log_likelihood(seq, context=None))[0]
+def _total(m, seq, context=0):
+  """ln p(seq): the sum of log_likelihood, the protocol variant scores are differences of."""
+  return heldout.scored_log_likelihood(m.log_likelihood(seq, context=context))[0]
 
 
 def _revcomp(seq):
@@ -198,29 +198,46 @@ def test_variant_scores_equal_differences_of_total_log_likelihoods(model):
     (300, seq[299:303], seq[299]),  # VCF-style deletion of 301..303.
     (50, "-", "TT"),  # Anchor-less insertion before base 50.
   ]
-  alts = [
-    seq[:99] + snv_alt + seq[100:],
-    seq[:200] + "GT" + seq[200:],
-    seq[:300] + seq[303:],
-    seq[:49] + "TT" + seq[49:],
-  ]
-  ref_total = _total(model, seq)
-  want_forward = np.array([_total(model, alt) - ref_total for alt in alts])
-  forward = model.score_variants(seq, variants)
-  np.testing.assert_allclose(forward, want_forward, rtol=0, atol=1e-4)  # Sums of ~400 float32 terms.
+  # (0-based start, bases replaced, replacement), written out by hand from the variants above.
+  edits = [(99, 1, snv_alt), (199, 1, seq[199] + "GT"), (299, 4, seq[299]), (49, 0, "TT")]
+
+  def want(window, context, strand):
+    """ln p(alt region) - ln p(ref region) from string edits and log_likelihood alone."""
+    scores = []
+    for start, replaced, replacement in edits:
+      lo = 0 if window is None else max(0, start - window)
+      hi = len(seq) if window is None else min(len(seq), start + replaced + window)
+      ref, alt = seq[lo:hi], seq[lo:start] + replacement + seq[start + replaced : hi]
+      scores.append(strand(model, alt, context) - strand(model, ref, context))
+    return np.array(scores)
+
+  def reverse(m, text, context):
+    return _total(m, _revcomp(text), context)
+
+  # Defaults, as log_likelihood's: WINDOW bases each side, each region (up to 2 WINDOW + 4 bases)
+  # scored in half-overlapping windows of WINDOW.
+  want_forward, want_reverse = want(WINDOW, 0, _total), want(WINDOW, 0, reverse)
+  np.testing.assert_allclose(model.score_variants(seq, variants), want_forward, rtol=0, atol=1e-4)
+  np.testing.assert_allclose(
+    model.score_variants(seq, variants, window=WINDOW, context=WINDOW), want_forward, atol=1e-4
+  )
   assert np.all(np.abs(want_forward) > 1e-3)  # Each edit changes the likelihood measurably.
-  rc_total = _total(model, _revcomp(seq))
-  want_reverse = np.array([_total(model, _revcomp(alt)) - rc_total for alt in alts])
   both = model.variant_scores_by_strand(seq, variants, both_strands=True)
   np.testing.assert_allclose(both[:, 0], want_forward, rtol=0, atol=1e-4)
   np.testing.assert_allclose(both[:, 1], want_reverse, rtol=0, atol=1e-4)
   np.testing.assert_allclose(
     model.score_variants(seq, variants, both_strands=True), (want_forward + want_reverse) / 2, rtol=0, atol=1e-4
   )
-  # A window scores the same edit on the region around it only.
-  windowed = model.score_variants(seq, [variants[0]], window=30)
-  want = _total(model, alts[0][69:130]) - _total(model, seq[69:130])
-  np.testing.assert_allclose(windowed, [want], rtol=0, atol=1e-4)
+  # The whole sequence in one recurrence (window=None, context=None): sums of ~400 float32 terms.
+  unbounded = model.score_variants(seq, variants, window=None, context=None)
+  np.testing.assert_allclose(unbounded, want(None, None, _total), rtol=0, atol=1e-4)
+  assert np.max(np.abs(unbounded - want_forward)) > 1e-3  # Another protocol: other scores.
+  # A window of 30 bases each side: regions of 61 bases, within one training window.
+  np.testing.assert_allclose(model.score_variants(seq, variants, window=30), want(30, 0, _total), rtol=0, atol=1e-4)
+  with pytest.raises(pretrained.PretrainedInputError, match=r"window=-1 must be 0 \(the training window, 128 bases"):
+    model.score_variants(seq, variants, window=-1)
+  with pytest.raises(pretrained.PretrainedInputError, match=r"context=1 must be 0"):
+    model.score_variants(seq, variants, context=1)
 
 
 def test_bad_inputs_name_the_item(model):
@@ -354,7 +371,6 @@ def test_command_line_score_and_variants(model, release_root, tmp_path):
     f"--variants={variants_path}",
     "--both_strands",
     f"--out={out_path}",
-    "--window=0",
   )
   assert result.returncode == 0, result.stderr[-3000:]
   rows = [line.split("\t") for line in out_path.read_text().splitlines()]
@@ -367,9 +383,75 @@ def test_command_line_score_and_variants(model, release_root, tmp_path):
   want = model.score_variants(records["r1"], [(120, records["r1"][119:121], records["r1"][119])], both_strands=True)
   np.testing.assert_allclose(float(rows[3][5]), want[0], rtol=0, atol=1e-5)
 
+  scores = {}
+  # No --window or --context: the API's defaults (W each side, windows of W), and their explicit values.
+  for flags_given, kwargs in (
+    ([], {}),
+    (["--window=0", "--context=0"], {}),
+    (["--window=-1", "--context=-1"], {"window": None, "context": None}),
+    (["--window=30", "--context=50"], {"window": 30, "context": 50}),
+  ):
+    result = _cli(
+      release_root,
+      "variants",
+      "--model=tiny",
+      f"--fasta={fasta_path}",
+      f"--variants={variants_path}",
+      f"--out={out_path}",
+      *flags_given,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line.split("\t") for line in out_path.read_text().splitlines()]
+    assert rows[0] == ["chrom", "pos", "id", "ref", "alt", "llr"]
+    want = [
+      *model.score_variants(records["r2"], [(40, records["r2"][39], "A"), (40, records["r2"][39], "C")], **kwargs),
+      *model.score_variants(records["r1"], [(120, records["r1"][119:121], records["r1"][119])], **kwargs),
+    ]
+    np.testing.assert_allclose([float(r[5]) for r in rows[1:]], want, rtol=0, atol=1e-5)
+    scores[tuple(flags_given)] = want
+  assert scores[()] == scores[("--window=0", "--context=0")]
+  assert np.max(np.abs(np.subtract(scores[()], scores[("--window=-1", "--context=-1")]))) > 1e-4
+
   bad_path = tmp_path / "bad.tsv"
   bad_path.write_text(f"r1\t5\t{'A' if records['r1'][4] != 'A' else 'C'}\tG\n")
   result = _cli(release_root, "variants", "--model=tiny", f"--fasta={fasta_path}", f"--variants={bad_path}")
   assert result.returncode == 1
   assert f"variant {bad_path} line 1 (pos 5," in result.stderr
   assert f"which holds '{records['r1'][4]}' at 5..5" in result.stderr
+
+
+def test_command_line_embed_generate_and_list(model, release_root, tmp_path):
+  records = {"r1": LONG[:250], "r2": _random_bases(6, 90)}
+  fasta_path = tmp_path / "in.fa"
+  fasta_path.write_text("".join(f">{name}\n{seq}\n" for name, seq in records.items()))
+  emb_path = tmp_path / "emb.npz"
+  result = _cli(release_root, "embed", "--model=tiny", f"--fasta={fasta_path}", f"--out={emb_path}")
+  assert result.returncode == 0, result.stderr[-3000:]
+  with np.load(emb_path) as saved:
+    assert list(saved["names"]) == ["r1", "r2"]
+    np.testing.assert_allclose(saved["embeddings"], model.embed(records), rtol=1e-5, atol=ATOL)
+  result = _cli(release_root, "embed", "--model=tiny", f"--fasta={fasta_path}", f"--out={emb_path}", "--pool=none")
+  assert result.returncode == 0, result.stderr[-3000:]
+  with np.load(emb_path) as saved:
+    for i, seq in enumerate(records.values()):
+      np.testing.assert_allclose(saved[f"embedding_{i}"], model.embed(seq, pool=None), rtol=1e-5, atol=ATOL)
+  result = _cli(release_root, "embed", "--model=tiny", f"--fasta={fasta_path}")
+  assert result.returncode == 1 and result.stderr.strip().endswith("`embed` writes an .npz file: pass --out=FILE.npz.")
+
+  gen_path = tmp_path / "gen.fa"
+  args = ("--prompt=ACGTNacgtTTGA", "--n=130", "--temperature=0.8", "--top_k=3", "--seed=5")
+  result = _cli(release_root, "generate", "--model=tiny", f"--out={gen_path}", *args)
+  assert result.returncode == 0, result.stderr[-3000:]
+  header, *lines = gen_path.read_text().splitlines()
+  assert header == ">generated model=tiny prompt_length=13 n=130 temperature=0.8 top_k=3 seed=5"
+  assert all(len(line) == 60 for line in lines[:-1])
+  assert "".join(lines) == model.generate("ACGTNacgtTTGA", 130, temperature=0.8, top_k=3, seed=5)
+  result = _cli(release_root, "generate", "--model=tiny", "--prompt=ACGT", "--top_k=7")
+  assert result.returncode == 1 and "top_k=7 must be None or 1..4" in result.stderr
+
+  result = _cli(release_root, "list")
+  assert result.returncode == 0, result.stderr[-3000:]
+  (line,) = [row for row in result.stdout.splitlines() if row.startswith("tiny\t")]
+  held = model.metadata["test_bits_per_base"]
+  assert line == f"tiny\tbuiltin:hpylori\tlinear D=32 layers=2\tsteps=10\ttest_bits_per_base={held:.4f}"
+  assert "bacteria4-slim\t" in result.stdout  # The bundled releases are listed beside it.

@@ -4,11 +4,14 @@
 import json
 import os
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from genome_transformer import pretrained
 from genome_transformer.data import input_pipeline
+from genome_transformer.genomics import tokenizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -57,3 +60,48 @@ def test_bundled_release_golden_heldout_bits(name, hpylori_test_8kb):
   np.testing.assert_allclose(model.bits_per_base(hpylori_test_8kb, chunk_size=256), bits, rtol=1e-5)
   # One recurrence over all 8 kb scores positions never seen in training: a different (worse) figure.
   np.testing.assert_allclose(model.bits_per_base(hpylori_test_8kb, context=None), one_recurrence, atol=2e-3)
+
+
+# name -> ln p(alt) - ln p(ref) in nats of the SNV A>G at base 4097 of the 8 kb above, by default
+# (the training window W = 1024 bases each side, scored in half-overlapping windows of W), and in one
+# recurrence over all 8 kb (window=None, context=None: positions past W, never seen in training).
+VARIANT_SNV = (4097, "A", "G")
+VARIANT_GOLDEN = {"bacteria4-slim": (-0.07169, -0.04952), "bacteria4-slim-gpu": (0.32402, -0.12084)}
+
+
+def _windowed_total(model, tokens_L, width):
+  """sum ln p(base t | its window) in float64, from the whole-window forward of each window: windows of
+  `width` start at 0, h, 2h (h = width/2); window 0 scores bases 1..width-1, window k the last h of its
+  bases. Written from the protocol's definition, apart from inference.windowed_log_likelihood."""
+  half, length, total = width // 2, len(tokens_L), 0.0
+  starts = [0, *range(half, length - width + half, half)]
+  for start in starts:
+    window_L = tokens_L[start : start + width].astype(np.int32)
+    logits_LV = model.model.apply({"params": model.params}, jnp.asarray(window_L)[None])[0]
+    logp_LV = np.asarray(jax.nn.log_softmax(logits_LV.astype(jnp.float32), axis=-1), np.float64)
+    first = 1 if start == 0 else width - half
+    for t in range(first, len(window_L)):
+      if window_L[t] < tokenizer.NUM_BASES:
+        total += logp_LV[t - 1, window_L[t]]
+  return total
+
+
+@pytest.mark.parametrize("name", sorted(VARIANT_GOLDEN))
+def test_bundled_release_golden_variant_score(name, hpylori_test_8kb):
+  windowed, one_recurrence = VARIANT_GOLDEN[name]
+  model = pretrained.load(name)
+  pos, ref, alt = VARIANT_SNV
+  seq = tokenizer.decode(hpylori_test_8kb)
+  assert seq[pos - 1] == ref
+  got = model.score_variants(seq, [VARIANT_SNV])[0]
+  np.testing.assert_allclose(got, windowed, atol=2e-4)
+  # Beside the golden value, the same score from string edits and whole-window forwards alone.
+  width = model.window_length
+  lo, hi = pos - 1 - width, pos + width
+  ref_region = hpylori_test_8kb[lo:hi]
+  alt_region = tokenizer.encode(seq[lo : pos - 1] + alt + seq[pos:hi])
+  independent = _windowed_total(model, alt_region, width) - _windowed_total(model, ref_region, width)
+  np.testing.assert_allclose(got, independent, atol=1e-4)
+  np.testing.assert_allclose(
+    model.score_variants(seq, [VARIANT_SNV], window=None, context=None)[0], one_recurrence, atol=2e-4
+  )

@@ -30,12 +30,15 @@ Conventions (the README and MODEL_CARD quote them):
 * Variants are (pos, ref, alt) with `pos` 1-based, as in VCF: the alt sequence replaces
   seq[pos-1 : pos-1+len(ref)] by alt. SNVs, MNVs and indels, VCF-style with an anchor base
   (pos 10, "A" -> "AT") or without one ("" or "-" is an empty allele: pos 10, "-" -> "T" inserts
-  before base 10). The score is the log-likelihood ratio ln p(alt sequence) - ln p(ref sequence)
-  in nats: the sum of `log_likelihood(..., context=None)` over the whole sequence (window=None) or
-  over the region [pos-1-window, pos-1+len(ref)+window) clipped to the sequence, the same region
-  in both. A change of the first base of the (windowed) sequence is scored only through its
-  effect on the later bases, since position 0 is unscored. `both_strands=True` averages the
-  forward score with the same score on the reverse complements of both sequences.
+  before base 10). The score is the log-likelihood ratio ln p(alt region) - ln p(ref region) in
+  nats, each the sum of `log_likelihood(region, context=context)`: the same scoring protocol and
+  the same default (context=0: half-overlapping windows of the training window W) as
+  log_likelihood and bits_per_base. The region is [pos-1-window, pos-1+len(ref)+window) clipped
+  to the sequence, the same in ref and alt: by default (window=0) W bases each side, which holds
+  every base whose windowed score can see the variant; window=None is the whole sequence. The
+  command line has the same defaults. A change of the first base of the region is scored only
+  through its effect on the later bases, since position 0 is unscored. `both_strands=True`
+  averages the forward score with the same score on the reverse complements of both regions.
 * `embed` returns the last layer's output (before the head) at each base: h[t] has seen bases
   0..t. pool="mean" averages over the bases, "last" takes h[L-1] (the only one that has seen the
   whole sequence), None returns all of them [L, D].
@@ -573,14 +576,24 @@ class PretrainedModel:
     variants: Sequence[Any],
     *,
     both_strands: bool = False,
-    window: Optional[int] = None,
+    window: Optional[int] = 0,
+    context: Optional[int] = 0,
     chunk_size: Optional[int] = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     seq_name: str = "the sequence",
   ) -> np.ndarray:
-    """Log-likelihood ratios [V, 1] (forward) or [V, 2] (forward, reverse complement), in nats."""
+    """Log-likelihood ratios [V, 1] (forward) or [V, 2] (forward, reverse complement), in nats.
+
+    `window` bases each side of the variant (0: the training window W; None: the whole sequence),
+    each region scored by log_likelihood with `context` (0: windows of W; see the module docstring).
+    """
     if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 0):
-      raise PretrainedInputError(f"window={window!r} must be None (whole sequence) or a number of bases >= 0.")
+      raise PretrainedInputError(
+        f"window={window!r} must be 0 (the training window, {self.window_length} bases each side), a number of "
+        "bases >= 1, or None (the whole sequence)."
+      )
+    window = None if window is None else int(window) or self.window_length
+    context = self._context(context)
     tokens_L = encode_sequence(seq, seq_name)
     if isinstance(variants, (str, bytes, Mapping)) or not hasattr(variants, "__iter__"):
       raise PretrainedInputError(
@@ -591,7 +604,7 @@ class PretrainedModel:
     if not parsed:
       return np.zeros((0, 2 if both_strands else 1))
 
-    # Distinct sequences to score: ref regions are shared (one in whole-sequence mode).
+    # Distinct sequences to score: ref regions are shared (one when window is None).
     to_score: list[np.ndarray] = []
     ref_index: dict[tuple[int, int], int] = {}
     pairs = []
@@ -615,7 +628,8 @@ class PretrainedModel:
     for s, sequences in enumerate(strands):
       nonempty = [i for i, t in enumerate(sequences) if len(t)]
       totals = np.zeros(len(sequences))
-      for i, logp_L in zip(nonempty, self._log_likelihoods([sequences[i] for i in nonempty], chunk_size, batch_size)):
+      logps = self._log_likelihoods([sequences[i] for i in nonempty], chunk_size, batch_size, context)
+      for i, logp_L in zip(nonempty, logps):
         totals[i] = heldout.scored_log_likelihood(logp_L)[0]
       for v, (r, a) in enumerate(pairs):
         scores[v, s] = totals[a] - totals[r]
@@ -627,13 +641,20 @@ class PretrainedModel:
     variants: Sequence[Any],
     *,
     both_strands: bool = False,
-    window: Optional[int] = None,
+    window: Optional[int] = 0,
+    context: Optional[int] = 0,
     chunk_size: Optional[int] = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
   ) -> np.ndarray:
     """ln p(alt) - ln p(ref) per variant [V] (float64, nats); see the module docstring."""
     return self.variant_scores_by_strand(
-      seq, variants, both_strands=both_strands, window=window, chunk_size=chunk_size, batch_size=batch_size
+      seq,
+      variants,
+      both_strands=both_strands,
+      window=window,
+      context=context,
+      chunk_size=chunk_size,
+      batch_size=batch_size,
     ).mean(axis=1)
 
   # -- Embeddings --------------------------------------------------------------------------------

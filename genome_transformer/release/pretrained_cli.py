@@ -4,7 +4,7 @@
   python -m genome_transformer.pretrained score --model=NAME_OR_DIR --fasta=seqs.fa [--out=scores.tsv]
       [--per_base=per_base.tsv] [--context=0]
   python -m genome_transformer.pretrained variants --model=... --fasta=ref.fa --variants=vars.tsv
-      [--both_strands] [--window=N] [--out=scores.tsv]
+      [--both_strands] [--window=0] [--context=0] [--out=scores.tsv]
   python -m genome_transformer.pretrained embed --model=... --fasta=seqs.fa --out=emb.npz [--pool=mean|last|none]
   python -m genome_transformer.pretrained generate --model=... --prompt=ACGT --n=100 [--temperature=1]
       [--top_k=4] [--seed=0] [--out=generated.fa]
@@ -61,15 +61,16 @@ flags.DEFINE_bool("both_strands", False, "variants: average the forward and reve
 flags.DEFINE_integer(
   "context",
   0,
-  "score: bases of context per scored base: 0 = the model's training window "
-  "(longer records in half-overlapping windows of it, as the trainer's held-out figures); "
-  "-1 = unbounded (one recurrence over the whole record, past the positions seen in "
-  "training); N >= 2 = windows of N.",
+  "score, variants: bases of context per scored base: 0 = the model's training window "
+  "(longer sequences in half-overlapping windows of it, as the trainer's held-out figures); "
+  "-1 = unbounded (one recurrence over the whole sequence, past the positions seen in "
+  "training); N >= 2 = windows of N. The API's context=0 / None / N.",
 )
 flags.DEFINE_integer(
   "window",
-  -1,
-  "variants: bases of context each side of a variant (-1: the model's training window length; 0: the whole record).",
+  0,
+  "variants: bases each side of a variant that are scored: 0 = the model's training window; -1 = the whole "
+  "record; N >= 1 = N bases. The API's window=0 / None / N.",
 )
 flags.DEFINE_enum("pool", "mean", ["mean", "last", "none"], "embed: pooling over bases.")
 flags.DEFINE_string("prompt", None, "generate: the bases to continue.")
@@ -136,13 +137,18 @@ def _fetch(fa: fasta.IndexedFasta, record: fasta.FastaRecord) -> np.ndarray:
   return fa.fetch(record.name)
 
 
-def command_score(model: pretrained.PretrainedModel) -> None:
-  path = _require("fasta", "score")
+def _context_flag() -> int | None:
+  """--context as the API's `context` (0, None or N)."""
   if FLAGS.context < -1 or FLAGS.context == 1:
     raise CommandLineError(
       f"--context={FLAGS.context}: must be 0 (the model's training window), -1 (unbounded) or at least 2."
     )
-  context = None if FLAGS.context == -1 else FLAGS.context
+  return None if FLAGS.context == -1 else FLAGS.context
+
+
+def command_score(model: pretrained.PretrainedModel) -> None:
+  path = _require("fasta", "score")
+  context = _context_flag()
   with fasta.open_fasta(path) as fa, atomic_output(FLAGS.out) as out, contextlib.ExitStack() as stack:
     per_base = stack.enter_context(atomic_output(FLAGS.per_base)) if FLAGS.per_base else None
     out.write("record\tlength\tscored_bases\tbits_per_base\tlog_likelihood_nats\n")
@@ -216,10 +222,12 @@ def read_variants(path: str) -> list[tuple[str, pretrained.Variant, str]]:
 
 def command_variants(model: pretrained.PretrainedModel) -> None:
   fasta_path, variants_path = _require("fasta", "variants"), _require("variants", "variants")
-  window = FLAGS.window
-  if window < -1:
-    raise CommandLineError(f"--window={window}: must be -1 (the model's window), 0 (whole record) or positive.")
-  window = model.window_length if window == -1 else (None if window == 0 else window)
+  if FLAGS.window < -1:
+    raise CommandLineError(
+      f"--window={FLAGS.window}: must be 0 (the model's training window), -1 (the whole record) or positive."
+    )
+  window = None if FLAGS.window == -1 else FLAGS.window
+  context = _context_flag()
   variants = read_variants(variants_path)
   with fasta.open_fasta(fasta_path) as fa:
     lengths = {r.name: r.length for r in fa.records}
@@ -240,6 +248,7 @@ def command_variants(model: pretrained.PretrainedModel) -> None:
             [variants[i][1] for i in part],
             both_strands=FLAGS.both_strands,
             window=window,
+            context=context,
             chunk_size=FLAGS.chunk_size,
             batch_size=FLAGS.batch_size,
             seq_name=f"{fa.source}: record {chrom!r}",
@@ -316,7 +325,8 @@ def main(argv):
     {"score": command_score, "variants": command_variants, "embed": command_embed, "generate": command_generate}[
       command
     ](model)
-  except (tokenizer.GenomeInputError, export_lib.ExportError) as error:
+  except (tokenizer.GenomeInputError, export_lib.ExportError, OSError) as error:
+    # OSError: an output that cannot be written (a directory, no space); its message names the path.
     sys.exit(f"Error: {error}")
 
 

@@ -20,6 +20,7 @@ from absl import app, flags
 
 from genome_transformer.data import dataset
 from genome_transformer.genomics import tokenizer
+from genome_transformer.genomics.download import FetchError
 
 _FASTA = flags.DEFINE_multi_string("fasta", [], "A FASTA file (plain or gzipped); repeatable.")
 _GENOME = flags.DEFINE_string(
@@ -69,7 +70,7 @@ def main(argv: Sequence[str]) -> None:
     builder = dataset.prepare(
       genome, _DATA_DIR.value, _WINDOW_LENGTH.value, stride, _MAX_N_FRACTION.value, cache_dir=_CACHE_DIR.value
     )
-  except (tokenizer.GenomeInputError, OSError) as e:
+  except (tokenizer.GenomeInputError, FetchError, OSError) as e:
     print(f"prepare: error: {e}", file=sys.stderr)
     sys.exit(1)
   print("reused existing shards" if existed else "wrote new shards")

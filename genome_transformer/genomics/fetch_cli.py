@@ -17,7 +17,7 @@ import sys
 
 from absl import app, flags
 
-from genome_transformer.genomics import files, sources
+from genome_transformer.genomics import files, sources, tokenizer
 from genome_transformer.genomics.download import FetchError
 
 FLAGS = flags.FLAGS
@@ -70,7 +70,8 @@ def main(argv: Sequence[str]) -> None:
         retries=FLAGS.retries,
         backoff_s=FLAGS.backoff_s,
       )
-    except FetchError as e:
+    except (FetchError, tokenizer.GenomeInputError, OSError) as e:
+      # GenomeInputError: the download is not a valid FASTA; OSError: the cache cannot be written.
       sys.exit(f'fetch: error: {e}')
     print(path, flush=True)
 

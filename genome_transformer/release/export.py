@@ -589,7 +589,8 @@ def main(argv):
     raise app.UsageError("--workdir and --out are required.")
   try:
     out = export(FLAGS.workdir, FLAGS.out, step=FLAGS.step, dtype=FLAGS.dtype, overwrite=FLAGS.overwrite)
-  except ExportError as error:
+  except (ExportError, OSError) as error:
+    # OSError: the export cannot be written (no space, no permission); its message names the path.
     sys.exit(f"Error: {error}")
   print(out)
 

@@ -94,6 +94,8 @@ def atomic_output(path: str, mode: str = "w") -> Iterator:
     sys.stdout.flush()
     return
   path = os.path.abspath(os.path.expanduser(path))
+  if os.path.isdir(path):
+    raise CommandLineError(f"{path} is a directory; name the output file to write, e.g. {path}/out.tsv.")
   directory = os.path.dirname(path)
   if not os.path.isdir(directory):
     raise CommandLineError(f"{path}: the directory {directory} does not exist.")

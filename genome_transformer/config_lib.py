@@ -96,6 +96,26 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
     _fail("model.attention", m.attention, f"must be one of {ATTENTIONS}")
   if m.feature_map not in FEATURE_MAPS:
     _fail("model.feature_map", m.feature_map, f"must be one of {FEATURE_MAPS}")
+  for field in ("conv_width", "window_heads", "window_size", "qk_head_dim"):
+    if int(m[field]) < 0:
+      _fail(f"model.{field}", m[field], "must be >= 0 (0 turns it off)")
+  if m.positions not in POSITIONS:
+    _fail("model.positions", m.positions, f"must be one of {POSITIONS}")
+  if m.window_heads > m.num_heads:
+    _fail("model.window_heads", m.window_heads, f"must be at most model.num_heads={m.num_heads}")
+  if bool(m.window_heads) != bool(m.window_size):
+    _fail(
+      "model.window_size",
+      m.window_size,
+      f"set both model.window_heads (now {m.window_heads}) and model.window_size, or neither",
+    )
+  if m.attention == "softmax":
+    if m.window_heads:
+      _fail("model.window_heads", m.window_heads, "is for linear attention; softmax attention sees every position")
+    if m.qk_head_dim:
+      _fail("model.qk_head_dim", m.qk_head_dim, "is for linear attention; set it to 0 with softmax")
+    if m.feature_map == "taylor":
+      _fail("model.feature_map", m.feature_map, "is a linear-attention feature map; use sqr (unused) with softmax")
   from genome_transformer.genomics import tokenizer  # Deferred: keeps config files importable alone.
 
   if m.vocab_size != tokenizer.VOCAB_SIZE:

@@ -2,6 +2,7 @@
 """Every shipped config validates; each wrong value is refused with a line naming its field."""
 
 import glob
+import importlib.util
 import os
 import subprocess
 import sys
@@ -64,6 +65,12 @@ BAD_VALUES = [
   ("train.num_steps", 0, "train.num_steps"),
   ("train.grad_clip_norm", -1.0, "train.grad_clip_norm"),
   ("train.matmul_precision", "float64", "train.matmul_precision"),
+  ("model.conv_width", -1, "model.conv_width"),
+  ("model.qk_head_dim", -1, "model.qk_head_dim"),
+  ("model.positions", "rotary", "model.positions"),
+  ("model.window_heads", 3, "model.window_heads"),
+  ("model.window_size", 8, "model.window_size"),
+  ("data.reverse_complement_prob", 1.5, "data.reverse_complement_prob"),
   ("eval.max_bases", -5, "eval.max_bases"),
   ("eval.context", 1, "eval.context"),
   ("eval.context", -1, "eval.context"),
@@ -77,6 +84,29 @@ def test_bad_value_is_refused_naming_the_field(field, value, named):
     section, name = field.split(".")
     config[section][name] = value
   with pytest.raises(config_lib.ConfigError, match=f"config\\.{named.replace('.', '[.]')}="):
+    config_lib.validate(config)
+
+
+def test_ablation_variants_are_valid_and_unknown_ones_refused():
+  spec = importlib.util.spec_from_file_location("ablation_config", os.path.join(REPO, "configs", "ablation.py"))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  for variant in module.VARIANTS:
+    config_lib.validate(module.get_config(variant))
+  with pytest.raises(ValueError, match="not a variant"):
+    module.get_config("conv5")
+
+
+@pytest.mark.parametrize("field,value", [("window_heads", 1), ("qk_head_dim", 16), ("feature_map", "taylor")])
+def test_linear_only_fields_are_refused_for_softmax(field, value):
+  config = load_config(os.path.join(REPO, "configs", "tiny.py"))
+  with config.unlocked():
+    config.model.attention = "softmax"
+    config.train.chunk_size = config.data.window_length
+    config.model[field] = value
+    if field == "window_heads":
+      config.model.window_size = 8
+  with pytest.raises(config_lib.ConfigError, match=f"config[.]model[.]{field}="):
     config_lib.validate(config)
 
 
@@ -127,6 +157,20 @@ def test_resume_mismatch_names_fields():
     current.train.num_steps = 99  # Schedule changes are allowed on resume.
   lines = config_lib.resume_mismatches(saved, current.to_dict())
   assert lines == ["config.model.d_model: checkpoint has 32, this config has 64"]
+
+
+def test_checkpoint_from_before_a_field_existed_resumes_under_its_default():
+  """A checkpoint's config without the newer model fields was made under their defaults."""
+  current = load_config(os.path.join(REPO, "configs", "tiny.py"))
+  saved = current.to_dict()
+  for field in ("conv_width", "window_heads", "window_size", "qk_head_dim", "positions"):
+    del saved["model"][field]
+  assert config_lib.resume_mismatches(saved, current.to_dict()) == []
+  with current.unlocked():
+    current.model.conv_width = 4
+  assert config_lib.resume_mismatches(saved, current.to_dict()) == [
+    "config.model.conv_width: checkpoint has 0, this config has 4"
+  ]
 
 
 class _FakeAnalysis:

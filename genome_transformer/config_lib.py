@@ -42,7 +42,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.model.num_heads = 4  # H: heads; head size d = D / H.
   config.model.d_ff = 1024  # FFN hidden width (reference: 4 D).
   config.model.attention = "linear"  # "linear" (SLiM Performer) or "softmax" (causal baseline).
-  config.model.feature_map = "sqr"  # phi for linear attention: relu, elu+1, sqr (paper default) or favor+.
+  config.model.feature_map = "sqr"  # phi for linear attention: relu, elu+1, sqr (paper default), favor+ or taylor.
   config.model.num_feature_blocks = 1  # favor+ only: M = blocks * d orthogonal random features.
   config.model.on_gptln = True  # True: post-LN x + LN(f(x)) (reference PTB/enwik8); False: pre-LN.
   # Additions to the reference model (issue 12; all off by default, which is the faithful model):

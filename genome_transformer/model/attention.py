@@ -2,7 +2,8 @@
 """Causal linear attention of the SLiM Performer: feature maps and three equal ways to compute it.
 
 Notation (as in the SLiM paper, arXiv 2012.11346): B batch, L length, C chunk length, H heads, d head
-size, M features per head (M = d for relu/elu+1/sqr, M = N d for favor+ with N blocks).
+size, M features per head (M = d for relu/elu+1/sqr, M = N d for favor+ with N blocks,
+M = 1 + d + d(d+1)/2 for taylor).
 Layout is batch-major with heads after length: phi_BLHM, v_BLHd. A layer's recurrent state is the
 pair (S_BHMd, z_BHM) of the SLiM paper:
 

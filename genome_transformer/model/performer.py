@@ -8,7 +8,7 @@ Faithful to the reference PyTorch model (google-research performer/models/slim_p
 - Each layer: attention then FFN, each residual. `on_gptln=True`: x + LN(f(x)) (post-LN, the
   reference's PTB/enwik8 setting); False: x + f(LN(x)) (pre-LN). No final LayerNorm.
 - Attention: q, k, v Dense(D, D) with bias, no output projection, no dropout; causal linear
-  attention with phi in {relu, elu+1, sqr, favor+} (see attention.py), or causal softmax
+  attention with phi in {relu, elu+1, sqr, favor+} (see attention.py; taylor is an addition), or causal softmax
   attention (`attention="softmax"`, the quality baseline; 1/sqrt(d) scaling).
 - FFN: Dense(D, d_ff), exact erf GELU, Dense(d_ff, D). Head: Dense(D, vocab) with bias, untied.
 - Init as PyTorch: Dense kernels and biases uniform(+-1/sqrt(fan_in)); embedding N(0, 1)
@@ -56,9 +56,20 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from genome_transformer import config_lib
 from genome_transformer.model import attention
 
 LAYER_NORM_EPS = 1e-5  # PyTorch's default; Flax's is 1e-6.
+
+# Model sections written before a field existed (bundled exports, old checkpoints, small test
+# configs) lack it; they read it at its default, which config_lib alone defines.
+_MODEL_DEFAULTS = config_lib.base_config().model
+
+
+def option(config: ml_collections.ConfigDict, name: str):
+  """config.<name>, or config_lib's default where the section predates the field."""
+  return config.get(name, _MODEL_DEFAULTS[name])
+
 
 # Per layer: (S_BHMd, z_BHM, context_BRD): the linear-attention state of the layer's linear heads,
 # and the last R rows of the layer's input, which its convolution and window read (R may be 0).
@@ -93,12 +104,12 @@ def head_dim(config: ml_collections.ConfigDict) -> int:
 
 def qk_head_dim(config: ml_collections.ConfigDict) -> int:
   """The query and key width per head: model.qk_head_dim, or d when it is 0."""
-  return config.get("qk_head_dim", 0) or head_dim(config)
+  return option(config, "qk_head_dim") or head_dim(config)
 
 
 def linear_heads(config: ml_collections.ConfigDict) -> int:
   """Heads that run causal linear attention; the first model.window_heads run windowed softmax."""
-  return config.num_heads - config.get("window_heads", 0)
+  return config.num_heads - option(config, "window_heads")
 
 
 def num_features(config: ml_collections.ConfigDict) -> int:
@@ -108,8 +119,8 @@ def num_features(config: ml_collections.ConfigDict) -> int:
 
 def context_rows(config: ml_collections.ConfigDict) -> int:
   """R: how many rows of a layer's input before a position its convolution and window read."""
-  conv = max(config.get("conv_width", 0) - 1, 0)
-  window = config.window_size - 1 if config.get("window_heads", 0) else 0
+  conv = max(option(config, "conv_width") - 1, 0)
+  window = option(config, "window_size") - 1 if option(config, "window_heads") else 0
   return conv + window
 
 
@@ -202,7 +213,7 @@ class Layer(nn.Module):
     cfg = self.config
     batch, rows, width = x_BED.shape
     heads, dim, qk_dim = cfg.num_heads, head_dim(cfg), qk_head_dim(cfg)
-    window_heads = cfg.get("window_heads", 0)
+    window_heads = option(cfg, "window_heads")
     out_rows = rows - num_context if state is not None and not states_at_end else rows
     ln_attention = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="ln_attention")
     ln_ffn = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="ln_ffn")
@@ -212,7 +223,7 @@ class Layer(nn.Module):
     q_BEF = _dense(heads * qk_dim, width, "query")(h_BED)
     k_BEF = _dense(heads * qk_dim, width, "key")(h_BED)
     v_BED = _dense(width, width, "value")(h_BED)
-    if cfg.get("conv_width", 0):
+    if option(cfg, "conv_width"):
       valid_1E1 = valid_E[None, :, None].astype(x_BED.dtype)
       taps = lambda name, features: self.param(name, _identity_taps, (cfg.conv_width, features))
       q_BEF = attention.causal_depthwise_conv(q_BEF * valid_1E1, taps("conv_query", heads * qk_dim))
@@ -425,7 +436,7 @@ class SLiMPerformer(nn.Module):
   def _embed(self, tokens_BL: jax.Array, positions_L: jax.Array) -> jax.Array:
     """Token embedding, concatenated with sinusoids of the absolute positions (model.positions)."""
     cfg = self.config
-    sinusoid = cfg.get("positions", "sinusoid") == "sinusoid"
+    sinusoid = option(cfg, "positions") == "sinusoid"
     width = cfg.d_model // 2 if sinusoid else cfg.d_model
     emb_BLE = nn.Embed(cfg.vocab_size, width, embedding_init=nn.initializers.normal(1.0), name="embed")(tokens_BL)
     if not sinusoid:

@@ -5,8 +5,11 @@ Likhosherstov et al., "Sub-Linear Memory: How to Make Performers SLiM" (NeurIPS 
 the causal linear-attention model is a recurrence over chunks whose only carried state is each
 layer's (S, z). So the loss of a length-L sequence is a sum over chunks, and its gradient can be
 computed chunk by chunk in reverse, rebuilding each chunk's start state from its end state by
-subtracting the chunk's own contribution. Live memory: the tokens, per-layer states, one chunk's
-activations, and the gradient accumulator; nothing else grows with L.
+subtracting the chunk's own contribution. A model with a convolution or window heads also reads
+each layer's last R rows before a chunk: the forward pass carries them, and the reverse pass
+recomputes them from the T tokens before the chunk (performer.prefix_length), so they are never
+stored per chunk. Live memory: the tokens, per-layer states, one chunk's activations (with its
+prefix), and the gradient accumulator; nothing else grows with L.
 
 Loss convention (shared by every function here and by inference.py): position t predicts token
 t+1; only targets that are bases (A, C, G, T: id < 4) count, since N and padding carry no
@@ -124,8 +127,8 @@ def _check_linear(model: model_lib.SLiMPerformer) -> None:
 def _prefix_reader(model: model_lib.SLiMPerformer, tokens_BL: jax.Array):
   """offset -> the T = model_lib.prefix_length tokens before a chunk starting there ([B, T]), or None.
 
-  Positions before the sequence start read PAD (the model treats them as absent). Slicing the
-  token array inside the reverse scan keeps the only O(L) array the tokens themselves.
+  Positions before the sequence start read PAD (the model treats them as absent). One padded copy
+  of the tokens, sliced inside the reverse scan: the tokens stay the only O(L) arrays.
   """
   num_prefix = model_lib.prefix_length(model.config)
   if not num_prefix:

@@ -19,7 +19,6 @@ Writes benchmarks/results/ablation_bacteria.json and a PNG of the learning curve
 """
 
 import importlib.util
-import json
 import os
 import subprocess
 import sys
@@ -32,7 +31,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks import common  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
-from genome_transformer.training import train  # pylint: disable=g-import-not-at-top
+from genome_transformer.training import metrics_writer, train  # pylint: disable=g-import-not-at-top
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "One subdirectory per variant (kept out of git).", required=True)
 _CONFIG = flags.DEFINE_string("config", "configs/ablation.py", "The ablation config file with VARIANTS.")
@@ -56,11 +55,10 @@ def load_config_module(path: str):
 
 
 def read_metrics(workdir: str) -> list[dict]:
-  path = os.path.join(workdir, "metrics.jsonl")
-  if not os.path.exists(path):
+  """The run's metrics rows; none for a variant that has not started."""
+  if not os.path.exists(os.path.join(workdir, "metrics.jsonl")):
     return []
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+  return metrics_writer.read_metrics(workdir)
 
 
 def train_variant(variant: str, workdir: str) -> bool:
@@ -139,20 +137,9 @@ def plot(results: list[dict], path: str) -> None:
     if not curve:
       continue
     style = "--" if r["variant"].startswith("softmax") else "-"
-    by_tokens.plot(
-      [p["tokens"] / 1e6 for p in curve],
-      [p["validation_bits_per_base"] for p in curve],
-      style,
-      marker="o",
-      label=r["variant"],
-    )
-    by_time.plot(
-      [p["train_seconds"] / 60 for p in curve],
-      [p["validation_bits_per_base"] for p in curve],
-      style,
-      marker="o",
-      label=r["variant"],
-    )
+    bits = [p["validation_bits_per_base"] for p in curve]
+    by_tokens.plot([p["tokens"] / 1e6 for p in curve], bits, style, marker="o", label=r["variant"])
+    by_time.plot([p["train_seconds"] / 60 for p in curve], bits, style, marker="o", label=r["variant"])
   by_tokens.set_xlabel("training tokens (M)")
   by_time.set_xlabel("training minutes on 2 CPU cores")
   by_tokens.set_ylabel("validation bits per base (windowed)")

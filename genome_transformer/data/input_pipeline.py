@@ -38,10 +38,14 @@ DEFAULT_READ_THREADS = 2  # Threads that prefetch whole batches (each read is it
 DEFAULT_PREFETCH_BATCHES = 4
 
 
-def _field(data_config: Any, name: str) -> Any:
+_REQUIRED = object()
+
+
+def _field(data_config: Any, name: str, default: Any = _REQUIRED) -> Any:
+  """data_config[name] for a Mapping or a ConfigDict; `default` where given and the field is absent."""
   if isinstance(data_config, Mapping):
-    return data_config[name]
-  return getattr(data_config, name)
+    return data_config[name] if default is _REQUIRED else data_config.get(name, default)
+  return getattr(data_config, name) if default is _REQUIRED else getattr(data_config, name, default)
 
 
 def _builder_args(data_config: Any, data_dir: str | None) -> tuple[Any, ...]:
@@ -149,11 +153,7 @@ def make_train_iterator(
     .map(_ReadWindows(source, include_index))
   )
   # Configs from before the field existed read one strand.
-  reverse_complement_prob = float(
-    data_config.get("reverse_complement_prob", 0.0)
-    if isinstance(data_config, Mapping)
-    else getattr(data_config, "reverse_complement_prob", 0.0)
-  )
+  reverse_complement_prob = float(_field(data_config, "reverse_complement_prob", 0.0))
   if reverse_complement_prob > 0.0:
     batches = batches.random_map(_ReverseComplement(reverse_complement_prob), seed=(int(seed) + 1) % 2**32)
   read_options = grain.ReadOptions(

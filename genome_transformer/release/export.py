@@ -52,7 +52,7 @@ import genome_transformer
 from genome_transformer.genomics import files as files_lib
 from genome_transformer.genomics import genomes, tokenizer
 from genome_transformer.model import performer as model_lib
-from genome_transformer.training import checkpointing
+from genome_transformer.training import checkpointing, metrics_writer
 
 FORMAT = "genome-transformer-export"
 FORMAT_VERSION = 1
@@ -175,20 +175,10 @@ def _first_line(error: BaseException) -> str:
 
 def _read_metrics(workdir: str) -> list[dict]:
   path = os.path.join(workdir, "metrics.jsonl")
-  rows = []
   if not os.path.exists(path):
     logging.warning("%s is missing: the export will carry no held-out bits per base.", path)
-    return rows
-  with open(path, encoding="utf-8") as f:
-    for number, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        rows.append(json.loads(line))
-      except json.JSONDecodeError:
-        # A run killed mid-write can leave a partial last line; the rest is still good.
-        logging.warning("%s line %d is not JSON; skipped.", path, number)
-  return rows
+    return []
+  return metrics_writer.read_metrics(workdir)
 
 
 def heldout_metrics(workdir: str, step: int) -> dict:

@@ -11,6 +11,7 @@ import json
 import os
 import time
 
+from absl import logging
 import tensorboardX
 
 
@@ -39,5 +40,19 @@ class MetricWriter:
 
 
 def read_metrics(workdir: str) -> list[dict]:
-  with open(os.path.join(workdir, "metrics.jsonl"), encoding="utf-8") as f:
-    return [json.loads(line) for line in f if line.strip()]
+  """The rows of <workdir>/metrics.jsonl; a line that is not JSON is skipped with a warning.
+
+  A run killed mid-write can leave a partial last line; the rest is still good, and a resumed run
+  appends after it.
+  """
+  path = os.path.join(workdir, "metrics.jsonl")
+  rows = []
+  with open(path, encoding="utf-8") as f:
+    for number, line in enumerate(f, 1):
+      if not line.strip():
+        continue
+      try:
+        rows.append(json.loads(line))
+      except json.JSONDecodeError:
+        logging.warning("%s line %d is not JSON; skipped.", path, number)
+  return rows

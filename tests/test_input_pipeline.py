@@ -147,3 +147,59 @@ def test_heldout_sequences(data_config, genome_small_fasta, genome_cache_dir):
       np.testing.assert_array_equal(tokens, tokenizer.encode(seqs[name][lo:hi]))
   with pytest.raises(ValueError, match="split"):
     input_pipeline.heldout_sequences(data_config, "dev", cache_dir=genome_cache_dir)
+
+
+@pytest.fixture
+def make_strand_iterator(data_config, genome_small_windows, genome_cache_dir):
+  """make_iterator with data.reverse_complement_prob set."""
+  data_dir = genome_small_windows.data_dir.split("/genome_windows/")[0]
+
+  def make(prob, batch_size=4, seed=0):
+    return input_pipeline.make_train_iterator(
+      {**data_config, "reverse_complement_prob": prob},
+      data_dir,
+      batch_size_per_process=batch_size,
+      seed=seed,
+      process_index=0,
+      process_count=1,
+      cache_dir=genome_cache_dir,
+      include_index=True,
+    )
+
+  return make
+
+
+def test_reverse_complement_reads_windows_on_the_other_strand(make_strand_iterator, genome_small_windows):
+  source = genome_small_windows.as_data_source()["train"]
+  for batch in _take(make_strand_iterator(1.0), 3):
+    for index, tokens in zip(batch["index"], batch["tokens"]):
+      np.testing.assert_array_equal(tokens, tokenizer.reverse_complement(source[int(index)]["tokens"]))
+  flipped = []
+  for batch in _take(make_strand_iterator(0.5, seed=2), 10):
+    for index, tokens in zip(batch["index"], batch["tokens"]):
+      window = source[int(index)]["tokens"]
+      is_flipped = np.array_equal(tokens, tokenizer.reverse_complement(window))
+      assert is_flipped or np.array_equal(tokens, window)
+      flipped.append(is_flipped)
+  assert 0 < sum(flipped) < len(flipped)  # Both strands occur at p = 0.5 (40 windows).
+  # The same seed draws the same strands.
+  again = _take(make_strand_iterator(0.5, seed=2), 10)
+  first = _take(make_strand_iterator(0.5, seed=2), 10)
+  for a, b in zip(first, again):
+    np.testing.assert_array_equal(a["tokens"], b["tokens"])
+
+
+def test_reverse_complement_draws_resume_exactly(make_strand_iterator, tmp_path):
+  iterator = make_strand_iterator(0.5, batch_size=3, seed=11)
+  _take(iterator, 5)
+  manager = ocp.CheckpointManager(str(tmp_path / "ckpt"))
+  manager.save(5, args=ocp.args.Composite(data=grain.checkpoint.CheckpointSave(iterator)))
+  manager.wait_until_finished()
+  expected = _take(iterator, 12)
+  restored = manager.restore(
+    5,
+    args=ocp.args.Composite(data=grain.checkpoint.CheckpointRestore(make_strand_iterator(0.5, batch_size=3, seed=11))),
+  )
+  for want, got in zip(expected, _take(restored["data"], 12)):
+    np.testing.assert_array_equal(got["tokens"], want["tokens"])
+  manager.close()

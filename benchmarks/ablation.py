@@ -15,7 +15,12 @@ Training time is tokens / (tokens/s), the tokens/s measured by --speed_steps alo
   python benchmarks/ablation.py --workdir=/tmp/ablation --variants=faithful,conv4
   python benchmarks/ablation.py --workdir=/tmp/ablation --collect_only --speed_steps=10  # table
 
-Writes benchmarks/results/ablation_bacteria.json and a PNG of the learning curves beside it.
+Writes benchmarks/results/ablation_bacteria.json (--out) and a PNG of the learning curves beside it.
+Any config module with VARIANTS and get_config(variant) works, e.g. the release candidates and their
+softmax twins:
+
+  python benchmarks/ablation.py --config=configs/release_human_chrx_local.py --workdir=/tmp/human \
+      --reference=conv4 --out=benchmarks/results/ablation_human_chrx.json
 """
 
 import importlib.util
@@ -129,7 +134,7 @@ def validation_at_seconds(curve: list[dict], budget: float):
   return within[-1]["validation_bits_per_base"] if within else None
 
 
-def plot(results: list[dict], path: str) -> None:
+def plot(results: list[dict], path: str, title: str) -> None:
   plt = common.pyplot()
   fig, (by_tokens, by_time) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
   for r in results:
@@ -146,7 +151,7 @@ def plot(results: list[dict], path: str) -> None:
   by_tokens.legend(fontsize=7)
   for ax in (by_tokens, by_time):
     ax.grid(alpha=0.3)
-  fig.suptitle("bacteria4, configs/ablation.py variants")
+  fig.suptitle(title)
   common.save_figure(fig, path)
 
 
@@ -178,10 +183,11 @@ def main(argv):
     summary.update(step_memory_bytes=memory["total"], params=params)
     results.append(summary)
 
+  genome = module.get_config(variants[0]).data.genome
   reference = next((r for r in results if r["variant"] == _REFERENCE.value), None)
   budget = min((r["curve"][-1]["train_seconds"] for r in results if r["finished"]), default=None)
   print(
-    f"\nbacteria4, {_CONFIG.value}; bits per base on held-out bases (windowed); equal-time column: "
+    f"\n{genome}, {_CONFIG.value}; bits per base on held-out bases (windowed); equal-time column: "
     f"validation after {budget or 0:.0f} s of training"
   )
   header = (
@@ -199,8 +205,8 @@ def main(argv):
       f"{r['step_memory_bytes'] / 2**20:8.1f}"
     )
   out = os.path.join(REPO, _OUT.value)
-  common.write_json(out, {"config": _CONFIG.value, "equal_time_seconds": budget, "runs": results})
-  plot(results, os.path.splitext(out)[0] + ".png")
+  common.write_json(out, {"config": _CONFIG.value, "genome": genome, "equal_time_seconds": budget, "runs": results})
+  plot(results, os.path.splitext(out)[0] + ".png", f"{genome}, {_CONFIG.value} variants")
   print(f"wrote {out}")
 
 

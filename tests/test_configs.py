@@ -16,11 +16,19 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_FILES = sorted(glob.glob(os.path.join(REPO, "configs", "*.py")))
 
 
-def load_config(path):
+def load_namespace(path):
   namespace = {}
   with open(path, encoding="utf-8") as f:
     exec(compile(f.read(), path, "exec"), namespace)  # pylint: disable=exec-used
-  return namespace["get_config"]()
+  return namespace
+
+
+def load_config(path):
+  return load_namespace(path)["get_config"]()
+
+
+# Configs with `:VARIANT` arguments (the ablation and the release candidates with their softmax twins).
+VARIANT_CASES = [(path, variant) for path in CONFIG_FILES for variant in load_namespace(path).get("VARIANTS", {})]
 
 
 def test_configs_exist():
@@ -34,6 +42,14 @@ def test_shipped_config_is_valid_and_locked(path):
   config_lib.validate(config)
   with pytest.raises(AttributeError):
     config.train.not_a_field = 1  # Locked: a typo in an override cannot add a new field silently.
+
+
+@pytest.mark.parametrize(("path", "variant"), VARIANT_CASES, ids=lambda x: os.path.basename(x) if "/" in x else x)
+def test_every_config_variant_is_valid(path, variant):
+  config = load_namespace(path)["get_config"](variant)
+  config_lib.validate(config)
+  if config.model.attention == "softmax":
+    assert config.train.chunk_size == config.data.window_length  # Softmax has no chunked step.
 
 
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=os.path.basename)

@@ -1,0 +1,51 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""The next human CPU release: configs/release_human_chrx.py with the bacterial ablation's local mixing.
+
+The human release already has configs/slim.py's model size, the size of configs/ablation.py, so its
+runs are at once issue 12's ablation on human chrX and the candidate releases: the two best variants
+on bacteria and the softmax twin of the convolution model, each trained exactly as the faithful
+release (`human-chrx-slim`, 1.8687 test) and its softmax baseline (1.8600).
+Variants after a colon, for benchmarks/ablation.py (`--config=configs/release_human_chrx_local.py`):
+`conv4+window64` (the default), `conv4`, `softmax+conv4`.
+Fields are documented in genome_transformer/config_lib.py.
+"""
+
+from genome_transformer import config_lib
+
+VARIANTS = {
+  "conv4+window64": dict(conv_width=4, window_heads=1, window_size=64),  # One head of two over 64 bases.
+  "conv4": dict(conv_width=4),
+  "softmax+conv4": dict(attention="softmax", conv_width=4),
+}
+
+
+def get_config(variant: str = "conv4+window64"):
+  if variant not in VARIANTS:
+    raise ValueError(
+      f"configs/release_human_chrx_local.py:{variant} is not a variant; choose one of {sorted(VARIANTS)}."
+    )
+  config = config_lib.base_config()
+  config.data.genome = "fetch:smalt-chrX"  # As release_human_chrx.py.
+  config.data.window_length = 1024  # As release_human_chrx.py.
+  config.data.stride = 1024  # As release_human_chrx.py.
+  config.data.max_n_fraction = 0.1  # As release_human_chrx.py.
+  config.model.d_model = 128  # As release_human_chrx.py.
+  config.model.num_layers = 3  # As release_human_chrx.py.
+  config.model.num_heads = 2  # As release_human_chrx.py.
+  config.model.d_ff = 512  # As release_human_chrx.py.
+  config.model.feature_map = "sqr"  # As release_human_chrx.py.
+  config.model.update(VARIANTS[variant])
+  config.train.batch_size = 8  # As release_human_chrx.py.
+  config.train.num_steps = 2400  # As release_human_chrx.py: about 20 M tokens.
+  config.train.chunk_size = 256  # As release_human_chrx.py.
+  config.train.learning_rate = 2e-3  # As release_human_chrx.py.
+  config.train.warmup_steps = 100  # As release_human_chrx.py.
+  config.train.log_every = 50  # Progress line interval.
+  config.train.eval_every = 400  # As release_human_chrx.py: the learning curve.
+  config.train.checkpoint_every = 200  # Resume point if the session is cut.
+  config.eval.max_bases = 262144  # As release_human_chrx.py.
+  config.eval.chunk_size = 1024  # Recurrent evaluation chunk.
+  if config.model.attention == "softmax":
+    config.train.chunk_size = config.data.window_length  # Softmax has no chunked step.
+  config.lock()
+  return config

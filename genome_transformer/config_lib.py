@@ -24,6 +24,11 @@ def base_config() -> ml_collections.ConfigDict:
   """Defaults shared by every experiment (unlocked: experiment files override, then lock)."""
   config = ml_collections.ConfigDict()
   config.seed = 0  # Seeds parameter init, data order and the per-step FAVOR+ feature draws.
+  # Fine-tuning: "" trains from scratch; otherwise an export directory or a release name (as
+  # pretrained.load takes them) whose parameters start the run at step 0 with a fresh optimizer. Its
+  # model section must equal config.model; the data, window length and chunk size may differ (e.g. a
+  # 1k-context model continued at 16k). A checkpoint in the workdir takes precedence (resume).
+  config.init_from = ""
 
   config.data = ml_collections.ConfigDict()
   config.data.genome = "builtin:bacteria4"  # Corpus: "builtin:NAME", "fetch:PRESET" or comma-separated FASTA paths.
@@ -85,6 +90,9 @@ def _fail(field: str, value, why: str):
 def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, process_count: int = 1) -> None:
   """Raises ConfigError naming the first field that cannot work."""
   m, d, t, e = config.model, config.data, config.train, config.eval
+  init_from = config.get("init_from", "")
+  if not isinstance(init_from, str) or init_from != init_from.strip():
+    _fail("init_from", init_from, '"" (from scratch), an export directory or a release name, without spaces around')
   for field in ("d_model", "num_layers", "num_heads", "d_ff", "num_feature_blocks", "vocab_size"):
     if int(m[field]) < 1:
       _fail(f"model.{field}", m[field], "must be a positive integer")

@@ -1,5 +1,5 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""Inference-only export of a trained workdir, and the loader that checks it.
+"""Inference-only export of a trained workdir.
 
   python -m genome_transformer.export --workdir=/tmp/slim --out=/tmp/my-export
   python -m genome_transformer.export --workdir=/tmp/slim --out=/tmp/slim-bf16 --dtype=bfloat16 --step=400
@@ -21,12 +21,10 @@ directory is written under a temporary name beside OUT and renamed into place wh
 existing OUT is replaced only with `overwrite=True` (then the old one is moved aside first and
 deleted after the rename).
 
-`load_export(path)` needs nothing but the directory: it checks every file against the recorded
-sha256 (a truncated or edited export is named, not half-loaded), builds the model from
-`model_config`, derives the parameter shapes the config implies with `jax.eval_shape` of the
-model's init, and compares them with the stored tree before restoring, naming the first
-mismatching parameter. bfloat16 exports halve the files; they are upcast to float32 on load
-unless another compute dtype is asked for.
+`load_export(path)` (training/export_reader.py, which the trainer's `config.init_from` also uses)
+needs nothing but the directory and checks every file and every parameter shape before restoring.
+bfloat16 exports halve the files; they are upcast to float32 on load unless another compute dtype
+is asked for.
 """
 
 from __future__ import annotations
@@ -44,47 +42,34 @@ import uuid
 from absl import app, flags, logging
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
 import genome_transformer
 from genome_transformer.genomics import files as files_lib
 from genome_transformer.genomics import genomes, tokenizer
-from genome_transformer.model import performer as model_lib
-from genome_transformer.training import checkpointing, metrics_writer
+from genome_transformer.training import checkpointing, export_reader, metrics_writer
 
-FORMAT = "genome-transformer-export"
-FORMAT_VERSION = 1
-EXPORT_JSON = "export.json"
-PARAMS_DIR = "params"
+# The format and its reader live in training/export_reader.py (training starts from exports too);
+# these names are the release API's, one definition each.
+FORMAT = export_reader.FORMAT
+FORMAT_VERSION = export_reader.FORMAT_VERSION
+EXPORT_JSON = export_reader.EXPORT_JSON
+PARAMS_DIR = export_reader.PARAMS_DIR
+ExportError = export_reader.ExportError
+ParamsConfigMismatchError = export_reader.ParamsConfigMismatchError
+Export = export_reader.Export
+abstract_params = export_reader.abstract_params
+check_params_against_config = export_reader.check_params_against_config
+read_export_json = export_reader.read_export_json
+verify_files = export_reader.verify_files
+load_export = export_reader.load_export
 DTYPES = ("float32", "bfloat16")
 SPLIT_RULE = (
   "Per record of length n (genomes.split_bounds): train [0, n*90//100), validation "
   "[n*90//100, n*95//100), test [n*95//100, n), integer arithmetic; training windows never "
   "cross a split boundary, so no held-out base was inside a training window."
 )
-
-
-class ExportError(ValueError):
-  """A workdir that cannot be exported, or an export directory that cannot be loaded."""
-
-
-class ParamsConfigMismatchError(ExportError):
-  """The stored parameters do not have the shapes the stored model config implies."""
-
-
-@dataclasses.dataclass
-class Export:
-  """What `load_export` returns: everything inference needs, nothing from training."""
-
-  path: str
-  params: Any  # Parameter tree of numpy arrays, in the compute dtype.
-  model_config: ml_collections.ConfigDict  # The model section; SLiMPerformer(model_config).
-  config: ml_collections.ConfigDict  # The whole training config, for reference.
-  tokenizer_spec: dict
-  metadata: dict
-  stored_dtype: str  # dtype of the floating parameters in the files.
 
 
 # ----------------------------------------------------------------------------------------------
@@ -134,7 +119,7 @@ def read_checkpoint(workdir: str, step: int | None = None) -> tuple[int, Any, di
     except Exception as error:  # pylint: disable=broad-except
       raise ExportError(
         f"The config of checkpoint {step_dir} is unreadable ({type(error).__name__}: "
-        f"{_first_line(error)}); export another step with --step "
+        f"{export_reader.first_line(error)}); export another step with --step "
         f"(available: {', '.join(map(str, steps))})."
       ) from error
   finally:
@@ -162,15 +147,10 @@ def _restore_params_only(state_dir: str, step_dir: str, steps: list[int]) -> Any
   except Exception as error:  # pylint: disable=broad-except
     raise ExportError(
       f"The parameters of checkpoint {step_dir} are unreadable ({type(error).__name__}: "
-      f"{_first_line(error)}); export another step with --step (available: "
+      f"{export_reader.first_line(error)}); export another step with --step (available: "
       f"{', '.join(map(str, steps))})."
     ) from error
   return restored["params"]
-
-
-def _first_line(error: BaseException) -> str:
-  text = str(error)
-  return text.splitlines()[0] if text else ""
 
 
 def _read_metrics(workdir: str) -> list[dict]:
@@ -245,54 +225,6 @@ def _genome_description(spec: str) -> dict:
   except Exception as error:  # pylint: disable=broad-except
     logging.warning("Could not describe genome %r (%s); only the spec is recorded.", spec, error)
   return description
-
-
-# ----------------------------------------------------------------------------------------------
-# Parameter shapes implied by a config.
-
-
-def abstract_params(model_config: ml_collections.ConfigDict | dict) -> Any:
-  """The parameter tree (ShapeDtypeStructs) that `model_config` implies, computed without FLOPs."""
-  model = model_lib.SLiMPerformer(ml_collections.ConfigDict(dict(model_config)))
-  key = jax.random.PRNGKey(0)
-  dummy_BL = jnp.zeros((1, 4), jnp.int32)
-  return jax.eval_shape(lambda: model.init({"params": key, "features": key}, dummy_BL))["params"]
-
-
-def _shapes_by_name(tree) -> dict[str, tuple[int, ...]]:
-  flat, _ = jax.tree_util.tree_flatten_with_path(tree)
-  return {"/".join(str(getattr(k, "key", k)) for k in path): tuple(leaf.shape) for path, leaf in flat}
-
-
-def check_params_against_config(
-  params_tree: Any, model_config: ml_collections.ConfigDict | dict, where: str = "the parameters"
-) -> None:
-  """Raises ParamsConfigMismatchError naming the first parameter whose name or shape disagrees."""
-  try:
-    expected = _shapes_by_name(abstract_params(model_config))
-  except Exception as error:  # pylint: disable=broad-except
-    raise ParamsConfigMismatchError(
-      f"{where}: the model config {dict(model_config)} does not build a model "
-      f"({type(error).__name__}: {_first_line(error)})."
-    ) from error
-  stored = _shapes_by_name(params_tree)
-  config_text = ", ".join(f"{k}={v}" for k, v in sorted(dict(model_config).items()))
-  for name in sorted(set(expected) | set(stored)):
-    if name not in stored:
-      raise ParamsConfigMismatchError(
-        f"{where}: parameter {name} (shape {expected[name]}) that the model config "
-        f"implies is missing. Model config: {config_text}."
-      )
-    if name not in expected:
-      raise ParamsConfigMismatchError(
-        f"{where}: parameter {name} (shape {stored[name]}) is not part of the model "
-        f"the config describes. Model config: {config_text}."
-      )
-    if stored[name] != expected[name]:
-      raise ParamsConfigMismatchError(
-        f"{where}: parameter {name} has shape {stored[name]} but the model config "
-        f"implies {expected[name]}. Model config: {config_text}."
-      )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -448,112 +380,6 @@ def _move_into_place(tmp: str, out: str, overwrite: bool) -> None:
     shutil.rmtree(old)
   else:
     os.remove(old)
-
-
-# ----------------------------------------------------------------------------------------------
-# Loading an export.
-
-
-def read_export_json(path: str) -> dict:
-  """The parsed export.json of an export directory, with clear errors for what is not one."""
-  path = os.path.abspath(os.path.expanduser(path))
-  if not os.path.exists(path):
-    raise ExportError(
-      f"{path} does not exist: pass an export directory (python -m genome_transformer.export) "
-      "or the name of a bundled release."
-    )
-  if not os.path.isdir(path):
-    raise ExportError(f"{path} is not a directory: an export is a directory holding {EXPORT_JSON} and {PARAMS_DIR}/.")
-  json_path = os.path.join(path, EXPORT_JSON)
-  if not os.path.isfile(json_path):
-    raise ExportError(
-      f"{path} is not a genome-transformer export: it has no {EXPORT_JSON}. Create one with "
-      "python -m genome_transformer.export --workdir=... --out=..."
-    )
-  try:
-    with open(json_path, encoding="utf-8") as f:
-      document = json.load(f)
-  except (json.JSONDecodeError, UnicodeDecodeError) as error:
-    raise ExportError(f"{json_path} is corrupted ({error}); export again or re-download the release.") from None
-  if not isinstance(document, dict) or document.get("format") != FORMAT:
-    found = document.get("format") if isinstance(document, dict) else type(document).__name__
-    raise ExportError(f"{json_path} is not a {FORMAT} file (format={found!r}); export again.")
-  if document.get("format_version") != FORMAT_VERSION:
-    raise ExportError(
-      f"{json_path} has format_version {document.get('format_version')!r}; this genome-transformer "
-      f"{genome_transformer.__version__} reads version {FORMAT_VERSION}. Upgrade genome-transformer."
-    )
-  for field in ("model_config", "config", "tokenizer", "metadata", "params"):
-    if field not in document:
-      raise ExportError(f"{json_path} lacks the field {field!r}: the export is corrupted; export it again.")
-  return document
-
-
-def verify_files(path: str, document: dict) -> None:
-  """Raises ExportError naming the first file under params/ that is missing or differs from export.json."""
-  files = document["params"].get("files") or {}
-  if not files:
-    raise ExportError(f"{os.path.join(path, EXPORT_JSON)} lists no parameter files: the export is corrupted.")
-  for rel, expected in files.items():
-    file_path = os.path.join(path, *rel.split("/"))
-    if not os.path.isfile(file_path):
-      raise ExportError(f"Export {path} is corrupted: {rel} is missing. Export again or re-download the release.")
-    size = os.path.getsize(file_path)
-    if size != expected["bytes"]:
-      raise ExportError(
-        f"Export {path} is corrupted: {rel} has {size} bytes, export.json records "
-        f"{expected['bytes']}. Export again or re-download the release."
-      )
-    if files_lib.sha256_file(file_path) != expected["sha256"]:
-      raise ExportError(
-        f"Export {path} is corrupted: {rel} has another sha256 than export.json records. "
-        "Export again or re-download the release."
-      )
-
-
-def load_export(path: str, *, dtype: Any = jnp.float32, verify: bool = True) -> Export:
-  """Loads an export directory: checked files, config checked against the parameter shapes.
-
-  Args:
-    path: the export directory.
-    dtype: compute dtype the floating parameters are cast to (float32 by default, also for
-      bfloat16 exports); None keeps the stored dtype.
-    verify: check every parameter file's size and sha256 against export.json first.
-  """
-  path = os.path.abspath(os.path.expanduser(path))
-  document = read_export_json(path)
-  if verify:
-    verify_files(path, document)
-  model_config = ml_collections.ConfigDict(document["model_config"])
-  params_dir = os.path.join(path, PARAMS_DIR)
-  checkpointer = ocp.PyTreeCheckpointer()
-  try:
-    stored = checkpointer.metadata(params_dir).item_metadata.tree
-  except Exception as error:  # pylint: disable=broad-except
-    raise ExportError(
-      f"Export {path} is corrupted: {PARAMS_DIR}/ is not a readable Orbax checkpoint "
-      f"({type(error).__name__}: {_first_line(error)})."
-    ) from error
-  check_params_against_config(stored, model_config, where=f"export {path}")
-  abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), stored)
-  restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
-  try:
-    params = checkpointer.restore(params_dir, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args))
-  except Exception as error:  # pylint: disable=broad-except
-    raise ExportError(
-      f"Export {path} is corrupted: its parameters are unreadable ({type(error).__name__}: {_first_line(error)})."
-    ) from error
-  if dtype is not None:
-    params = jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, params)
-  return Export(
-    path=path,
-    params=params,
-    model_config=model_config,
-    config=ml_collections.ConfigDict(document["config"]),
-    tokenizer_spec=document["tokenizer"],
-    metadata=document["metadata"],
-    stored_dtype=document["params"].get("dtype", "float32"),
-  )
 
 
 # ----------------------------------------------------------------------------------------------

@@ -85,10 +85,14 @@ from genome_transformer.genomics import tokenizer
 from genome_transformer.model import inference, sublinear
 from genome_transformer.model import performer as model_lib
 from genome_transformer.release import export as export_lib
+from genome_transformer.training import export_reader
 
-RELEASES_ENV = "GENOME_TRANSFORMER_PRETRAINED"
-# The checkout's root holds pretrained/; this file is genome_transformer/release/pretrained.py.
-CHECKOUT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Finding releases by name is the export reader's (the trainer's config.init_from takes names too).
+RELEASES_ENV = export_reader.RELEASES_ENV
+ReleaseNotFoundError = export_reader.ReleaseNotFoundError
+release_dirs = export_reader.release_dirs
+list_releases = export_reader.list_releases
+resolve = export_reader.resolve
 POOLS = ("mean", "last", None)
 MIN_BUCKET = 16  # Shortest padded length: tiny inputs share one compilation.
 BUCKETS_PER_OCTAVE = 8  # Length buckets per doubling of the number of chunks (see bucket_length).
@@ -99,10 +103,6 @@ GENERATE_BLOCK = 128  # Tokens sampled per compiled decoding call.
 
 class PretrainedInputError(tokenizer.GenomeInputError):
   """Bad input to a pretrained model: the message names the sequence or variant."""
-
-
-class ReleaseNotFoundError(export_lib.ExportError):
-  """Neither an export directory nor the name of a bundled release."""
 
 
 class Variant(NamedTuple):
@@ -116,54 +116,6 @@ class Variant(NamedTuple):
 
 # ----------------------------------------------------------------------------------------------
 # Finding and loading releases.
-
-
-def release_dirs() -> list[str]:
-  """Directories searched for releases by name, in order."""
-  dirs = [d for d in os.environ.get(RELEASES_ENV, "").split(os.pathsep) if d]
-  dirs.append(os.path.join(CHECKOUT_DIR, "pretrained"))
-  seen, unique = set(), []
-  for d in dirs:
-    d = os.path.abspath(os.path.expanduser(d))
-    if d not in seen:
-      seen.add(d)
-      unique.append(d)
-  return unique
-
-
-def list_releases() -> list[str]:
-  """Names `load` accepts: subdirectories holding an export.json in `release_dirs()`."""
-  names = []
-  for d in release_dirs():
-    if not os.path.isdir(d):
-      continue
-    for name in sorted(os.listdir(d)):
-      if name not in names and os.path.isfile(os.path.join(d, name, export_lib.EXPORT_JSON)):
-        names.append(name)
-  return names
-
-
-def resolve(path_or_name: str) -> str:
-  """The export directory that `path_or_name` means: a directory, else a release name."""
-  if not isinstance(path_or_name, (str, os.PathLike)) or not os.fspath(path_or_name):
-    raise ReleaseNotFoundError(f"load() takes an export directory or a release name, got {path_or_name!r}.")
-  text = os.fspath(path_or_name)
-  expanded = os.path.expanduser(text)
-  if os.path.exists(expanded):
-    return os.path.abspath(expanded)
-  if os.sep in text or "/" in text or text.startswith("."):
-    raise ReleaseNotFoundError(
-      f"{expanded} does not exist: pass an export directory (python -m genome_transformer.export) or a release name."
-    )
-  for d in release_dirs():
-    candidate = os.path.join(d, text)
-    if os.path.isdir(candidate):
-      return candidate
-  known = list_releases()
-  raise ReleaseNotFoundError(
-    f"No export directory or release named {text!r}. Releases found: {', '.join(known) if known else 'none'}; "
-    f"searched {', '.join(release_dirs())}. Set ${RELEASES_ENV} to a directory of exports to add more."
-  )
 
 
 def load(path_or_name: str, *, dtype: Any = jnp.float32, verify: bool = True) -> PretrainedModel:

@@ -22,6 +22,7 @@ import time
 from typing import Any, Callable
 
 from absl import logging
+from etils import epath
 import flax
 import jax
 import jax.numpy as jnp
@@ -35,7 +36,7 @@ from genome_transformer.data import dataset, input_pipeline
 from genome_transformer.evaluation import heldout
 from genome_transformer.model import performer as model_lib
 from genome_transformer.model import sublinear
-from genome_transformer.training import checkpointing, metrics_writer
+from genome_transformer.training import checkpointing, export_reader, metrics_writer
 
 
 @flax.struct.dataclass
@@ -183,6 +184,60 @@ def check_finite(metrics: dict, step: int, previous_check: int, checkpoint_dir: 
   )
 
 
+def _has_checkpoint(workdir: str) -> bool:
+  """Whether the workdir holds a finished checkpoint step (Orbax names them by step number)."""
+  directory = epath.Path(workdir) / "checkpoints"
+  return directory.is_dir() and any(p.name.isdigit() and p.is_dir() for p in directory.iterdir())
+
+
+def init_from_source(config: ml_collections.ConfigDict, workdir: str) -> str | None:
+  """The export directory whose parameters start this run, or None (from scratch, or resuming).
+
+  Reads only export.json, so an unusable config.init_from stops the run before data preparation
+  or any compilation, with one line naming the field and what differs.
+  """
+  if not config.init_from:
+    return None
+  if _has_checkpoint(workdir):
+    logging.info("config.init_from=%r is not read: %s has a checkpoint, which resumes.", config.init_from, workdir)
+    return None
+  try:
+    path = export_reader.resolve(config.init_from)
+    document = export_reader.read_export_json(path)
+  except export_reader.ExportError as error:
+    raise config_lib.ConfigError(f"config.init_from={config.init_from!r}: {error}") from None
+  mismatches = export_reader.model_config_mismatches(document["model_config"], config.model.to_dict())
+  if mismatches:
+    raise config_lib.ConfigError(
+      f"config.init_from={config.init_from!r}: the export's model differs from config.model: "
+      f"{'; '.join(mismatches)}. Set those config.model fields as the export has them (the data, "
+      "window length and chunk size may differ)."
+    )
+  return path
+
+
+def state_from_export(path: str, tx: optax.GradientTransformation, abstract_state: TrainState) -> TrainState:
+  """Step 0 with the export's parameters (as stored, in the state's dtypes) and a fresh optimizer state."""
+  try:
+    exported = export_reader.load_export(path, dtype=None)
+  except export_reader.ExportError as error:
+    raise config_lib.ConfigError(f"config.init_from: {error}") from None
+
+  def place(value, spec):
+    value = np.asarray(value).astype(spec.dtype)
+    # Each process places its own copy: works on one host and on many, where a host array cannot
+    # be passed to a jit with a global sharding.
+    return jax.make_array_from_callback(spec.shape, spec.sharding, lambda index: value[index])
+
+  params = jax.tree.map(place, exported.params, abstract_state.params)
+  state_sharding = jax.tree.map(lambda s: s.sharding, abstract_state)
+
+  def fresh(params):
+    return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+
+  return jax.jit(fresh, out_shardings=state_sharding)(params)
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the final metrics."""
   config_lib.validate(config, device_count=jax.device_count(), process_count=jax.process_count())
@@ -192,6 +247,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
 
 def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  init_source = init_from_source(config, workdir)
   # The data first: a bad genome stops the run before the workdir exists.
   data_dir = data_dir_for(config)
   dataset.prepare(
@@ -228,7 +284,10 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
 
   ckpt = checkpointing.Checkpointer(workdir, config, max_to_keep=config.train.max_to_keep)
   restored = ckpt.restore_latest(abstract_state, train_iter)
-  if restored is None:
+  if restored is None and init_source:
+    state = state_from_export(init_source, tx, abstract_state)
+    logging.info("Starting at step 0 from the parameters of %s (config.init_from), fresh optimizer state.", init_source)
+  elif restored is None:
     state = jax.jit(init_state, out_shardings=state_sharding)(init_rng)
     logging.info("Starting from scratch in %s.", workdir)
   else:

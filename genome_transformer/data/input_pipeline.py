@@ -162,8 +162,14 @@ def make_train_iterator(
   return iter(batches.to_iter_dataset(read_options))
 
 
-def heldout_sequences(data_config: Any, split: str, cache_dir: str | None = None) -> list[tuple[str, np.ndarray]]:
-  """[(record name, uint8 tokens of the record's whole `split` region)] for every record."""
+def heldout_sequences(
+  data_config: Any, split: str, cache_dir: str | None = None, *, with_mask: bool = False
+) -> list[tuple]:
+  """[(record name, uint8 tokens of the record's whole `split` region)] for every record.
+
+  with_mask=True adds a third item, the soft mask (bool, True where the FASTA has the base in
+  lowercase: repeats, in soft-masked assemblies), which the tokens themselves fold away.
+  """
   if split not in genomes.SPLITS:
     raise ValueError(f"split must be one of {genomes.SPLITS}, got {split!r}")
   files = genomes.open_genome(_field(data_config, "genome"), cache_dir)
@@ -173,7 +179,10 @@ def heldout_sequences(data_config: Any, split: str, cache_dir: str | None = None
       for record in f.records:
         start, end = genomes.split_bounds(record.length)[split]
         if end > start:
-          out.append((record.name, f.fetch(record.name, start, end)))
+          if with_mask:
+            out.append((record.name, *f.fetch_with_mask(record.name, start, end)))
+          else:
+            out.append((record.name, f.fetch(record.name, start, end)))
   finally:
     for f in files:
       f.close()

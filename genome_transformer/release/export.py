@@ -19,7 +19,9 @@ partial restore, so the optimizer state (twice the parameters for Adam) is never
 checkpoint's own metadata gives the tree, so nothing about the optimizer has to be rebuilt. The
 directory is written under a temporary name beside OUT and renamed into place when complete; an
 existing OUT is replaced only with `overwrite=True` (then the old one is moved aside first and
-deleted after the rename).
+deleted after the rename). WORKDIR and OUT may be gs:// paths: a bucket has no rename, so the export
+is built in a local temporary directory and uploaded file by file, export.json last (see
+`_upload`).
 
 `load_export(path)` (training/export_reader.py, which the trainer's `config.init_from` also uses)
 needs nothing but the directory and checks every file and every parameter shape before restoring.
@@ -36,10 +38,12 @@ import math
 import os
 import shutil
 import sys
+import tempfile
 from typing import Any
 import uuid
 
 from absl import app, flags, logging
+from etils import epath
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -76,17 +80,17 @@ SPLIT_RULE = (
 # Reading a training workdir.
 
 
-def _checkpoint_manager(workdir: str) -> tuple[str, ocp.CheckpointManager]:
+def _checkpoint_manager(workdir: str) -> tuple[epath.Path, ocp.CheckpointManager]:
   if not workdir:
     raise ExportError("--workdir is empty: name the directory a training run wrote.")
-  workdir = os.path.abspath(os.path.expanduser(workdir))
-  if not os.path.isdir(workdir):
+  workdir = files_lib.as_path(workdir)
+  if not workdir.is_dir():
     raise ExportError(
       f"workdir {workdir} does not exist (or is not a directory): pass the --workdir of a "
       "training run (python -m genome_transformer.main --workdir=...)."
     )
-  directory = os.path.join(workdir, "checkpoints")
-  if not os.path.isdir(directory):
+  directory = workdir / "checkpoints"
+  if not directory.is_dir():
     raise ExportError(
       f"workdir {workdir} has no checkpoints/ directory: train first, or pass the workdir the "
       "trainer wrote its checkpoints into."
@@ -113,7 +117,7 @@ def read_checkpoint(workdir: str, step: int | None = None) -> tuple[int, Any, di
       step = steps[-1]
     elif step not in steps:
       raise ExportError(f"{directory} has no checkpoint at step {step}; available steps: {', '.join(map(str, steps))}.")
-    step_dir = os.path.join(directory, str(step))
+    step_dir = directory / str(step)
     try:
       config_dict = manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
     except Exception as error:  # pylint: disable=broad-except
@@ -124,11 +128,11 @@ def read_checkpoint(workdir: str, step: int | None = None) -> tuple[int, Any, di
       ) from error
   finally:
     manager.close()
-  params = _restore_params_only(os.path.join(step_dir, "state"), step_dir, steps)
+  params = _restore_params_only(step_dir / "state", step_dir, steps)
   return step, params, config_dict
 
 
-def _restore_params_only(state_dir: str, step_dir: str, steps: list[int]) -> Any:
+def _restore_params_only(state_dir: epath.Path, step_dir: epath.Path, steps: list[int]) -> Any:
   checkpointer = ocp.PyTreeCheckpointer()
   try:
     tree = checkpointer.metadata(state_dir).item_metadata.tree
@@ -154,8 +158,8 @@ def _restore_params_only(state_dir: str, step_dir: str, steps: list[int]) -> Any
 
 
 def _read_metrics(workdir: str) -> list[dict]:
-  path = os.path.join(workdir, "metrics.jsonl")
-  if not os.path.exists(path):
+  path = files_lib.as_path(workdir) / metrics_writer.METRICS_JSONL
+  if not path.exists():
     logging.warning("%s is missing: the export will carry no held-out bits per base.", path)
     return []
   return metrics_writer.read_metrics(workdir)
@@ -266,6 +270,11 @@ def _versions() -> dict:
 def _check_out(out: str, overwrite: bool) -> str:
   if not out:
     raise ExportError("--out is empty: name the export directory to create.")
+  if files_lib.is_uri(out):
+    # A bucket has no directories to check for; an export there exists once its export.json does.
+    if files_lib.as_path(out).exists() and not overwrite:
+      raise ExportError(f"{out} already exists; pass --overwrite to replace it, or choose another --out.")
+    return out
   out = os.path.abspath(os.path.expanduser(out))
   if os.path.lexists(out) and not overwrite:
     raise ExportError(f"{out} already exists; pass --overwrite to replace it, or choose another --out.")
@@ -280,7 +289,7 @@ def export(workdir: str, out: str, *, step: int | None = None, dtype: str = "flo
   if dtype not in DTYPES:
     raise ExportError(f"--dtype={dtype!r}: must be one of {', '.join(DTYPES)}.")
   out = _check_out(out, overwrite)
-  workdir = os.path.abspath(os.path.expanduser(workdir or ""))
+  workdir = os.fspath(files_lib.as_path(workdir)) if workdir else ""
   step, params, config_dict = read_checkpoint(workdir, step)
   check_params_against_config(params, config_dict["model"], where=f"checkpoint step {step} of {workdir}")
 
@@ -327,7 +336,10 @@ def write_export(
     "versions": _versions(),
     "export_date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
   }
-  tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.tmp-{uuid.uuid4().hex[:8]}")
+  if files_lib.is_uri(out):
+    tmp = os.path.join(tempfile.mkdtemp(prefix="genome-transformer-export-"), "export")
+  else:
+    tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.tmp-{uuid.uuid4().hex[:8]}")
   try:
     os.makedirs(tmp)
     ocp.PyTreeCheckpointer().save(os.path.join(tmp, PARAMS_DIR), args=ocp.args.PyTreeSave(params))
@@ -343,10 +355,16 @@ def write_export(
     with open(os.path.join(tmp, EXPORT_JSON), "w", encoding="utf-8") as f:
       json.dump(_jsonable(document), f, indent=1, sort_keys=True, allow_nan=False)
       f.write("\n")
-    _move_into_place(tmp, out, overwrite)
+    if files_lib.is_uri(out):
+      _upload(tmp, out, overwrite)
+    else:
+      _move_into_place(tmp, out, overwrite)
   except BaseException:
     shutil.rmtree(tmp, ignore_errors=True)
     raise
+  finally:
+    if files_lib.is_uri(out):
+      shutil.rmtree(os.path.dirname(tmp), ignore_errors=True)
   return out
 
 
@@ -361,6 +379,27 @@ def _jsonable(value):
   if isinstance(value, np.integer):
     return int(value)
   return value
+
+
+def _upload(tmp: str, out: str, overwrite: bool) -> None:
+  """Copies the finished export in `tmp` to the bucket path `out`, export.json last.
+
+  Objects cannot be renamed, so the upload cannot be one atomic step; each object's upload is
+  (GCS shows an object whole or not at all), and readers require export.json, written last: an
+  upload cut short leaves a directory that loads as "not an export", never a half export. Replacing
+  an export deletes its export.json first, for the same reason.
+  """
+  target = files_lib.as_path(out)
+  if (target / EXPORT_JSON).exists():
+    if not overwrite:
+      raise ExportError(f"{out} appeared while exporting; pass --overwrite to replace it.")
+    (target / EXPORT_JSON).unlink()
+  if target.exists():
+    target.rmtree()
+  for path in files_lib.files_under(tmp):
+    if path.name != EXPORT_JSON:
+      files_lib.write_bytes_atomic(target / os.path.relpath(path, tmp), path.read_bytes())
+  files_lib.write_bytes_atomic(target / EXPORT_JSON, (files_lib.as_path(tmp) / EXPORT_JSON).read_bytes())
 
 
 def _move_into_place(tmp: str, out: str, overwrite: bool) -> None:

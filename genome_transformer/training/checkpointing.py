@@ -2,25 +2,28 @@
 """One Orbax CheckpointManager per workdir: train state, data iterator and config in one checkpoint.
 
 Orbax writes each step into a temporary directory and renames it when complete, so a process killed
-mid-save leaves no step that looks finished. A step that is finished but unreadable (disk damage, a
-file truncated by hand) is skipped with a warning naming it, and the previous step is used; a read that
-fails only for a while (a storage hiccup) is retried and moves nothing (see `restore_latest`).
+mid-save leaves no step that looks finished (in a gs:// bucket, which has no rename, Orbax writes the
+step in place and marks it finished with a commit_success.txt written last). A step that is finished
+but unreadable (disk damage, a file truncated by hand) is skipped with a warning naming it, and the
+previous step is used; a read that fails only for a while (a storage hiccup) is retried and moves
+nothing (see `restore_latest`).
 """
 
 from __future__ import annotations
 
 import logging as python_logging
-import os
 import time
 from typing import Any
 
 from absl import logging
+from etils import epath
 import grain
 import jax
 import ml_collections
 import orbax.checkpoint as ocp
 
 from genome_transformer import config_lib
+from genome_transformer.genomics import files
 
 
 def quiet_orbax_info() -> None:
@@ -52,7 +55,7 @@ class Checkpointer:
   """Saves and restores {state, data iterator, config} under <workdir>/checkpoints."""
 
   def __init__(self, workdir: str, config: ml_collections.ConfigDict, *, max_to_keep: int):
-    self.directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+    self.directory = files.as_path(workdir) / "checkpoints"
     self._config_dict = config.to_dict()
     self._manager = ocp.CheckpointManager(
       self.directory,
@@ -98,7 +101,7 @@ class Checkpointer:
         logging.warning(
           "Resumed from %s instead of the newer, unreadable checkpoint(s) %s.",
           self._step_path(step),
-          ", ".join(self._step_path(s) for s, _ in failed),
+          ", ".join(str(self._step_path(s)) for s, _ in failed),
         )
       return restored["state"]
     if failed:
@@ -110,8 +113,8 @@ class Checkpointer:
       )
     return None
 
-  def _step_path(self, step: int) -> str:
-    return os.path.join(self.directory, str(step))
+  def _step_path(self, step: int) -> epath.Path:
+    return self.directory / str(step)
 
   def _restore_with_retries(self, step: int, abstract_state: Any, data_iterator) -> Any:
     for attempt in range(RESTORE_ATTEMPTS):
@@ -154,12 +157,9 @@ class Checkpointer:
   def _move_unreadable(self, step: int, error: Exception, fallback_step: int) -> None:
     path = self._step_path(step)
     # Moved aside, not deleted: it can be inspected, and the step can be saved again when it is redone.
-    quarantine = os.path.join(
-      os.path.dirname(self.directory), "checkpoints_unreadable", f"{os.path.basename(path)}-{int(time.time())}"
-    )
+    quarantine = self.directory.parent / "checkpoints_unreadable" / f"{path.name}-{int(time.time())}"
     if jax.process_index() == 0:
-      os.makedirs(os.path.dirname(quarantine), exist_ok=True)
-      os.replace(path, quarantine)
+      files.move_tree(path, quarantine)
     self._manager.reload()
     logging.warning(
       "Checkpoint %s is corrupted or half-written (%s: %s; %d attempts); moved to %s; resuming from step %d.",

@@ -143,23 +143,25 @@ def model_config_mismatches(export_model: dict, model: dict) -> list[str]:
 
 
 def read_export_json(path: str) -> dict:
-  """The parsed export.json of an export directory, with clear errors for what is not one."""
-  path = os.path.abspath(os.path.expanduser(path))
-  if not os.path.exists(path):
+  """The parsed export.json of an export directory (local or in a bucket), with clear errors for what is not one."""
+  path = files_lib.as_path(path)
+  if not path.exists():
     raise ExportError(
       f"{path} does not exist: pass an export directory (python -m genome_transformer.export) "
       "or the name of a bundled release."
     )
-  if not os.path.isdir(path):
+  if not path.is_dir():
     raise ExportError(f"{path} is not a directory: an export is a directory holding {EXPORT_JSON} and {PARAMS_DIR}/.")
-  json_path = os.path.join(path, EXPORT_JSON)
-  if not os.path.isfile(json_path):
+  json_path = path / EXPORT_JSON
+  # export.json is written last (in a bucket too, where the files are uploaded one by one): without
+  # it the directory is not an export, or one whose writing was cut short.
+  if not json_path.is_file():
     raise ExportError(
       f"{path} is not a genome-transformer export: it has no {EXPORT_JSON}. Create one with "
       "python -m genome_transformer.export --workdir=... --out=..."
     )
   try:
-    with open(json_path, encoding="utf-8") as f:
+    with json_path.open(encoding="utf-8") as f:
       document = json.load(f)
   except (json.JSONDecodeError, UnicodeDecodeError) as error:
     raise ExportError(f"{json_path} is corrupted ({error}); export again or re-download the release.") from None
@@ -180,13 +182,14 @@ def read_export_json(path: str) -> dict:
 def verify_files(path: str, document: dict) -> None:
   """Raises ExportError naming the first file under params/ that is missing or differs from export.json."""
   files = document["params"].get("files") or {}
+  path = files_lib.as_path(path)
   if not files:
-    raise ExportError(f"{os.path.join(path, EXPORT_JSON)} lists no parameter files: the export is corrupted.")
+    raise ExportError(f"{path / EXPORT_JSON} lists no parameter files: the export is corrupted.")
   for rel, expected in files.items():
-    file_path = os.path.join(path, *rel.split("/"))
-    if not os.path.isfile(file_path):
+    file_path = path.joinpath(*rel.split("/"))
+    if not file_path.is_file():
       raise ExportError(f"Export {path} is corrupted: {rel} is missing. Export again or re-download the release.")
-    size = os.path.getsize(file_path)
+    size = files_lib.size(file_path)
     if size != expected["bytes"]:
       raise ExportError(
         f"Export {path} is corrupted: {rel} has {size} bytes, export.json records "
@@ -208,12 +211,12 @@ def load_export(path: str, *, dtype: Any = jnp.float32, verify: bool = True) -> 
       bfloat16 exports); None keeps the stored dtype.
     verify: check every parameter file's size and sha256 against export.json first.
   """
-  path = os.path.abspath(os.path.expanduser(path))
+  path = files_lib.as_path(path)
   document = read_export_json(path)
   if verify:
     verify_files(path, document)
   model_config = ml_collections.ConfigDict(document["model_config"])
-  params_dir = os.path.join(path, PARAMS_DIR)
+  params_dir = path / PARAMS_DIR
   checkpointer = ocp.PyTreeCheckpointer()
   try:
     stored = checkpointer.metadata(params_dir).item_metadata.tree
@@ -234,7 +237,7 @@ def load_export(path: str, *, dtype: Any = jnp.float32, verify: bool = True) -> 
   if dtype is not None:
     params = jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, params)
   return Export(
-    path=path,
+    path=os.fspath(path),
     params=params,
     model_config=model_config,
     config=ml_collections.ConfigDict(document["config"]),
@@ -278,6 +281,8 @@ def resolve(path_or_name: str) -> str:
   if not isinstance(path_or_name, (str, os.PathLike)) or not os.fspath(path_or_name):
     raise ReleaseNotFoundError(f"Expected an export directory or a release name, got {path_or_name!r}.")
   text = os.fspath(path_or_name)
+  if files_lib.is_uri(text):
+    return text  # An export in a bucket (gs://...); read_export_json says what is wrong with it.
   expanded = os.path.expanduser(text)
   if os.path.exists(expanded):
     return os.path.abspath(expanded)

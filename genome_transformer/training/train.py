@@ -16,6 +16,7 @@ stopped.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import signal
 import time
@@ -34,6 +35,7 @@ import tqdm
 from genome_transformer import config_lib
 from genome_transformer.data import dataset, input_pipeline
 from genome_transformer.evaluation import heldout
+from genome_transformer.genomics import files
 from genome_transformer.model import performer as model_lib
 from genome_transformer.model import sublinear
 from genome_transformer.training import checkpointing, export_reader, metrics_writer
@@ -165,7 +167,46 @@ class _Preemption:
     signal.signal(signal.SIGTERM, handler)
 
 
+# What a gs:// workdir needs beside Orbax: gcsfs is epath's gs:// backend (checkpoint directories,
+# metrics.jsonl), google-cloud-storage tensorboardX's (event files). Both come with the [gcs] extra.
+BUCKET_MODULES = {"gs": ("gcsfs", "google.cloud.storage")}
+
+
+def _importable(module: str) -> bool:
+  try:
+    return importlib.util.find_spec(module) is not None
+  except ModuleNotFoundError:  # A parent package is missing.
+    return False
+
+
+def _check_bucket(workdir: str) -> None:
+  scheme, rest = workdir.split("://", 1)
+  bucket = f"{scheme}://{rest.split('/', 1)[0]}"
+  missing = [m for m in BUCKET_MODULES.get(scheme, ()) if not _importable(m)]
+  if missing:
+    raise WorkdirError(
+      f"--workdir={workdir}: a {scheme}:// workdir needs {' and '.join(missing)}: "
+      "pip install 'genome-transformer[gcs]'."
+    )
+  # An object store has no directories to create, and the bucket is not ours to create (it is billed
+  # to a project): it must exist.
+  try:
+    exists = files.as_path(bucket).exists()
+  except Exception as error:  # pylint: disable=broad-except
+    reason = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
+    raise WorkdirError(
+      f"--workdir={workdir}: cannot reach {bucket} ({reason}); check the credentials and the network, then rerun."
+    ) from None
+  if not exists:
+    raise WorkdirError(
+      f"--workdir={workdir}: bucket {bucket} does not exist or these credentials cannot see it; create it first."
+    )
+
+
 def make_workdir(workdir: str) -> None:
+  if files.is_uri(workdir):
+    _check_bucket(workdir)
+    return
   try:
     os.makedirs(workdir, exist_ok=True)
   except OSError as error:

@@ -25,18 +25,13 @@ softmax twins:
 
 import importlib.util
 import os
-import subprocess
 import sys
-import time
 
 from absl import app, flags
-import jax
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks import common  # pylint: disable=g-import-not-at-top
-from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
-from genome_transformer.training import metrics_writer, train  # pylint: disable=g-import-not-at-top
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "One subdirectory per variant (kept out of git).", required=True)
 _CONFIG = flags.DEFINE_string("config", "configs/ablation.py", "The ablation config file with VARIANTS.")
@@ -57,48 +52,6 @@ def load_config_module(path: str):
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   return module
-
-
-def read_metrics(workdir: str) -> list[dict]:
-  """The run's metrics rows; none for a variant that has not started."""
-  if not os.path.exists(os.path.join(workdir, "metrics.jsonl")):
-    return []
-  return metrics_writer.read_metrics(workdir)
-
-
-def train_variant(variant: str, workdir: str) -> bool:
-  """Runs (or resumes) one variant's training; False if the run failed (its train.log says why)."""
-  os.makedirs(workdir, exist_ok=True)
-  command = [
-    sys.executable,
-    "-m",
-    "genome_transformer.main",
-    f"--config={_CONFIG.value}:{variant}",
-    f"--workdir={workdir}",
-  ]
-  print(f"[{variant}] {' '.join(command)}", flush=True)
-  with open(os.path.join(workdir, "train.log"), "a") as log:
-    return subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT).returncode == 0
-
-
-def step_memory_params_and_speed(config, speed_steps: int) -> tuple[dict, int, float | None]:
-  """XLA's compiled memory of one training step, the parameter count, and (speed_steps > 0) the
-  tokens/s of the loss-and-gradient step timed here over `speed_steps` steps after one warm-up."""
-  model = model_lib.SLiMPerformer(config.model)
-  loss_and_grad = jax.jit(train.make_loss_and_grad(model, config))
-  params = common.init_params(model)
-  shape = (config.train.batch_size, config.data.window_length)
-  tokens = jax.random.randint(jax.random.PRNGKey(1), shape, 0, 4)
-  rng = jax.random.PRNGKey(2)
-  compiled = loss_and_grad.lower(params, tokens, rng).compile()
-  speed = None
-  if speed_steps > 0:
-    jax.block_until_ready(compiled(params, tokens, rng))
-    start = time.perf_counter()
-    for _ in range(speed_steps):
-      jax.block_until_ready(compiled(params, tokens, rng))
-    speed = speed_steps * tokens.size / (time.perf_counter() - start)
-  return common.compiled_total_bytes(compiled), common.num_params(params), speed
 
 
 def summarize(variant: str, config, rows: list[dict]) -> dict:
@@ -164,17 +117,17 @@ def main(argv):
     for attempt in range(2):
       for variant in variants:
         workdir = os.path.join(_WORKDIR.value, variant)
-        if not summarize(variant, module.get_config(variant), read_metrics(workdir))["finished"]:
-          if not train_variant(variant, workdir):
+        if not summarize(variant, module.get_config(variant), common.read_metrics(workdir))["finished"]:
+          if not common.train_run(f"{_CONFIG.value}:{variant}", workdir, label=variant):
             print(f"[{variant}] failed (attempt {attempt + 1}); see {workdir}/train.log", flush=True)
   results = []
   for variant in variants:
     config = module.get_config(variant)
     workdir = os.path.join(_WORKDIR.value, variant)
-    summary = summarize(variant, config, read_metrics(workdir))
+    summary = summarize(variant, config, common.read_metrics(workdir))
     if not summary["curve"]:
       continue
-    memory, params, speed = step_memory_params_and_speed(config, _SPEED_STEPS.value)
+    memory, params, speed = common.step_memory_params_and_speed(config, _SPEED_STEPS.value)
     if speed is not None:
       summary.update(logged_tokens_per_s=summary["tokens_per_s"], tokens_per_s=speed)
     # Training time at the variant's own speed: the equal-time comparison on this machine.

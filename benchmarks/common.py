@@ -1,5 +1,6 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""Helpers shared by the training benchmarks (memory.py, train_throughput.py) and inference.py.
+"""Helpers shared by the training benchmarks (memory.py, train_throughput.py, ablation.py, context.py)
+and inference.py.
 
 The four ways to get a training step's loss and gradient that the benchmarks compare:
 
@@ -16,8 +17,10 @@ The four ways to get a training step's loss and gradient that the benchmarks com
 
 import os
 import resource
+import subprocess
 import sys
-from typing import Callable
+import time
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -28,6 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from genome_transformer.genomics import files, genomes  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import sublinear  # pylint: disable=g-import-not-at-top
+from genome_transformer.training import metrics_writer, train  # pylint: disable=g-import-not-at-top
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 METHODS = ("slim", "autodiff", "scan_ckpt", "softmax", "slim_local")
 CHUNKED = ("slim", "scan_ckpt", "slim_local")  # The methods that take a chunk size.
@@ -142,3 +148,48 @@ def pyplot():
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
   return plt
+
+
+def read_metrics(workdir: str) -> list[dict]:
+  """A run's metrics rows; none for a run that has not started."""
+  if not os.path.exists(os.path.join(workdir, "metrics.jsonl")):
+    return []
+  return metrics_writer.read_metrics(workdir)
+
+
+def train_run(config_arg: str, workdir: str, *, label: str, overrides: Sequence[str] = ()) -> bool:
+  """Runs (or resumes) one training run as users do, `python -m genome_transformer.main
+  --config=CONFIG_ARG --workdir=WORKDIR --config.FIELD=VALUE...`; False if it failed (its train.log,
+  appended to by every attempt, says why)."""
+  os.makedirs(workdir, exist_ok=True)
+  command = [
+    sys.executable,
+    "-m",
+    "genome_transformer.main",
+    f"--config={config_arg}",
+    f"--workdir={workdir}",
+    *(f"--config.{override}" for override in overrides),
+  ]
+  print(f"[{label}] {' '.join(command)}", flush=True)
+  with open(os.path.join(workdir, "train.log"), "a") as log:
+    return subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT).returncode == 0
+
+
+def step_memory_params_and_speed(config, speed_steps: int) -> tuple[dict, int, float | None]:
+  """XLA's compiled memory of one training step, the parameter count, and (speed_steps > 0) the
+  tokens/s of the loss-and-gradient step timed here over `speed_steps` steps after one warm-up."""
+  model = model_lib.SLiMPerformer(config.model)
+  loss_and_grad = jax.jit(train.make_loss_and_grad(model, config))
+  params = init_params(model)
+  shape = (config.train.batch_size, config.data.window_length)
+  tokens = jax.random.randint(jax.random.PRNGKey(1), shape, 0, 4)
+  rng = jax.random.PRNGKey(2)
+  compiled = loss_and_grad.lower(params, tokens, rng).compile()
+  speed = None
+  if speed_steps > 0:
+    jax.block_until_ready(compiled(params, tokens, rng))
+    start = time.perf_counter()
+    for _ in range(speed_steps):
+      jax.block_until_ready(compiled(params, tokens, rng))
+    speed = speed_steps * tokens.size / (time.perf_counter() - start)
+  return compiled_total_bytes(compiled), num_params(params), speed

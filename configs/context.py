@@ -1,0 +1,80 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Issue 13's context sweep: configs/slim.py's model trained at window L, at an equal token budget.
+
+Select after a colon: `--config=configs/context.py:VARIANT,GENOME,L[,BUDGET_TOKENS]`, e.g.
+`configs/context.py:faithful,bacteria4,16384`. Every run of a sweep sees the same number of training
+tokens (BUDGET_TOKENS, default 2^23 = 8.4 M, the ablation's budget): the batch keeps 8192 tokens per
+step where it can (8 windows of 1k, 2 of 4k) and is one window from 8k on, so
+steps = BUDGET_TOKENS / (batch * L). Held-out figures are on the same bases for every L
+(eval.max_bases per record), scored at the run's own context by the trainer; benchmarks/context.py
+scores each run at longer contexts too. Variants are configs/ablation.py's model variants
+(`faithful`, `conv4`, `conv4+window64` the release candidate, `softmax`, `softmax+conv4`).
+Fields are documented in genome_transformer/config_lib.py.
+"""
+
+from genome_transformer import config_lib
+
+TOKENS_PER_STEP = 8192  # configs/slim.py's 8 x 1024.
+DEFAULT_BUDGET_TOKENS = 1 << 23  # configs/ablation.py's 1000 steps of 8 x 1024.
+_CONV = dict(conv_width=4)
+_WINDOW = dict(window_heads=1, window_size=64)
+VARIANTS = {
+  "faithful": {},
+  "conv4": _CONV,
+  "conv4+window64": {**_CONV, **_WINDOW},  # configs/release_bacteria_local.py's mixing.
+  "softmax": dict(attention="softmax"),
+  "softmax+conv4": dict(attention="softmax", **_CONV),
+}
+# name -> (genome spec, held-out bases scored per record and split, max N fraction of a window).
+GENOMES = {
+  "bacteria4": ("builtin:bacteria4", 65536, 0.5),  # 5 records: 328 kb per split, one 64k window each.
+  "chrx": ("fetch:smalt-chrX", 327680, 0.1),  # 1 record; as configs/release_human_chrx.py's N limit.
+}
+
+
+def parse(arg: str) -> tuple[str, str, int, int]:
+  """'VARIANT[,GENOME[,L[,BUDGET_TOKENS]]]' -> (variant, genome, L, budget tokens); bacteria4, 1024."""
+  parts = arg.split(",")
+  if not 1 <= len(parts) <= 4 or not all(parts):
+    raise ValueError(
+      f"configs/context.py:{arg}: expected VARIANT[,GENOME[,L[,BUDGET_TOKENS]]], e.g. faithful,bacteria4,16384."
+    )
+  parts += ["bacteria4", "1024", str(DEFAULT_BUDGET_TOKENS)][len(parts) - 1 :]
+  variant, genome, length, budget = parts[0], parts[1], int(parts[2]), int(parts[3])
+  if variant not in VARIANTS:
+    raise ValueError(f"configs/context.py:{arg}: variant {variant!r} is not one of {sorted(VARIANTS)}.")
+  if genome not in GENOMES:
+    raise ValueError(f"configs/context.py:{arg}: genome {genome!r} is not one of {sorted(GENOMES)}.")
+  return variant, genome, length, budget
+
+
+def get_config(arg: str = "faithful,bacteria4,1024"):
+  variant, genome, length, budget = parse(arg)
+  batch = max(1, TOKENS_PER_STEP // length)
+  steps = max(1, budget // (batch * length))
+  spec, max_bases, max_n_fraction = GENOMES[genome]
+  config = config_lib.base_config()
+  config.data.genome = spec  # GENOMES above.
+  config.data.window_length = length  # L: what the sweep varies.
+  config.data.stride = length  # Non-overlapping windows.
+  config.data.max_n_fraction = max_n_fraction  # GENOMES above.
+  config.model.d_model = 128  # As configs/slim.py.
+  config.model.num_layers = 3  # As configs/slim.py.
+  config.model.num_heads = 2  # d = 64, as configs/slim.py.
+  config.model.d_ff = 512  # As configs/slim.py.
+  config.model.feature_map = "sqr"  # As configs/slim.py.
+  config.model.update(VARIANTS[variant])
+  config.train.batch_size = batch  # TOKENS_PER_STEP tokens a step, at least one window.
+  config.train.num_steps = steps  # Equal tokens across L, not equal steps.
+  config.train.chunk_size = 256  # As configs/slim.py: memory flat in L.
+  config.train.learning_rate = 2e-3  # As configs/slim.py.
+  config.train.warmup_steps = min(50, steps // 10)  # configs/slim.py's 50, or 10% of a short run.
+  config.train.log_every = max(1, min(50, steps // 20))  # About 20 progress lines a run.
+  config.train.eval_every = max(1, steps // 4)  # Four validation points: the learning curve.
+  config.train.checkpoint_every = max(1, min(250, steps // 8))  # Resume points: runs span sessions.
+  config.eval.max_bases = max_bases  # GENOMES above: the same bases for every L.
+  config.eval.chunk_size = 1024  # Recurrent evaluation chunk.
+  if config.model.attention == "softmax":
+    config.train.chunk_size = length  # Softmax has no chunked step; at long L it does not fit (reported).
+  config.lock()
+  return config

@@ -71,7 +71,7 @@ case "$ACTION" in
     ;;
   install)
     run gcloud compute tpus tpu-vm scp --recurse "$SRC_DIR" "$TPU_NAME:$REPO_DIR" --zone="$ZONE" --worker=all
-    on_all_workers "cd $REPO_DIR && python3 -m pip install -U pip && python3 -m pip install -e . 'jax[tpu]'"
+    on_all_workers "cd $REPO_DIR && python3 -m pip install -U pip && python3 -m pip install -e '.[gcs]' 'jax[tpu]'"
     ;;
   train)
     require_workdir

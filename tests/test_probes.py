@@ -177,3 +177,35 @@ def test_model_scorer_is_held_out_scoring_in_bits():
   expected = -inference.windowed_log_likelihood(model, params, tokens_L, 128, 64) / np.log(2.0)
   np.testing.assert_allclose(scorer.bits(tokens_L), expected, rtol=1e-6)
   assert scorer.context == 128
+
+
+def test_kmer_repeat_mask_against_a_direct_count():
+  rng = np.random.default_rng(8)
+  k = 6
+  first = _random_tokens(9, 400)
+  second = _random_tokens(10, 300)
+  second[100:130] = first[50:80]  # A 30-base repeat across sequences.
+  first[200:220] = first[300:320]  # And one within a sequence.
+  first[rng.integers(0, 400, 4)] = tokenizer.N_ID
+  reference = _random_tokens(11, 200)
+  reference[20:40] = second[250:270]  # Repeated only with the reference.
+  masks = probes.kmer_repeat_mask([first, second], k=k, reference=[reference])
+
+  def kmers(tokens):
+    return [
+      tuple(tokens[i : i + k]) if np.all(tokens[i : i + k] < tokenizer.N_ID) else None
+      for i in range(len(tokens) - k + 1)
+    ]
+
+  counts = {}
+  for tokens in (first, second, reference):
+    for kmer in kmers(tokens):
+      if kmer is not None:
+        counts[kmer] = counts.get(kmer, 0) + 1
+  for tokens, mask in zip((first, second), masks):
+    expected = np.zeros(len(tokens), bool)
+    for i, kmer in enumerate(kmers(tokens)):
+      if kmer is not None and counts[kmer] >= 2:
+        expected[i : i + k] = True
+    np.testing.assert_array_equal(mask, expected)
+  assert masks[1][100:130].all() and masks[1][250:270].all() and masks[0][200:220].all()

@@ -23,7 +23,9 @@ be cut into pieces; distances and positions that do not fit in the window are re
   window mean it learns the organism from its context, as an adaptive Markov model does.
 * `region_probe`: bits per base on soft-masked (lowercase: repeats) against unique (uppercase)
   bases, with the soft mask the FASTA reader keeps (`input_pipeline.heldout_sequences(...,
-  with_mask=True)`, `tokenizer.encode_with_mask`).
+  with_mask=True)`, `tokenizer.encode_with_mask`). A FASTA without soft-masking (the offline
+  human chrX, smalt-chrX, is all uppercase) can be split by `kmer_repeat_mask` instead: bases
+  covered by a k-mer that occurs more than once in the genome, which is what a compressor exploits.
 
 Figures are pooled: the sum of the bits of every scored base over their number, in float64.
 """
@@ -273,3 +275,42 @@ def region_probe(scorer: Scorer, sequences_with_masks: Sequence[tuple[np.ndarray
   }
   result["masked_fraction"] = totals["masked"][1] / all_count if all_count else None
   return result
+
+
+def _kmer_keys(tokens_L: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+  """(base-4 key of the k-mer starting at each position, whether it holds only A/C/G/T)."""
+  n = len(tokens_L) - k + 1
+  if n <= 0:
+    return np.zeros(0, np.int64), np.zeros(0, bool)
+  tokens_L = np.asarray(tokens_L).astype(np.int64)
+  keys_N = np.zeros(n, np.int64)
+  for j in range(k):
+    keys_N = keys_N * 4 + np.minimum(tokens_L[j : j + n], 3)
+  is_base_L = (tokens_L < tokenizer.N_ID).astype(np.int64)
+  bases_in_window_N = np.convolve(is_base_L, np.ones(k, np.int64), mode="valid")
+  return keys_N, bases_in_window_N == k
+
+
+def kmer_repeat_mask(
+  sequences: Sequence[np.ndarray], k: int = 24, reference: Sequence[np.ndarray] = ()
+) -> list[np.ndarray]:
+  """Per sequence, True where a base is covered by a k-mer (A/C/G/T only) that occurs at least twice
+  among `sequences` and `reference` together (both strands not folded: a copy on the other strand
+  does not count). A stand-in for repeat soft-masking where a FASTA has none; k <= 31 (int64 keys).
+  """
+  if not 1 <= k <= 31:
+    raise ValueError(f"k={k} must lie in [1, 31] (k-mers are packed into int64 keys).")
+  keyed = [_kmer_keys(t, k) for t in list(sequences) + list(reference)]
+  all_keys = np.concatenate([keys[valid] for keys, valid in keyed] or [np.zeros(0, np.int64)])
+  unique_keys, counts = np.unique(all_keys, return_counts=True)
+  repeated_keys = unique_keys[counts >= 2]
+  masks = []
+  for tokens_L, (keys_N, valid_N) in zip(sequences, keyed):
+    repeated_N = valid_N & np.isin(keys_N, repeated_keys)
+    # A base is covered when a repeated k-mer starts in (i - k, i]: a difference array of the starts.
+    delta = np.zeros(len(tokens_L) + 1, np.int64)
+    starts = np.flatnonzero(repeated_N)
+    np.add.at(delta, starts, 1)
+    np.add.at(delta, starts + k, -1)
+    masks.append(np.cumsum(delta[:-1]) > 0)
+  return masks

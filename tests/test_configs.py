@@ -202,5 +202,35 @@ class _FakeCompiled:
 
 
 def test_memory_check_refuses_with_the_number():
-  with pytest.raises(MemoryError, match=r"needs 64\.00 GiB per device"):
+  # The step needs 64 GiB + 1 MiB (temp + arguments + output - aliased): the memory given decides,
+  # not this machine's.
+  needed = 64 * 2**30 + 2**20
+  with pytest.raises(MemoryError, match=r"needs 64\.00 GiB per device but the device has 63\.00 GiB"):
+    train.check_memory(_FakeCompiled(), what="Training step", available_bytes=63 * 2**30)
+  with pytest.raises(MemoryError, match=r"needs 64\.00 GiB"):
+    train.check_memory(_FakeCompiled(), what="Training step", available_bytes=needed - 1)
+  assert train.check_memory(_FakeCompiled(), what="Training step", available_bytes=needed) == needed
+  assert train.check_memory(_FakeCompiled(), what="Training step", available_bytes=2**40) == needed
+
+
+class _FakeDevice:
+  def __init__(self, stats):
+    self._stats = stats
+
+  def memory_stats(self):
+    return self._stats
+
+
+def test_memory_check_reads_the_device_limit_else_the_host_memory(monkeypatch):
+  needed = 64 * 2**30 + 2**20
+  monkeypatch.setattr(train, "host_memory_bytes_per_device", lambda: needed - 1)
+  # A CPU device has no limit of its own: the host's memory per device decides.
+  monkeypatch.setattr(train.jax, "local_devices", lambda: [_FakeDevice(None)])
+  with pytest.raises(MemoryError, match=r"needs 64\.00 GiB"):
+    train.check_memory(_FakeCompiled(), what="Training step")
+  # An accelerator's own limit comes first.
+  monkeypatch.setattr(train.jax, "local_devices", lambda: [_FakeDevice({"bytes_limit": needed})])
+  assert train.check_memory(_FakeCompiled(), what="Training step") == needed
+  monkeypatch.setattr(train.jax, "local_devices", lambda: [_FakeDevice({"bytes_limit": needed - 1})])
+  with pytest.raises(MemoryError, match=r"needs 64\.00 GiB"):
     train.check_memory(_FakeCompiled(), what="Training step")

@@ -120,8 +120,12 @@ def host_memory_bytes_per_device() -> int:
   return total // max(jax.local_device_count(), 1)
 
 
-def check_memory(compiled, *, what: str) -> int:
-  """Logs the compiled step's memory per device; refuses a step that cannot fit."""
+def check_memory(compiled, *, what: str, available_bytes: int | None = None) -> int:
+  """Logs the compiled step's memory per device; refuses a step that cannot fit.
+
+  `available_bytes` per device defaults to the device's own limit, or on a CPU this host's memory
+  shared by its devices.
+  """
   analysis = compiled.memory_analysis()
   if analysis is None:
     logging.warning("%s: XLA gives no memory analysis on this backend; not checked.", what)
@@ -132,8 +136,10 @@ def check_memory(compiled, *, what: str) -> int:
     + analysis.output_size_in_bytes
     - analysis.alias_size_in_bytes
   )
-  stats = jax.local_devices()[0].memory_stats() or {}
-  limit = stats.get("bytes_limit") or host_memory_bytes_per_device()
+  limit = available_bytes
+  if limit is None:
+    stats = jax.local_devices()[0].memory_stats() or {}
+    limit = stats.get("bytes_limit") or host_memory_bytes_per_device()
   logging.info(
     "%s needs %.1f MiB per device (temp %.1f, arguments %.1f, output %.1f, aliased %.1f); %.1f MiB available.",
     what,

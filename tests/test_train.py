@@ -18,10 +18,10 @@ import time
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
+from training_testing import REPO, assert_trees_equal, env, leaves, losses_by_step, saved_params
 
 from genome_transformer.training import metrics_writer
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_STEPS = 40
 # Flags shared by every run here: the reference run and the runs compared with it.
 RUN_FLAGS = [f"--config={REPO}/configs/tiny.py", f"--config.train.num_steps={NUM_STEPS}"]
@@ -34,60 +34,21 @@ def cache_dir(tmp_path_factory):
   return str(tmp_path_factory.mktemp("cache"))
 
 
-def _env(cache_dir, devices=1):
-  env = dict(os.environ, GENOME_TRANSFORMER_CACHE=cache_dir, JAX_PLATFORMS="cpu")
-  env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
-  return env
-
-
 def _command(workdir, *extra):
   return [sys.executable, "-m", "genome_transformer.main", *RUN_FLAGS, f"--workdir={workdir}", *extra]
 
 
 def _run(workdir, cache_dir, *extra, devices=1, check=True):
   result = subprocess.run(
-    _command(workdir, *extra), env=_env(cache_dir, devices), capture_output=True, text=True, timeout=600, cwd=REPO
+    _command(workdir, *extra), env=env(cache_dir, devices), capture_output=True, text=True, timeout=600, cwd=REPO
   )
   if check:
     assert result.returncode == 0, result.stderr[-4000:]
   return result
 
 
-def _losses_by_step(workdir):
-  """The last logged loss of each step (a resumed run logs the steps after its checkpoint again)."""
-  losses = {}
-  for row in metrics_writer.read_metrics(str(workdir)):
-    if "loss" in row:
-      losses[row["step"]] = row["loss"]
-  return losses
-
-
 def _final_params(workdir, step=NUM_STEPS):
-  """The parameters saved at `step`, restored onto this process's one device whatever devices saved them."""
-  import jax  # pylint: disable=g-import-not-at-top
-
-  path = os.path.join(workdir, "checkpoints", str(step), "state")
-  checkpointer = ocp.StandardCheckpointer()
-  tree = checkpointer.metadata(path).item_metadata
-  tree = getattr(tree, "tree", tree)
-  device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-  target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), tree)
-  return checkpointer.restore(path, target)["params"]
-
-
-def _leaves(tree):
-  import jax  # pylint: disable=g-import-not-at-top
-
-  return jax.tree.leaves(tree)
-
-
-def _assert_trees_equal(a, b):
-  import jax  # pylint: disable=g-import-not-at-top
-
-  leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
-  assert len(leaves_a) == len(leaves_b)
-  for x, y in zip(leaves_a, leaves_b):
-    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+  return saved_params(workdir, step)
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +61,7 @@ def reference_run(tmp_path_factory, cache_dir):
 def test_reference_run_trains_and_reports(reference_run):
   workdir, result = reference_run
   rows = metrics_writer.read_metrics(str(workdir))
-  losses = _losses_by_step(workdir)
+  losses = losses_by_step(workdir)
   assert sorted(losses) == list(range(1, NUM_STEPS + 1))
   assert np.mean([losses[s] for s in range(NUM_STEPS - 4, NUM_STEPS + 1)]) < np.mean([losses[s] for s in range(1, 6)])
   final = [r for r in rows if "test_bits_per_base" in r]
@@ -119,7 +80,7 @@ def test_sigkill_then_resume_equals_uninterrupted(reference_run, cache_dir, tmp_
   reference_dir, _ = reference_run
   workdir = tmp_path / "killed"
   process = subprocess.Popen(
-    _command(workdir), env=_env(cache_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO
+    _command(workdir), env=env(cache_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO
   )
   metrics = workdir / "metrics.jsonl"
   deadline = time.time() + 300
@@ -139,10 +100,10 @@ def test_sigkill_then_resume_equals_uninterrupted(reference_run, cache_dir, tmp_
 
   result = _run(workdir, cache_dir)
   assert "Resumed from step" in result.stderr, result.stderr[-3000:]
-  reference = _losses_by_step(reference_dir)
-  resumed = _losses_by_step(workdir)
+  reference = losses_by_step(reference_dir)
+  resumed = losses_by_step(workdir)
   assert resumed == reference  # Every logged loss, exactly.
-  _assert_trees_equal(_final_params(workdir), _final_params(reference_dir))
+  assert_trees_equal(_final_params(workdir), _final_params(reference_dir))
 
 
 def test_corrupted_latest_checkpoint_falls_back(reference_run, cache_dir, tmp_path):
@@ -166,7 +127,7 @@ def test_corrupted_latest_checkpoint_falls_back(reference_run, cache_dir, tmp_pa
   assert moved.startswith(f"{NUM_STEPS}-")
   assert (workdir / "checkpoints_unreadable" / moved / "state").is_dir()  # Kept for inspection, not deleted.
   # The redone steps rebuild the same final state as the reference, saved again at the same step.
-  _assert_trees_equal(_final_params(workdir), _final_params(reference_dir))
+  assert_trees_equal(_final_params(workdir), _final_params(reference_dir))
 
 
 def test_config_mismatch_with_checkpoint_names_fields(reference_run, cache_dir, tmp_path):
@@ -184,7 +145,7 @@ def _preempted_run(cache_dir, tmp_path):
   """A run sent SIGTERM after step 2: (workdir, the step it saved)."""
   workdir = tmp_path / "preempted"
   process = subprocess.Popen(
-    _command(workdir), env=_env(cache_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO
+    _command(workdir), env=env(cache_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO
   )
   deadline = time.time() + 300
   while time.time() < deadline and process.poll() is None:
@@ -212,8 +173,8 @@ def test_resume_after_sigterm_equals_uninterrupted(reference_run, cache_dir, tmp
   workdir, saved = _preempted_run(cache_dir, tmp_path)
   result = _run(workdir, cache_dir)
   assert f"Resumed from step {saved}." in result.stderr, result.stderr[-3000:]
-  assert _losses_by_step(workdir) == _losses_by_step(reference_dir)
-  _assert_trees_equal(_final_params(workdir), _final_params(reference_dir))
+  assert losses_by_step(workdir) == losses_by_step(reference_dir)
+  assert_trees_equal(_final_params(workdir), _final_params(reference_dir))
 
 
 def _data_state(workdir, step):
@@ -227,7 +188,7 @@ def test_extending_num_steps_on_resume_continues_the_run(reference_run, cache_di
   reference_dir, _ = reference_run
   workdir = tmp_path / "extended"
   _run(workdir, cache_dir, "--config.train.num_steps=20")
-  first = _losses_by_step(workdir)
+  first = losses_by_step(workdir)
   assert sorted(first) == list(range(1, 21))
   params_20 = _final_params(workdir, 20)
   result = _run(workdir, cache_dir, f"--config.train.num_steps={NUM_STEPS}")
@@ -240,8 +201,8 @@ def test_extending_num_steps_on_resume_continues_the_run(reference_run, cache_di
   # started over with the restored parameters, it would stand at batch 20).
   assert _data_state(workdir, NUM_STEPS) == _data_state(reference_dir, NUM_STEPS)
   params_40 = _final_params(workdir, NUM_STEPS)
-  assert all(np.all(np.isfinite(np.asarray(x))) for x in _leaves(params_40))
-  assert any(not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(_leaves(params_20), _leaves(params_40)))
+  assert all(np.all(np.isfinite(np.asarray(x))) for x in leaves(params_40))
+  assert any(not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(leaves(params_20), leaves(params_40)))
 
 
 def test_eight_devices_match_one(reference_run, cache_dir, tmp_path):
@@ -249,8 +210,8 @@ def test_eight_devices_match_one(reference_run, cache_dir, tmp_path):
   workdir = tmp_path / "sharded"
   result = _run(workdir, cache_dir, devices=8)
   assert "of 8:" in result.stderr  # Really ran on 8 devices.
-  reference = _losses_by_step(reference_dir)
-  sharded = _losses_by_step(workdir)
+  reference = losses_by_step(reference_dir)
+  sharded = losses_by_step(workdir)
   assert sorted(sharded) == sorted(reference)
   np.testing.assert_allclose(
     [sharded[s] for s in sorted(sharded)], [reference[s] for s in sorted(reference)], rtol=2e-4
@@ -258,7 +219,7 @@ def test_eight_devices_match_one(reference_run, cache_dir, tmp_path):
   # And the state they end in: every parameter after 40 AdamW steps, within the round-off of an
   # all-reduce that sums the gradient in another order (one AdamW step moves a parameter by up to the
   # learning rate, 3e-3: a wrong shard or a missed reduction is far outside).
-  for x, y in zip(_leaves(_final_params(workdir)), _leaves(_final_params(reference_dir))):
+  for x, y in zip(leaves(_final_params(workdir)), leaves(_final_params(reference_dir))):
     np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=PARAMS_ATOL_8_DEVICES)
 
 
@@ -290,7 +251,7 @@ def test_nan_loss_stops_naming_the_step(cache_dir, tmp_path):
     assert list(steps) == list(range(1, bad_step))  # Every step before it was saved, that one was not.
     for step in steps:
       state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
-      assert all(np.all(np.isfinite(np.asarray(x))) for x in _leaves(state)), step
+      assert all(np.all(np.isfinite(np.asarray(x))) for x in leaves(state)), step
 
 
 def test_heldout_eval_scores_windows_of_the_context():

@@ -1,0 +1,51 @@
+# Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
+"""Helpers of the tests that run the trainer as users do: real processes, then their workdirs read back."""
+
+import os
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+from genome_transformer.training import metrics_writer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def env(cache_dir, devices=1, **extra):
+  """A trainer process's environment: its own genome cache, CPU only, `devices` CPU devices."""
+  out = dict(os.environ, GENOME_TRANSFORMER_CACHE=str(cache_dir), JAX_PLATFORMS="cpu")
+  out["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+  out.update(extra)
+  return out
+
+
+def losses_by_step(workdir):
+  """The last logged loss of each step (a resumed run logs the steps after its checkpoint again)."""
+  losses = {}
+  for row in metrics_writer.read_metrics(str(workdir)):
+    if "loss" in row:
+      losses[row["step"]] = row["loss"]
+  return losses
+
+
+def saved_params(workdir, step):
+  """The parameters saved at `step`, restored onto this process's one device whatever devices saved them."""
+  path = os.path.join(workdir, "checkpoints", str(step), "state")
+  checkpointer = ocp.StandardCheckpointer()
+  tree = checkpointer.metadata(path).item_metadata
+  tree = getattr(tree, "tree", tree)
+  device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), tree)
+  return checkpointer.restore(path, target)["params"]
+
+
+def leaves(tree):
+  return jax.tree.leaves(tree)
+
+
+def assert_trees_equal(a, b):
+  leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
+  assert len(leaves_a) == len(leaves_b)
+  for x, y in zip(leaves_a, leaves_b):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

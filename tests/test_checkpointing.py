@@ -126,3 +126,20 @@ def test_only_checkpoint_unreadable_is_not_moved(workdir):
   with pytest.raises(checkpointing.CheckpointUnreadableError, match=r"step 2: .*step 1: "):
     _restore(workdir)
   assert _listing(workdir) == ([1, 2], [])
+
+
+def test_saves_leave_the_preemption_sync_point_to_the_loop(monkeypatch, tmp_path):
+  """Orbax would ask JAX's sync point with the saved step, from its finalize thread too, after the loop
+  has moved on; JAX would take that step as this process's position. Only the loop may ask."""
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+
+  asked = []
+  monkeypatch.setattr(multihost_utils, "reached_preemption_sync_point", lambda step: asked.append(step) or False)
+  ckpt = checkpointing.Checkpointer(str(tmp_path), config_lib.base_config(), max_to_keep=5)
+  iterator = _iterator()
+  for step in STEPS:
+    next(iterator)
+    ckpt.save(step, _state(step), iterator)
+  ckpt.close()
+  assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit()) == list(STEPS)
+  assert asked == []

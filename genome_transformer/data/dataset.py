@@ -434,6 +434,8 @@ def prepare(
   config_dir = os.path.join(dataset_dir, config.name)
   created += [d for d in (dataset_dir, config_dir) if not os.path.exists(d)]
   download_dir = tempfile.mkdtemp(prefix=".genome_windows_tmp.", dir=root)
+  # Said once per build (a reused build says nothing): on a pod it shows which host built the shards.
+  logging.info("Building %s/%s in %s: %d train windows.", DATASET_NAME, config.name, root, plan.windows("train"))
   try:
     builder.download_and_prepare(
       download_dir=download_dir,

@@ -51,13 +51,28 @@ def _first_line(error: Exception) -> str:
   return text.splitlines()[0] if text else type(error).__name__
 
 
+class _CheckpointManager(ocp.CheckpointManager):
+  """Orbax's manager, except that it leaves JAX's preemption sync point to the training loop.
+
+  Orbax asks the sync point at each save and again from its background finalize thread, with the saved
+  step. JAX takes the last step any caller passed as this process's position, so that late call could
+  report a step the loop has already left, and the processes could agree on a step none of them will
+  reach again: no preemption save. The loop asks once per step (multihost.Preemption); the save it then
+  makes is an ordinary forced save.
+  """
+
+  def reached_preemption(self, step: int) -> bool:
+    del step
+    return False
+
+
 class Checkpointer:
   """Saves and restores {state, data iterator, config} under <workdir>/checkpoints."""
 
   def __init__(self, workdir: str, config: ml_collections.ConfigDict, *, max_to_keep: int):
     self.directory = files.as_path(workdir) / "checkpoints"
     self._config_dict = config.to_dict()
-    self._manager = ocp.CheckpointManager(
+    self._manager = _CheckpointManager(
       self.directory,
       options=ocp.CheckpointManagerOptions(
         max_to_keep=max_to_keep, create=True, cleanup_tmp_directories=True, enable_async_checkpointing=True

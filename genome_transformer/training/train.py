@@ -15,10 +15,8 @@ stopped.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import os
-import signal
 import time
 from typing import Any, Callable
 
@@ -38,7 +36,7 @@ from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import files
 from genome_transformer.model import performer as model_lib
 from genome_transformer.model import sublinear
-from genome_transformer.training import checkpointing, export_reader, metrics_writer
+from genome_transformer.training import checkpointing, export_reader, metrics_writer, multihost
 
 
 @flax.struct.dataclass
@@ -156,21 +154,6 @@ def check_memory(compiled, *, what: str, available_bytes: int | None = None) -> 
       "lower train.batch_size, train.chunk_size or the model size."
     )
   return needed
-
-
-@dataclasses.dataclass
-class _Preemption:
-  """Set by SIGTERM; the loop saves a checkpoint at the next step boundary and exits."""
-
-  requested: bool = False
-
-  def install(self):
-    def handler(signum, frame):
-      del frame
-      logging.warning("Received signal %d: saving a checkpoint before exiting.", signum)
-      self.requested = True
-
-    signal.signal(signal.SIGTERM, handler)
 
 
 # What a gs:// workdir needs beside Orbax: gcsfs is epath's gs:// backend (checkpoint directories,
@@ -297,9 +280,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
   init_source = init_from_source(config, workdir)
   # The data first: a bad genome stops the run before the workdir exists.
   data_dir = data_dir_for(config)
-  dataset.prepare(
-    config.data.genome, data_dir, config.data.window_length, config.data.stride, config.data.max_n_fraction
-  )
+  multihost.prepare_dataset(config.data, data_dir)
   make_workdir(workdir)
   is_primary = jax.process_index() == 0
   writer = metrics_writer.MetricWriter(workdir, enabled=is_primary)
@@ -356,7 +337,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
   compiled_step = train_step.lower(abstract_state, tokens_spec, step_rng).compile()
   check_memory(compiled_step, what="Training step")
 
-  preemption = _Preemption()
+  preemption = multihost.Preemption()
   preemption.install()
   num_steps = config.train.num_steps
   tokens_per_step = config.train.batch_size * config.data.window_length
@@ -374,8 +355,9 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
       window_steps += 1
       log_now = done % config.train.log_every == 0 or done == num_steps
       eval_now = done % config.train.eval_every == 0 or done == num_steps
-      # Read once: a SIGTERM arriving later in this iteration must not break out without a save.
-      stop = preemption.requested
+      # Asked once per step, on every process: a SIGTERM arriving later in this iteration must not break
+      # out without a save, and on several processes this is where they agree on the step to save.
+      stop = preemption.should_stop(done)
       save_now = done % config.train.checkpoint_every == 0 or done == num_steps or stop
       # Only where the host waits for the device anyway (a log line, an evaluation, a save): never save
       # a non-finite state, without a sync every step.

@@ -4,9 +4,12 @@
 As on a pod slice: one process builds the dataset while the other waits; SIGTERM to one process
 makes both save the same step and exit; the pair started again resumes and ends exactly where an
 uninterrupted pair ends (every loss, the evaluation and the parameters, compared with ==: both runs
-sum the gradient over the same two processes in the same way).
+sum the gradient over the same two processes in the same way). The dataset's hand-over, its other
+paths included (a host that does not see the shards, a failed build), also runs in this process against
+a stand-in for the coordination service's key-value store.
 """
 
+import itertools
 import os
 import re
 import signal
@@ -15,11 +18,13 @@ import subprocess
 import sys
 import time
 
+import ml_collections
 import orbax.checkpoint as ocp
 import pytest
 from training_testing import REPO, assert_trees_equal, env, losses_by_step, saved_params
 
-from genome_transformer.training import metrics_writer
+from genome_transformer.data import dataset
+from genome_transformer.training import metrics_writer, multihost
 
 NUM_PROCESSES = 2
 NUM_STEPS = 16
@@ -180,3 +185,76 @@ def test_a_failed_dataset_build_stops_every_process(pairs, tmp_path):
   assert "process 0 could not prepare the dataset" in logs[1].strip().splitlines()[-1]
   assert f"{missing}: no such file" in logs[1].strip().splitlines()[-1]
   assert not any("Traceback" in log for log in logs)
+
+
+class _FakeCoordinationService:
+  """The key-value store and barriers of JAX's coordination service, as multihost.prepare_dataset uses them."""
+
+  def __init__(self):
+    self.values, self.barriers = {}, []
+
+  def key_value_set(self, key, value):
+    assert key not in self.values, key  # JAX refuses to overwrite a key too.
+    self.values[key] = value
+
+  def blocking_key_value_get(self, key, timeout_ms):
+    assert timeout_ms >= 3600 * 1000  # Long enough for a whole genome's download and build.
+    return self.values[key]  # Run in order here: a missing key would have waited forever.
+
+  def wait_at_barrier(self, barrier_id, timeout_ms):
+    self.barriers.append(barrier_id)
+
+
+@pytest.fixture
+def as_process(monkeypatch, tmp_path):
+  """as_process(i, data_dir, genome): prepare_dataset as process i of 2, all sharing one fake service.
+
+  Returns the data directories dataset.prepare was called for.
+  """
+  monkeypatch.setenv("GENOME_TRANSFORMER_CACHE", str(tmp_path / "genome_cache"))
+  service = _FakeCoordinationService()
+  monkeypatch.setattr(ocp.multihost, "get_jax_distributed_client", lambda: service)
+  monkeypatch.setattr(multihost.jax, "process_count", lambda: 2)
+  real_prepare, prepared = dataset.prepare, []
+
+  def prepare(*args, **kwargs):
+    prepared.append(args[1])
+    return real_prepare(*args, **kwargs)
+
+  monkeypatch.setattr(dataset, "prepare", prepare)
+
+  def run(index, data_dir, genome):
+    monkeypatch.setattr(multihost.jax, "process_index", lambda: index)
+    monkeypatch.setattr(multihost, "_rounds", itertools.count())  # Each process counts its own rounds.
+    data_config = ml_collections.ConfigDict(dict(genome=genome, window_length=64, stride=48, max_n_fraction=0.25))
+    prepared.clear()
+    multihost.prepare_dataset(data_config, str(data_dir))
+    return list(prepared)
+
+  run.service = service
+  return run
+
+
+def test_process_0_builds_and_the_others_read_its_shards(as_process, genome_small_fasta, tmp_path):
+  shared = tmp_path / "shared"
+  assert as_process(0, shared, genome_small_fasta[0]) == [str(shared)]
+  assert as_process(1, shared, genome_small_fasta[0]) == []  # Waited, then read what process 0 built.
+  assert as_process.service.values == {"genome_transformer/dataset/0": ""}
+  assert as_process.service.barriers == ["genome_transformer/dataset_ready/0"] * 2
+
+
+def test_a_host_that_does_not_see_the_shards_builds_its_own(as_process, genome_small_fasta, tmp_path):
+  as_process(0, tmp_path / "host0", genome_small_fasta[0])
+  # Process 1's data_dir is on its own disk: it builds there, and still meets the others at the barrier.
+  assert as_process(1, tmp_path / "host1", genome_small_fasta[0]) == [str(tmp_path / "host1")]
+  assert dataset.load(genome_small_fasta[0], str(tmp_path / "host1"), 64, 48, 0.25).prepared
+  assert len(as_process.service.barriers) == 2
+
+
+def test_process_0_failure_reaches_the_others(as_process, tmp_path):
+  missing = str(tmp_path / "missing.fa")
+  with pytest.raises(Exception, match="no such file") as raised:
+    as_process(0, tmp_path / "data", missing)
+  with pytest.raises(dataset.DatasetConfigError, match=r"process 0 could not prepare the dataset \(.*no such file"):
+    as_process(1, tmp_path / "data", missing)
+  assert type(raised.value).__name__ in as_process.service.values["genome_transformer/dataset/0"]

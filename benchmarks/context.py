@@ -154,6 +154,10 @@ def summarize(length: int, config, workdir: str, contexts: list[int], test_seque
   final = [r for r in rows if "test_bits_per_base" in r][-1]
   speeds = sorted(r["tokens_per_s"] for r in rows if "tokens_per_s" in r)
   memory, params, speed = common.step_memory_params_and_speed(config, _SPEED_STEPS.value)
+  # The batch shrinks as L grows (equal tokens a step): memory against L is read at one window a step.
+  one_window = ml_collections.ConfigDict(config.to_dict())
+  one_window.train.batch_size = 1
+  memory_one, _, _ = common.step_memory_params_and_speed(one_window, 0)
   result.update(
     status="ok",
     test_bits_per_base=final["test_bits_per_base"],
@@ -162,6 +166,7 @@ def summarize(length: int, config, workdir: str, contexts: list[int], test_seque
     logged_tokens_per_s=speeds[len(speeds) // 2] if speeds else None,
     tokens_per_s=speed if speed is not None else (speeds[len(speeds) // 2] if speeds else None),
     step_memory_bytes=memory["total"],
+    step_memory_bytes_one_window=memory_one["total"],
     params=params,
     curve=[
       {"step": r["step"], "validation_bits_per_base": r["validation_bits_per_base"]}
@@ -189,8 +194,10 @@ def plot(results: list[dict], contexts: list[int], path: str, title: str) -> Non
       bits_ax.plot(*zip(*points), "--", marker=".", label=f"scored at context {context}")
   bits_ax.set_ylabel("held-out test bits per base")
   bits_ax.legend(fontsize=7)
-  memory_ax.plot(lengths, [r["step_memory_bytes"] / 2**20 for r in done], "-o")
+  memory_ax.plot(lengths, [r["step_memory_bytes_one_window"] / 2**20 for r in done], "-o", label="one window a step")
+  memory_ax.plot(lengths, [r["step_memory_bytes"] / 2**20 for r in done], "--", marker=".", label="the run's batch")
   memory_ax.set_ylabel("training step memory (MiB, XLA compiled)")
+  memory_ax.legend(fontsize=7)
   memory_ax.set_ylim(bottom=0)
   speed_ax.plot(lengths, [r["tokens_per_s"] / 1e3 for r in done], "-o")
   speed_ax.set_ylabel("training tokens/s (thousands)")
@@ -234,7 +241,7 @@ def main(argv):
   print(
     f"{'L':>6s} {'steps':>6s} {'own':>7s} "
     + " ".join(f"{'@' + str(c):>7s}" for c in contexts)
-    + f" {'tok/s':>7s} {'step MiB':>8s}"
+    + f" {'tok/s':>7s} {'step MiB':>8s} {'B=1 MiB':>8s}"
   )
   for r in results:
     if r["status"] != "ok":
@@ -246,7 +253,7 @@ def main(argv):
       cells.append(f"{value:7.4f}" if value is not None else "     --")
     print(
       f"{r['window_length']:6d} {r['steps']:6d} {r['test_bits_per_base']:7.4f} {' '.join(cells)} "
-      f"{r['tokens_per_s']:7.0f} {r['step_memory_bytes'] / 2**20:8.1f}"
+      f"{r['tokens_per_s']:7.0f} {r['step_memory_bytes'] / 2**20:8.1f} {r['step_memory_bytes_one_window'] / 2**20:8.1f}"
     )
   out = _OUT.value or os.path.join("benchmarks", "results", f"context_{_GENOME.value}_{_VARIANT.value}.json")
   out = os.path.join(REPO, out)

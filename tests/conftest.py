@@ -9,6 +9,7 @@ import gzip
 import jax
 import numpy as np
 import pytest
+import training_testing
 
 # Implicit rank promotion hides shape bugs (a [B] added to a [B, L] broadcasts silently): fail on it.
 jax.config.update("jax_numpy_rank_promotion", "raise")
@@ -94,3 +95,19 @@ def genome_small_windows(genome_small_fasta, genome_cache_dir, tmp_path_factory)
 def genome_small_window_settings() -> dict:
   """window_length, stride, max_n_fraction of genome_small_windows."""
   return dict(GENOME_SMALL_WINDOW)
+
+
+# The trainer's real-process tests (test_train.py, test_bucket.py).
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> str:
+  """The genome cache of the trainer processes."""
+  return str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory, cache_dir):
+  """(workdir, finished process) of one uninterrupted run, made once: every killed, preempted or bucket run equals it."""
+  workdir = tmp_path_factory.mktemp("reference") / "workdir"
+  return workdir, training_testing.run(workdir, cache_dir)

@@ -1,9 +1,10 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """The trainer as users run it: real processes, real checkpoints, SIGKILL, corruption, 8 devices.
 
-One uninterrupted reference run of configs/tiny.py is shared by the tests; every other run is
-compared with it. Exactness claims are exact (==) on CPU; the 8-device run is compared within
-float32 round-off because its gradient all-reduce sums in another order.
+One uninterrupted reference run of configs/tiny.py (conftest.py's reference_run, which
+test_bucket.py shares too) is compared with every other run. Exactness claims are exact (==) on
+CPU; the 8-device run is compared within float32 round-off because its gradient all-reduce sums in
+another order.
 """
 
 import json
@@ -12,50 +13,30 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import orbax.checkpoint as ocp
-import pytest
-from training_testing import REPO, assert_trees_equal, env, leaves, losses_by_step, saved_params
+from training_testing import (
+  NUM_STEPS,
+  REPO,
+  assert_trees_equal,
+  command,
+  env,
+  leaves,
+  losses_by_step,
+  run,
+  saved_params,
+)
 
 from genome_transformer.training import metrics_writer
 
-NUM_STEPS = 40
-# Flags shared by every run here: the reference run and the runs compared with it.
-RUN_FLAGS = [f"--config={REPO}/configs/tiny.py", f"--config.train.num_steps={NUM_STEPS}"]
 # Largest parameter difference measured after 40 steps: 9e-7 (one element; most are below 1e-7).
 PARAMS_ATOL_8_DEVICES = 1e-5
 
 
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory):
-  return str(tmp_path_factory.mktemp("cache"))
-
-
-def _command(workdir, *extra):
-  return [sys.executable, "-m", "genome_transformer.main", *RUN_FLAGS, f"--workdir={workdir}", *extra]
-
-
-def _run(workdir, cache_dir, *extra, devices=1, check=True):
-  result = subprocess.run(
-    _command(workdir, *extra), env=env(cache_dir, devices), capture_output=True, text=True, timeout=600, cwd=REPO
-  )
-  if check:
-    assert result.returncode == 0, result.stderr[-4000:]
-  return result
-
-
 def _final_params(workdir, step=NUM_STEPS):
   return saved_params(workdir, step)
-
-
-@pytest.fixture(scope="session")
-def reference_run(tmp_path_factory, cache_dir):
-  workdir = tmp_path_factory.mktemp("reference") / "workdir"
-  result = _run(workdir, cache_dir)
-  return workdir, result
 
 
 def test_reference_run_trains_and_reports(reference_run):
@@ -80,7 +61,7 @@ def test_sigkill_then_resume_equals_uninterrupted(reference_run, cache_dir, tmp_
   reference_dir, _ = reference_run
   workdir = tmp_path / "killed"
   process = subprocess.Popen(
-    _command(workdir), env=env(cache_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO
+    command(workdir), env=env(cache_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO
   )
   metrics = workdir / "metrics.jsonl"
   deadline = time.time() + 300
@@ -98,7 +79,7 @@ def test_sigkill_then_resume_equals_uninterrupted(reference_run, cache_dir, tmp_
   assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
   assert killed_after < NUM_STEPS
 
-  result = _run(workdir, cache_dir)
+  result = run(workdir, cache_dir)
   assert "Resumed from step" in result.stderr, result.stderr[-3000:]
   reference = losses_by_step(reference_dir)
   resumed = losses_by_step(workdir)
@@ -119,7 +100,7 @@ def test_corrupted_latest_checkpoint_falls_back(reference_run, cache_dir, tmp_pa
       damaged += 1
   assert damaged
   # The run must restore step 35 and redo steps 36..40.
-  result = _run(workdir, cache_dir, f"--config.train.num_steps={NUM_STEPS}")
+  result = run(workdir, cache_dir, f"--config.train.num_steps={NUM_STEPS}")
   assert f"Checkpoint {workdir}/checkpoints/{NUM_STEPS} is corrupted or half-written" in result.stderr
   assert f"Resumed from {workdir}/checkpoints/{NUM_STEPS - 5}" in result.stderr
   assert "retrying in" in result.stderr  # Read again before it was judged unreadable.
@@ -134,7 +115,7 @@ def test_config_mismatch_with_checkpoint_names_fields(reference_run, cache_dir, 
   reference_dir, _ = reference_run
   workdir = tmp_path / "mismatch"
   shutil.copytree(reference_dir, workdir)
-  result = _run(workdir, cache_dir, "--config.model.d_model=64", "--config.model.d_ff=128", check=False)
+  result = run(workdir, cache_dir, "--config.model.d_model=64", "--config.model.d_ff=128", check=False)
   assert result.returncode != 0
   assert "config.model.d_model: checkpoint has 32, this config has 64" in result.stderr
   assert "config.model.d_ff: checkpoint has 64, this config has 128" in result.stderr
@@ -145,7 +126,7 @@ def _preempted_run(cache_dir, tmp_path):
   """A run sent SIGTERM after step 2: (workdir, the step it saved)."""
   workdir = tmp_path / "preempted"
   process = subprocess.Popen(
-    _command(workdir), env=env(cache_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO
+    command(workdir), env=env(cache_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO
   )
   deadline = time.time() + 300
   while time.time() < deadline and process.poll() is None:
@@ -171,7 +152,7 @@ def test_sigterm_saves_and_exits_cleanly(cache_dir, tmp_path):
 def test_resume_after_sigterm_equals_uninterrupted(reference_run, cache_dir, tmp_path):
   reference_dir, _ = reference_run
   workdir, saved = _preempted_run(cache_dir, tmp_path)
-  result = _run(workdir, cache_dir)
+  result = run(workdir, cache_dir)
   assert f"Resumed from step {saved}." in result.stderr, result.stderr[-3000:]
   assert losses_by_step(workdir) == losses_by_step(reference_dir)
   assert_trees_equal(_final_params(workdir), _final_params(reference_dir))
@@ -187,11 +168,11 @@ def test_extending_num_steps_on_resume_continues_the_run(reference_run, cache_di
   """A finished run of 20 steps, rerun with num_steps=40, trains steps 21..40 on the data's next batches."""
   reference_dir, _ = reference_run
   workdir = tmp_path / "extended"
-  _run(workdir, cache_dir, "--config.train.num_steps=20")
+  run(workdir, cache_dir, "--config.train.num_steps=20")
   first = losses_by_step(workdir)
   assert sorted(first) == list(range(1, 21))
   params_20 = _final_params(workdir, 20)
-  result = _run(workdir, cache_dir, f"--config.train.num_steps={NUM_STEPS}")
+  result = run(workdir, cache_dir, f"--config.train.num_steps={NUM_STEPS}")
   assert "Resumed from step 20." in result.stderr, result.stderr[-3000:]
   rows = metrics_writer.read_metrics(str(workdir))
   second = [r["step"] for r in rows if "loss" in r][len(first) :]
@@ -208,7 +189,7 @@ def test_extending_num_steps_on_resume_continues_the_run(reference_run, cache_di
 def test_eight_devices_match_one(reference_run, cache_dir, tmp_path):
   reference_dir, _ = reference_run
   workdir = tmp_path / "sharded"
-  result = _run(workdir, cache_dir, devices=8)
+  result = run(workdir, cache_dir, devices=8)
   assert "of 8:" in result.stderr  # Really ran on 8 devices.
   reference = losses_by_step(reference_dir)
   sharded = losses_by_step(workdir)
@@ -227,7 +208,7 @@ def test_nan_loss_stops_naming_the_step(cache_dir, tmp_path):
   workdir = tmp_path / "nan"
   # A checkpoint every step and a progress line only at the end: the state must be checked before
   # each save, not only where the loss is logged.
-  result = _run(
+  result = run(
     workdir,
     cache_dir,
     "--config.train.learning_rate=1e30",

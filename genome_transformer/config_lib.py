@@ -154,8 +154,8 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
     _fail("train.num_steps", t.num_steps, "must be at least 1")
   if not t.learning_rate > 0:
     _fail("train.learning_rate", t.learning_rate, "must be positive")
-  if not 0 <= t.warmup_steps <= t.num_steps:
-    _fail("train.warmup_steps", t.warmup_steps, f"must lie in [0, train.num_steps={t.num_steps}]")
+  if not 0 <= t.warmup_steps < t.num_steps:  # optax's cosine decay needs at least one step after warmup.
+    _fail("train.warmup_steps", t.warmup_steps, f"must lie in [0, train.num_steps={t.num_steps})")
   if t.weight_decay < 0:
     _fail("train.weight_decay", t.weight_decay, "must be >= 0")
   if t.grad_clip_norm < 0:

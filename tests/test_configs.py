@@ -78,6 +78,7 @@ BAD_VALUES = [
   ("train.batch_size", 0, "train.batch_size"),
   ("train.learning_rate", -1.0, "train.learning_rate"),
   ("train.warmup_steps", 10_000, "train.warmup_steps"),
+  ("train.warmup_steps", 20, "train.warmup_steps"),  # tiny.py's num_steps: no step left for the decay.
   ("train.num_steps", 0, "train.num_steps"),
   ("train.grad_clip_norm", -1.0, "train.grad_clip_norm"),
   ("train.matmul_precision", "float64", "train.matmul_precision"),

@@ -275,3 +275,13 @@ def test_unreadable_checkpoint_in_the_bucket_is_moved_aside_there(emulator, monk
   (quarantine,) = {n.split("/")[2] for n in moved}
   # Every object of the step, under the same names: kept for inspection.
   assert [n.replace(f"checkpoints_unreadable/{quarantine}/", "checkpoints/2/") for n in moved] == step_2
+
+
+def test_missing_bucket_ends_in_one_line(emulator, cache_dir):
+  result = run(f"gs://no-such-{BUCKET}/run", cache_dir, check=False)
+  assert result.returncode == 1
+  assert result.stderr.strip().splitlines()[-1] == (
+    f"Error: --workdir=gs://no-such-{BUCKET}/run: bucket gs://no-such-{BUCKET} does not exist or these "
+    "credentials cannot see it; create it first."
+  )
+  assert "Traceback" not in result.stderr

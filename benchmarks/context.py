@@ -46,7 +46,9 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "One subdirectory per run (kept 
 _GENOME = flags.DEFINE_string("genome", "bacteria4", "A GENOMES name of configs/context.py: bacteria4 or chrx.")
 _VARIANT = flags.DEFINE_string("variant", "faithful", "A VARIANTS name of configs/context.py, e.g. conv4+window64.")
 _LENGTHS = flags.DEFINE_list("lengths", ["1024", "4096", "16384", "65536"], "Training windows L.")
-_BUDGET = flags.DEFINE_integer("budget_tokens", 1 << 23, "Training tokens of every run (equal tokens, not steps).")
+_BUDGET = flags.DEFINE_integer(
+  "budget_tokens", 1 << 24, "Training tokens of every run, in equal steps (configs/context.py's TOKENS_PER_STEP)."
+)
 _EVAL_CONTEXTS = flags.DEFINE_list(
   "eval_contexts", [], "Contexts every run is also scored at when >= its L (default: --lengths)."
 )

@@ -3,9 +3,10 @@
 
 Select after a colon: `--config=configs/context.py:VARIANT,GENOME,L[,BUDGET_TOKENS]`, e.g.
 `configs/context.py:faithful,bacteria4,16384`. Every run of a sweep sees the same number of training
-tokens (BUDGET_TOKENS, default 2^23 = 8.4 M, the ablation's budget): the batch keeps 8192 tokens per
-step where it can (8 windows of 1k, 2 of 4k) and is one window from 8k on, so
-steps = BUDGET_TOKENS / (batch * L). Held-out figures are on the same bases for every L
+tokens (BUDGET_TOKENS, default 2^24 = 16.8 M) in the same number of steps: every step holds 65536
+tokens (64 windows of 1k, 16 of 4k, 4 of 16k, 1 of 64k), so only L differs between the runs, not the
+number or size of the optimizer's updates (past 64k a step is one window, and the runs take fewer
+steps). Equal tokens with a fixed batch would give the long windows 64x fewer updates than the short. Held-out figures are on the same bases for every L
 (eval.max_bases per record), scored at the run's own context by the trainer; benchmarks/context.py
 scores each run at longer contexts too. Variants are configs/ablation.py's model variants
 (`faithful`, `conv4`, `conv4+window64` the release candidate, `softmax`, `softmax+conv4`).
@@ -14,8 +15,8 @@ Fields are documented in genome_transformer/config_lib.py.
 
 from genome_transformer import config_lib
 
-TOKENS_PER_STEP = 8192  # configs/slim.py's 8 x 1024.
-DEFAULT_BUDGET_TOKENS = 1 << 23  # configs/ablation.py's 1000 steps of 8 x 1024.
+TOKENS_PER_STEP = 1 << 16  # The longest CPU window: one 64k window, or 64 of 1k.
+DEFAULT_BUDGET_TOKENS = 1 << 24  # 256 steps of 65536 tokens: twice the ablation's tokens.
 _CONV = dict(conv_width=4)
 _WINDOW = dict(window_heads=1, window_size=64)
 VARIANTS = {

@@ -13,7 +13,7 @@ genome_transformer/evaluation/probes.py:
               (lowercase) bases, or (--region_mask=kmer24, the default, since the offline chrX has no
               soft-masking) bases inside a 24-mer that occurs twice in the test bases and the train split
 
-  python benchmarks/probes.py --models=slim=bacteria4-slim,long=/tmp/context/bacteria4-faithful-L16384-T8388608 \
+  python benchmarks/probes.py --models=slim=bacteria4-slim,long=/tmp/context/bacteria4-faithful-L16384-T16777216 \
       --contexts=0,16384,131072 --out=benchmarks/results/probes_bacteria.json
 
 --contexts: 0 is each model's own training window; a model is scored at every listed context (windows

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ml_collections
 
-FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+", "taylor")  # phi of linear attention (model/attention.py).
+FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+", "taylor", "hedgehog")  # phi of linear attention (model/attention.py).
 ATTENTIONS = ("linear", "softmax")
 POSITIONS = ("sinusoid", "none")
 MATMUL_PRECISIONS = ("default", "high", "highest")  # jax.default_matmul_precision values (train.matmul_precision).
@@ -47,7 +47,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.model.num_heads = 4  # H: heads; head size d = D / H.
   config.model.d_ff = 1024  # FFN hidden width (reference: 4 D).
   config.model.attention = "linear"  # "linear" (SLiM Performer) or "softmax" (causal baseline).
-  config.model.feature_map = "sqr"  # phi for linear attention: relu, elu+1, sqr (paper default), favor+ or taylor.
+  config.model.feature_map = (
+    "sqr"  # phi for linear attention: relu, elu+1, sqr (paper default), favor+, taylor, hedgehog.
+  )
   config.model.num_feature_blocks = 1  # favor+ only: M = blocks * d orthogonal random features.
   config.model.on_gptln = True  # True: post-LN x + LN(f(x)) (reference PTB/enwik8); False: pre-LN.
   # Additions to the reference model (issue 12; all off by default, which is the faithful model):
@@ -122,7 +124,7 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
       _fail("model.window_heads", m.window_heads, "is for linear attention; softmax attention sees every position")
     if m.qk_head_dim:
       _fail("model.qk_head_dim", m.qk_head_dim, "is for linear attention; set it to 0 with softmax")
-    if m.feature_map == "taylor":
+    if m.feature_map in ("taylor", "hedgehog"):
       _fail("model.feature_map", m.feature_map, "is a linear-attention feature map; use sqr (unused) with softmax")
   from genome_transformer.genomics import tokenizer  # Deferred: keeps config files importable alone.
 

@@ -200,6 +200,20 @@ def test_taylor_features_give_the_second_order_exponential():
   assert float(got.min()) >= 0.5 - 1e-6  # 1 + a + a^2/2 >= 1/2: the denominator cannot vanish.
 
 
+def test_hedgehog_features_are_two_softmaxes_of_the_projection():
+  """phi(x) = [softmax(x W), softmax(-x W)], computed here in NumPy from the definition."""
+  x_BLHd = jax.random.normal(jax.random.PRNGKey(0), (B, L, H, 4), jnp.float32)
+  w_HdM = jax.random.normal(jax.random.PRNGKey(1), (H, 4, 4), jnp.float32)
+  got = attention.feature_map(x_BLHd, "hedgehog", w_HdM)
+  assert got.shape[-1] == attention.num_features("hedgehog", 4) == 8
+  u = np.einsum("blhd,hdm->blhm", np.asarray(x_BLHd, np.float64), np.asarray(w_HdM, np.float64))
+  plus, minus = np.exp(u), np.exp(-u)
+  want = np.concatenate([plus / plus.sum(-1, keepdims=True), minus / minus.sum(-1, keepdims=True)], -1)
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  with pytest.raises(ValueError, match="hedgehog"):
+    attention.feature_map(x_BLHd, "hedgehog")
+
+
 def test_causal_depthwise_conv_equals_numpy_convolve():
   x_BEF = jax.random.normal(jax.random.PRNGKey(0), (B, L, 3), jnp.float32)
   kernel_KF = jax.random.normal(jax.random.PRNGKey(1), (4, 3), jnp.float32)

@@ -114,7 +114,9 @@ def test_ablation_variants_are_valid_and_unknown_ones_refused():
     module.get_config("conv5")
 
 
-@pytest.mark.parametrize("field,value", [("window_heads", 1), ("qk_head_dim", 16), ("feature_map", "taylor")])
+@pytest.mark.parametrize(
+  "field,value", [("window_heads", 1), ("qk_head_dim", 16), ("feature_map", "taylor"), ("feature_map", "hedgehog")]
+)
 def test_linear_only_fields_are_refused_for_softmax(field, value):
   config = load_config(os.path.join(REPO, "configs", "tiny.py"))
   with config.unlocked():

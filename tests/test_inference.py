@@ -172,7 +172,7 @@ def _moved_setup(**overrides):
   return model, perturbed(params), tokens
 
 
-@pytest.mark.parametrize("component", ["conv", "window", "all"])
+@pytest.mark.parametrize("component", ["conv", "window", "all", "hedgehog"])
 def test_components_step_and_chunked_equal_full(component):
   """The carried state holds each layer's context rows; stepping and chunks equal the whole sequence."""
   model, params, tokens = _moved_setup(**COMPONENTS[component])

@@ -75,6 +75,16 @@ def _reference_forward(params, tokens_BL, config):
     if config.feature_map == "taylor":
       a = dot / np.sqrt(qh.shape[-1])
       weights = (1.0 + a + a**2 / 2.0) * mask
+    elif config.feature_map == "hedgehog":  # Sum over features of the +/- softmax products, per head.
+      w = q["feature_projection"]  # (linear heads, d, d); the first window_heads heads have none.
+      u_q = np.einsum("blhd,hdm->blhm", qh[:, :, window_heads:], w)
+      u_k = np.einsum("blhd,hdm->blhm", kh[:, :, window_heads:], w)
+      weights = np.zeros((qh.shape[0], heads, length, length))
+      for sign in (1.0, -1.0):
+        eq, ek = np.exp(sign * u_q), np.exp(sign * u_k)
+        eq, ek = eq / eq.sum(-1, keepdims=True), ek / ek.sum(-1, keepdims=True)
+        weights[:, window_heads:] += np.einsum("blhm,bshm->bhls", eq, ek)
+      weights *= mask
     else:
       weights = np.einsum("blhm,bshm->bhls", qh**2, kh**2) * mask
     out = np.einsum("bhls,bshd->blhd", weights, vh) / (weights.sum(-1).transpose(0, 2, 1)[..., None] + 1e-16)

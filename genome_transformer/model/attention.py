@@ -53,6 +53,8 @@ def num_features(feature_map: str, head_dim: int, num_feature_blocks: int = 1) -
     return num_feature_blocks * head_dim
   if feature_map == "taylor":
     return 1 + head_dim + head_dim * (head_dim + 1) // 2
+  if feature_map == "hedgehog":
+    return 2 * head_dim
   return head_dim
 
 
@@ -102,6 +104,10 @@ def feature_map(x_BLHd: jax.Array, kind: str, features_HdM: Optional[jax.Array] 
     return jnp.exp(proj_BLHM - sq_norm_BLH1 - favor_shift(head_dim))
   if kind == "taylor":
     return taylor_features(x_BLHd)
+  if kind == "hedgehog":
+    if features_HdM is None:
+      raise ValueError("feature_map='hedgehog' needs its learned projection W_HdM (a parameter of each layer).")
+    return hedgehog_features(x_BLHd, features_HdM)
   raise ValueError(f"Unknown feature map {kind!r}; expected one of {FEATURE_MAPS}.")
 
 
@@ -120,6 +126,19 @@ def taylor_features(x_BLHd: jax.Array) -> jax.Array:
   second_BLHP = x_BLHd[..., rows] * x_BLHd[..., cols] * pair_scale_111P[None, None, None, :]
   ones_BLH1 = jnp.ones(x_BLHd.shape[:-1] + (1,), x_BLHd.dtype)
   return jnp.concatenate([ones_BLH1, x_BLHd * dim**-0.25, second_BLHP], axis=-1)
+
+
+def hedgehog_features(x_BLHd: jax.Array, projection_HdM: jax.Array) -> jax.Array:
+  """phi(x) = [softmax(x W), softmax(-x W)] over the features: Hedgehog's learned map.
+
+  Zhang et al. (arXiv 2402.04347) show that linear attention loses to softmax because its weights are
+  neither spiky nor monotone in q.k, and that a learned projection under exp gives both back. The
+  softmax over features is exp(u) divided by a per-position sum: for a query it cancels between
+  numerator and denominator, for a key it is a learned per-key weight; either way it keeps exp finite.
+  The map is per position, so chunked, sub-linear and step-by-step attention all see the same phi.
+  """
+  u_BLHM = jnp.einsum("blhd,hdm->blhm", x_BLHd, projection_HdM.astype(x_BLHd.dtype))
+  return jnp.concatenate([jax.nn.softmax(u_BLHM, axis=-1), jax.nn.softmax(-u_BLHM, axis=-1)], axis=-1)
 
 
 def causal_depthwise_conv(x_BEF: jax.Array, kernel_KF: jax.Array) -> jax.Array:

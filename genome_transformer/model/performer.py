@@ -93,6 +93,13 @@ def _identity_taps(key, shape, dtype=jnp.float32):
   return jnp.zeros(shape, dtype).at[0].set(1.0)
 
 
+def _identity_projections(key, shape, dtype=jnp.float32):
+  """Hedgehog's projection starts as the identity per head: phi starts as [softmax(x), softmax(-x)]."""
+  del key
+  heads, dim, features = shape
+  return jnp.broadcast_to(jnp.eye(dim, features, dtype=dtype), shape)
+
+
 def _dense(features: int, fan_in: int, name: str) -> nn.Dense:
   return nn.Dense(features, kernel_init=_torch_uniform(fan_in), bias_init=_torch_uniform(fan_in), name=name)
 
@@ -242,6 +249,9 @@ class Layer(nn.Module):
       )
     else:
       parts = []
+      if cfg.feature_map == "hedgehog":  # Learned, so a parameter of each layer (favor+'s are drawn).
+        shape = (heads - window_heads, qk_dim, qk_dim)
+        features_HdM = self.param("feature_projection", _identity_projections, shape)
       if window_heads:
         parts.append(
           attention.sliding_window_softmax(

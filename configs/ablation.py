@@ -14,6 +14,7 @@ from genome_transformer import config_lib
 _CONV = dict(conv_width=4)  # The first probe's width: 3 bases back plus the current one.
 _TAYLOR = dict(feature_map="taylor", qk_head_dim=16, d_ff=608)  # Based's 16 query/key dims per head.
 _WINDOW = dict(window_heads=1, window_size=64)  # One of the two heads: exact softmax over 64 bases.
+_HEDGEHOG = dict(feature_map="hedgehog")  # Learned 64 x 64 projection per head and layer: +24.6 k parameters (4.5%).
 
 # name -> (model overrides, data overrides).
 VARIANTS = {
@@ -26,6 +27,8 @@ VARIANTS = {
   "conv4+taylor16+window64": ({**_CONV, **_TAYLOR, **_WINDOW}, {}),
   "conv4+nopos": ({**_CONV, "positions": "none"}, {}),
   "conv4+rc": (_CONV, {"reverse_complement_prob": 0.5}),
+  "conv4+hedgehog": ({**_CONV, **_HEDGEHOG}, {}),
+  "conv4+hedgehog+window64": ({**_CONV, **_HEDGEHOG, **_WINDOW}, {}),
   "softmax": ({"attention": "softmax"}, {}),
   "softmax+conv4": ({"attention": "softmax", **_CONV}, {}),
 }

@@ -34,16 +34,20 @@ def _abstract():
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), _state(0))
 
 
-@pytest.fixture
-def workdir(tmp_path):
-  """A workdir with checkpoints at steps 1 and 2; the iterator had yielded `step` items at each."""
-  ckpt = checkpointing.Checkpointer(str(tmp_path), config_lib.base_config(), max_to_keep=5)
+def _save_steps(directory):
+  """Checkpoints at steps 1 and 2 in `directory`; the iterator had yielded `step` items at each."""
+  ckpt = checkpointing.Checkpointer(str(directory), config_lib.base_config(), max_to_keep=5)
   iterator = _iterator()
   for step in STEPS:
     next(iterator)
     ckpt.save(step, _state(step), iterator)
   ckpt.close()
-  return tmp_path
+  return directory
+
+
+@pytest.fixture
+def workdir(tmp_path):
+  return _save_steps(tmp_path)
 
 
 def _restore(workdir, fail=None):
@@ -135,11 +139,6 @@ def test_saves_leave_the_preemption_sync_point_to_the_loop(monkeypatch, tmp_path
 
   asked = []
   monkeypatch.setattr(multihost_utils, "reached_preemption_sync_point", lambda step: asked.append(step) or False)
-  ckpt = checkpointing.Checkpointer(str(tmp_path), config_lib.base_config(), max_to_keep=5)
-  iterator = _iterator()
-  for step in STEPS:
-    next(iterator)
-    ckpt.save(step, _state(step), iterator)
-  ckpt.close()
+  _save_steps(tmp_path)
   assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit()) == list(STEPS)
   assert asked == []

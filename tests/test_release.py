@@ -2,6 +2,7 @@
 """The bundled releases load by name from a fresh clone and score held-out DNA as the card says."""
 
 import json
+import math
 import os
 
 import jax
@@ -60,6 +61,13 @@ def test_bundled_release_golden_heldout_bits(name, hpylori_test_8kb):
   np.testing.assert_allclose(model.bits_per_base(hpylori_test_8kb, chunk_size=256), bits, rtol=1e-5)
   # One recurrence over all 8 kb scores positions never seen in training: a different (worse) figure.
   np.testing.assert_allclose(model.bits_per_base(hpylori_test_8kb, context=None), one_recurrence, atol=2e-3)
+  # Beside the golden values, both figures from whole-window forwards alone (no recurrence, no chunks).
+  scored = int(np.sum(hpylori_test_8kb[1:] < tokenizer.NUM_BASES))
+  to_bits = lambda total: -total / scored / math.log(2.0)
+  width = model.window_length
+  np.testing.assert_allclose(to_bits(_windowed_total(model, hpylori_test_8kb, width)), bits, rtol=1e-5)
+  whole = _windowed_total(model, hpylori_test_8kb, len(hpylori_test_8kb))  # One window: the whole 8 kb.
+  np.testing.assert_allclose(to_bits(whole), one_recurrence, atol=2e-3)
 
 
 # name -> ln p(alt) - ln p(ref) in nats of the SNV A>G at base 4097 of the 8 kb above, by default
@@ -75,9 +83,10 @@ def _windowed_total(model, tokens_L, width):
   bases. Written from the protocol's definition, apart from inference.windowed_log_likelihood."""
   half, length, total = width // 2, len(tokens_L), 0.0
   starts = [0, *range(half, length - width + half, half)]
+  forward = jax.jit(lambda params, window_1L: model.model.apply({"params": params}, window_1L)[0])
   for start in starts:
     window_L = tokens_L[start : start + width].astype(np.int32)
-    logits_LV = model.model.apply({"params": model.params}, jnp.asarray(window_L)[None])[0]
+    logits_LV = forward(model.params, jnp.asarray(window_L)[None])
     logp_LV = np.asarray(jax.nn.log_softmax(logits_LV.astype(jnp.float32), axis=-1), np.float64)
     first = 1 if start == 0 else width - half
     for t in range(first, len(window_L)):

@@ -90,14 +90,16 @@ def validation_at_seconds(curve: list[dict], budget: float):
 def plot(results: list[dict], path: str, title: str) -> None:
   plt = common.pyplot()
   fig, (by_tokens, by_time) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-  for r in results:
+  colors = plt.get_cmap("tab20").colors  # More variants than the default cycle's 10 colours.
+  for i, r in enumerate(results):
     curve = r["curve"]
     if not curve:
       continue
     style = "--" if r["variant"].startswith("softmax") else "-"
     bits = [p["validation_bits_per_base"] for p in curve]
-    by_tokens.plot([p["tokens"] / 1e6 for p in curve], bits, style, marker="o", label=r["variant"])
-    by_time.plot([p["train_seconds"] / 60 for p in curve], bits, style, marker="o", label=r["variant"])
+    color = colors[i % len(colors)]
+    by_tokens.plot([p["tokens"] / 1e6 for p in curve], bits, style, color=color, marker="o", label=r["variant"])
+    by_time.plot([p["train_seconds"] / 60 for p in curve], bits, style, color=color, marker="o", label=r["variant"])
   by_tokens.set_xlabel("training tokens (M)")
   by_time.set_xlabel("training minutes on 2 CPU cores")
   by_tokens.set_ylabel("validation bits per base (windowed)")

@@ -9,7 +9,8 @@ number or size of the optimizer's updates (past 64k a step is one window, and th
 steps). Equal tokens with a fixed batch would give the long windows 64x fewer updates than the short. Held-out figures are on the same bases for every L
 (eval.max_bases per record), scored at the run's own context by the trainer; benchmarks/context.py
 scores each run at longer contexts too. Variants are configs/ablation.py's model variants
-(`faithful`, `conv4`, `conv4+window64` the release candidate, `softmax`, `softmax+conv4`).
+(`faithful`, `conv4`, `conv4+window64`, `conv4+hedgehog` the best of the ablation, `softmax`,
+`softmax+conv4`).
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -23,6 +24,7 @@ VARIANTS = {
   "faithful": {},
   "conv4": _CONV,
   "conv4+window64": {**_CONV, **_WINDOW},  # configs/release_bacteria_local.py's mixing.
+  "conv4+hedgehog": {**_CONV, "feature_map": "hedgehog", "d_ff": 496},  # The best of configs/ablation.py.
   "softmax": dict(attention="softmax"),
   "softmax+conv4": dict(attention="softmax", **_CONV),
 }

@@ -25,6 +25,8 @@ VARIANTS = {
   "conv4": _CONV,
   "conv4+window64": {**_CONV, **_WINDOW},  # configs/release_bacteria_local.py's mixing.
   "conv4+hedgehog": {**_CONV, "feature_map": "hedgehog", "d_ff": 496},  # The best of configs/ablation.py.
+  # Without sinusoids (the convolution gives order): does it score past its training window better?
+  "conv4+hedgehog+nopos": {**_CONV, "feature_map": "hedgehog", "d_ff": 496, "positions": "none"},
   "softmax": dict(attention="softmax"),
   "softmax+conv4": dict(attention="softmax", **_CONV),
 }

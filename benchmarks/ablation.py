@@ -23,7 +23,6 @@ softmax twins:
       --reference=conv4 --out=benchmarks/results/ablation_human_chrx.json
 """
 
-import importlib.util
 import os
 import sys
 
@@ -45,13 +44,6 @@ _SPEED_STEPS = flags.DEFINE_integer(
   "columns; otherwise the runs' logged median throughput is used (noisy if the runs shared the machine).",
 )
 _REFERENCE = flags.DEFINE_string("reference", "faithful", "The variant others are compared with.")
-
-
-def load_config_module(path: str):
-  spec = importlib.util.spec_from_file_location("ablation_config", os.path.join(REPO, path))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
 
 
 def summarize(variant: str, config, rows: list[dict]) -> dict:
@@ -112,7 +104,7 @@ def plot(results: list[dict], path: str, title: str) -> None:
 
 def main(argv):
   del argv
-  module = load_config_module(_CONFIG.value)
+  module = common.load_config_module(_CONFIG.value)
   variants = _VARIANTS.value or list(module.VARIANTS)
   if not _COLLECT_ONLY.value:
     # One retry of a failed run, after the others: a resumed run continues from its checkpoint.

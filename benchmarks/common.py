@@ -15,6 +15,7 @@ The four ways to get a training step's loss and gradient that the benchmarks com
               also recomputes each chunk's prefix of s R tokens
 """
 
+import importlib.util
 import os
 import resource
 import subprocess
@@ -148,6 +149,14 @@ def pyplot():
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
   return plt
+
+
+def load_config_module(path: str):
+  """A configs/*.py file (path from the repository root) as a module: its get_config and VARIANTS."""
+  spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], os.path.join(REPO, path))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
 
 
 def read_metrics(workdir: str) -> list[dict]:

@@ -23,7 +23,6 @@ Writes benchmarks/results/context_GENOME_VARIANT.json (--out) and a PNG beside i
 base against training context, step memory and tokens/s beside it.
 """
 
-import importlib.util
 import json
 import os
 import sys
@@ -65,13 +64,6 @@ _SPEED_STEPS = flags.DEFINE_integer(
 _OUT = flags.DEFINE_string(
   "out", "", "JSON path (PNG beside it); default benchmarks/results/context_GENOME_VARIANT.json."
 )
-
-
-def _context_module():
-  spec = importlib.util.spec_from_file_location("context_config", os.path.join(REPO, CONFIG_FILE))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
 
 
 def apply_overrides(config: ml_collections.ConfigDict, overrides: list[str]) -> ml_collections.ConfigDict:
@@ -214,7 +206,7 @@ def plot(results: list[dict], contexts: list[int], path: str, title: str) -> Non
 
 def main(argv):
   del argv
-  module = _context_module()
+  module = common.load_config_module(CONFIG_FILE)
   lengths = sorted(int(x) for x in _LENGTHS.value)
   contexts = sorted(int(x) for x in (_EVAL_CONTEXTS.value or _LENGTHS.value))
   configs = {
@@ -271,10 +263,13 @@ def main(argv):
       "runs": results,
     },
   )
+  print(f"wrote {out}")
+  if not any(r["status"] == "ok" for r in results):
+    print("no finished run yet: no plot")  # Nothing to draw on the log axes.
+    return
   plot(
     results, contexts, os.path.splitext(out)[0] + ".png", f"{genome}, {_VARIANT.value}, {_BUDGET.value} tokens a run"
   )
-  print(f"wrote {out}")
 
 
 if __name__ == "__main__":

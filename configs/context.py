@@ -10,7 +10,7 @@ steps). Equal tokens with a fixed batch would give the long windows 64x fewer up
 (eval.max_bases per record), scored at the run's own context by the trainer; benchmarks/context.py
 scores each run at longer contexts too. Variants are configs/ablation.py's model variants
 (`faithful`, `conv4`, `conv4+window64`, `conv4+hedgehog` the best of the ablation, `softmax`,
-`softmax+conv4`).
+`softmax+conv4`), and two of issue 13's: `conv4+hedgehog+nopos` and `conv4+hedgehog+match12`.
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -27,6 +27,8 @@ VARIANTS = {
   "conv4+hedgehog": {**_CONV, "feature_map": "hedgehog", "d_ff": 496},  # The best of configs/ablation.py.
   # Without sinusoids (the convolution gives order): does it score past its training window better?
   "conv4+hedgehog+nopos": {**_CONV, "feature_map": "hedgehog", "d_ff": 496, "positions": "none"},
+  # With the match input (model/match.py): can the model copy what lies in its long context?
+  "conv4+hedgehog+match12": {**_CONV, "feature_map": "hedgehog", "d_ff": 496, "match_order": 12},
   "softmax": dict(attention="softmax"),
   "softmax+conv4": dict(attention="softmax", **_CONV),
 }

@@ -13,6 +13,7 @@ import ml_collections
 FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+", "taylor", "hedgehog")  # phi of linear attention (model/attention.py).
 ATTENTIONS = ("linear", "softmax")
 POSITIONS = ("sinusoid", "none")
+MAX_MATCH_ORDER = 12  # model.match_order: generation keeps a table of 4^m bytes per sequence (model/match.py).
 MATMUL_PRECISIONS = ("default", "high", "highest")  # jax.default_matmul_precision values (train.matmul_precision).
 
 
@@ -58,6 +59,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.model.window_size = 0  # w: the window of those heads (positions, the current one included).
   config.model.qk_head_dim = 0  # Query/key width per head (0 = d = D/H); taylor wants a small one, e.g. 16.
   config.model.positions = "sinusoid"  # "sinusoid" (reference: absolute sin/cos block) or "none" (embedding only).
+  # Issue 13: m > 0 adds to each position's embedding the base that followed the previous occurrence of
+  # its last m bases in the sequence (model/match.py), so that the model can copy repeats (0 = off).
+  config.model.match_order = 0
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 8  # Global batch (windows per step), split across all devices.
@@ -109,6 +113,8 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
   for field in ("conv_width", "window_heads", "window_size", "qk_head_dim"):
     if int(m[field]) < 0:
       _fail(f"model.{field}", m[field], "must be >= 0 (0 turns it off)")
+  if not 0 <= m.match_order <= MAX_MATCH_ORDER:
+    _fail("model.match_order", m.match_order, f"must lie in [0, {MAX_MATCH_ORDER}] (0 turns it off)")
   if m.positions not in POSITIONS:
     _fail("model.positions", m.positions, f"must be one of {POSITIONS}")
   if m.window_heads > m.num_heads:

@@ -99,7 +99,9 @@ def test_persistent_failure_of_every_step_moves_nothing(workdir):
   def fail(call):
     raise OSError("storage unreachable (simulated)")
 
-  with pytest.raises(checkpointing.CheckpointUnreadableError, match=r"step 2: storage unreachable .*Nothing was moved"):
+  with pytest.raises(
+    checkpointing.CheckpointUnreadableError, match=r"step 2: OSError: storage unreachable .*Nothing was moved"
+  ):
     _restore(workdir, fail)
   assert _listing(workdir) == ([1, 2], [])
 

@@ -15,11 +15,13 @@ import sys
 import jax
 import jax.numpy as jnp
 import ml_collections
+from model_testing import perturbed
 import numpy as np
 import pytest
 
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import tokenizer
+from genome_transformer.model import match
 from genome_transformer.model import performer as model_lib
 from genome_transformer.release import export, pretrained
 
@@ -61,7 +63,10 @@ LONG = _random_bases(1, 300) + "NNNNN" + "acgtR" + _random_bases(2, 290)
 def _whole_sequence_forward(net, params, tokens_1L, return_hidden=False, rng=None):
   """The oracle: one forward over the entire sequence, no chunks, no carried state (jit for speed)."""
   return net.apply(
-    {"params": params}, tokens_1L, return_hidden=return_hidden, rngs={} if rng is None else {"features": rng}
+    {"params": params},
+    match.model_inputs(net.config, tokens_1L),  # Found by one sort; generation's steps keep a table.
+    return_hidden=return_hidden,
+    rngs={} if rng is None else {"features": rng},
   )
 
 
@@ -273,9 +278,12 @@ def test_bad_inputs_name_the_item(model):
     model.embed("ACGT", pool="max")
 
 
-@pytest.mark.parametrize("attention,feature_map", [("softmax", "sqr"), ("linear", "favor+")])
-def test_softmax_and_favor_models(attention, feature_map, tmp_path):
-  """Softmax runs by its full forward; FAVOR+ uses one fixed feature key in every chunk and step."""
+@pytest.mark.parametrize(
+  "attention,feature_map,match_order", [("softmax", "sqr", 0), ("linear", "favor+", 0), ("linear", "sqr", 3)]
+)
+def test_softmax_favor_and_match_models(attention, feature_map, match_order, tmp_path):
+  """Softmax runs by its full forward; FAVOR+ uses one fixed feature key in every chunk and step; the
+  match input is found by a table in prefill and generation."""
   config = ml_collections.ConfigDict(
     dict(
       seed=0,
@@ -291,17 +299,22 @@ def test_softmax_and_favor_models(attention, feature_map, tmp_path):
         feature_map=feature_map,
         num_feature_blocks=1,
         on_gptln=True,
+        match_order=match_order,
       ),
     )
   )
   net = model_lib.SLiMPerformer(config.model)
   key = jax.random.PRNGKey(3)
   params = jax.jit(net.init)({"params": key, "features": key}, jnp.zeros((1, 8), jnp.int32))["params"]
+  if match_order:
+    params = perturbed(params)  # The match embedding starts at zero.
   path = export.write_export(str(tmp_path / "model"), params, config, {"note": "random init"})
   m = pretrained.load(path)
   assert m.recurrent == (attention == "linear")
   assert (m.features_rng is not None) == (feature_map == "favor+")
   seq = _random_bases(4, 90)  # Three chunks of 32 for the recurrent model.
+  if match_order:
+    seq = seq[:60] + seq[5:35]  # A copy: the match input is set along it.
   tokens_L, logp_LV, logits_LV = _full_forward_logp(m, seq)
   whole_L = logp_LV[np.arange(89), tokens_L[1:]]
   np.testing.assert_allclose(m.log_likelihood(seq, context=None)[1:], whole_L, rtol=0, atol=ATOL)

@@ -23,6 +23,12 @@ DEFAULT_CACHE_DIR = os.path.join("~", ".cache", "genome_transformer")
 _BLOCK_BYTES = 1 << 22
 
 
+def error_summary(error: BaseException) -> str:
+  """'TypeName: first line of the message' (or the type name alone): how one-line errors quote a cause."""
+  text = str(error).strip()
+  return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+
+
 def cache_root(cache_dir: str | None = None) -> str:
   """The cache root: `cache_dir`, else $GENOME_TRANSFORMER_CACHE, else ~/.cache/genome_transformer (absolute)."""
   root = cache_dir or os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR

@@ -19,8 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from genome_transformer.genomics import tokenizer
+from genome_transformer.model import match, sublinear
 from genome_transformer.model import performer as model_lib
-from genome_transformer.model import sublinear
 
 
 def chunked_log_likelihood(
@@ -40,17 +40,18 @@ def chunked_log_likelihood(
   variables, _ = sublinear.as_variables(params)
   rngs = sublinear.feature_rngs(rng)
   batch, length = tokens_BL.shape
+  ids_BL = match.model_inputs(model.config, tokens_BL)
   if model.config.attention != "linear":
-    logits_BLV = model.apply(variables, tokens_BL, rngs=rngs)
+    logits_BLV = model.apply(variables, ids_BL, rngs=rngs)
     targets_BL = jnp.concatenate([tokens_BL[:, 1:], tokens_BL[:, :1]], axis=1)
     logp_BL = sublinear.target_log_probs(logits_BLV, targets_BL)
   else:
-    chunks, _ = sublinear.chunked_inputs(tokens_BL, chunk_size)
+    chunks, _ = sublinear.chunked_inputs(ids_BL, chunk_size)
 
     def body(states, xs):
-      tokens_BC, next_B, offset = xs
-      logits_BCV, states = model.apply(variables, tokens_BC, position_offset=offset, states=states, rngs=rngs)
-      targets_BC, _ = sublinear.chunk_targets(tokens_BC, next_B)
+      ids_BC, next_B, offset = xs
+      logits_BCV, states = model.apply(variables, ids_BC, position_offset=offset, states=states, rngs=rngs)
+      targets_BC, _ = sublinear.chunk_targets(ids_BC, next_B)
       return states, sublinear.target_log_probs(logits_BCV, targets_BC)
 
     states0 = model_lib.init_states(model.config, batch, sublinear.float_dtype(variables))
@@ -133,11 +134,31 @@ def step(
   logits_BV are the next-token logits after `token_B`, equal to the whole-sequence forward's
   logits at `position`. Start a linear model from performer.init_states(config, B) (O(1) per
   token), a softmax model from performer.init_kv_cache(config, B, max_length) (its cache holds
-  positions < `position`; work and memory grow with max_length). favor+ needs the same `rng` at
+  positions < `position`; work and memory grow with max_length). A model with the match input
+  carries (those states, match.MatchState) (`with_match_state`). favor+ needs the same `rng` at
   every step of a sequence. jit with `model` static.
   """
   variables, _ = sublinear.as_variables(params)
+  order = match.order_of(model.config)
+  ids_B = token_B
+  if order:
+    states, match_state = states
+    match_B, match_state = match.step(match_state, token_B, order)
+    ids_B = token_B + tokenizer.VOCAB_SIZE * match_B.astype(token_B.dtype)
   logits_B1V, new_states = model.apply(
-    variables, token_B[:, None], position_offset=position, states=states, rngs=sublinear.feature_rngs(rng)
+    variables, ids_B[:, None], position_offset=position, states=states, rngs=sublinear.feature_rngs(rng)
   )
-  return logits_B1V[:, 0], new_states
+  return logits_B1V[:, 0], ((new_states, match_state) if order else new_states)
+
+
+def with_match_state(model_config, states, tokens_BL: Optional[jax.Array] = None, length=0):
+  """The `step` states of a model with the match input: (states, match state after tokens [0, length)).
+
+  A model without it steps from `states` alone, which are returned as they are.
+  """
+  order = match.order_of(model_config)
+  if not order:
+    return states
+  if tokens_BL is None:
+    return states, match.initial_state(order, jax.tree.leaves(states)[0].shape[0])
+  return states, match.state_after(tokens_BL, length, order)

@@ -32,7 +32,8 @@ Where we differ, and why:
 Additions (issue 12; each off by default, so the default config is the reference model): a
 depthwise causal convolution of width K on q, k and v (`conv_width`), the Taylor feature map on
 `qk_head_dim` query/key dims, `window_heads` heads of exact softmax over the last `window_size`
-positions, and `positions="none"`. The convolution and the window read R = context_rows rows of
+positions, and `positions="none"`; issue 13's `match_order` (model/match.py: the model reads input ids that
+carry each position's match; every caller builds them with match.model_inputs). The convolution and the window read R = context_rows rows of
 each layer's input before a chunk: forward calls carry them in the state, and the rebuild mode
 recomputes them from T = prefix_length tokens before the chunk (Layer docstring).
 
@@ -57,7 +58,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from genome_transformer import config_lib
-from genome_transformer.model import attention
+from genome_transformer.model import attention, match
 
 LAYER_NORM_EPS = 1e-5  # PyTorch's default; Flax's is 1e-6.
 
@@ -443,12 +444,17 @@ class SLiMPerformer(nn.Module):
       return out, tuple(end_states), tuple(start_states)
     return out, tuple(end_states)
 
-  def _embed(self, tokens_BL: jax.Array, positions_L: jax.Array) -> jax.Array:
-    """Token embedding, concatenated with sinusoids of the absolute positions (model.positions)."""
+  def _embed(self, ids_BL: jax.Array, positions_L: jax.Array) -> jax.Array:
+    """Token embedding (plus the match's), concatenated with sinusoids of the absolute positions."""
     cfg = self.config
     sinusoid = option(cfg, "positions") == "sinusoid"
     width = cfg.d_model // 2 if sinusoid else cfg.d_model
+    tokens_BL = match.tokens_of(ids_BL) if option(cfg, "match_order") else ids_BL
     emb_BLE = nn.Embed(cfg.vocab_size, width, embedding_init=nn.initializers.normal(1.0), name="embed")(tokens_BL)
+    if option(cfg, "match_order"):
+      # Zero at init, so the model starts as the one without the match input.
+      match_embed = nn.Embed(match.NUM_VALUES, width, embedding_init=nn.initializers.zeros, name="match_embed")
+      emb_BLE = emb_BLE + match_embed(ids_BL // cfg.vocab_size)
     if not sinusoid:
       return emb_BLE
     pos_LE = sinusoid_positions(positions_L, cfg.d_model // 2, emb_BLE.dtype)

@@ -29,6 +29,7 @@ from genome_transformer.genomics.tokenizer import (
   NUM_BASES,  # Ids below it (A, C, G, T) are the only targets that count.
   PAD_ID,  # Never a target; fills ragged chunks and prefixes.
 )
+from genome_transformer.model import match
 from genome_transformer.model import performer as model_lib
 
 
@@ -79,13 +80,16 @@ def full_loss(
 ) -> jax.Array:
   """Mean next-token loss from one whole-sequence forward (plain autodiff applies)."""
   variables, _ = as_variables(params)
-  logits_BLV = model.apply(variables, tokens_BL, rngs=feature_rngs(rng))
+  logits_BLV = model.apply(variables, match.model_inputs(model.config, tokens_BL), rngs=feature_rngs(rng))
   sum_nll, count = next_token_loss(logits_BLV, tokens_BL)
   return sum_nll / jnp.maximum(count, 1)
 
 
-def chunked_inputs(tokens_BL: jax.Array, chunk_size: int):
-  """((tokens [N, B, C], first token of the next chunk [N, B], offsets [N]), base-target count).
+def chunked_inputs(ids_BL: jax.Array, chunk_size: int):
+  """((ids [N, B, C], first id of the next chunk [N, B], offsets [N]), base-target count).
+
+  `ids_BL`: the model's input ids (match.model_inputs of the tokens; the tokens themselves for a
+  model without the match input).
 
   The ragged end is padded with PAD, and the token after the last is PAD: padding tokens only
   feed positions after the end (causality) and are never targets, so they change neither the
@@ -94,21 +98,21 @@ def chunked_inputs(tokens_BL: jax.Array, chunk_size: int):
   """
   if chunk_size < 1:
     raise ValueError(f"chunk_size={chunk_size} must be >= 1.")
-  batch, length = tokens_BL.shape
+  batch, length = ids_BL.shape
   chunk_size = min(chunk_size, length)
   num_chunks = -(-length // chunk_size)
   pad = num_chunks * chunk_size - length
-  padded_BL = jnp.pad(tokens_BL, [(0, 0), (0, pad + 1)], constant_values=PAD_ID)
+  padded_BL = jnp.pad(ids_BL, [(0, 0), (0, pad + 1)], constant_values=PAD_ID)
   tokens_NBC = jnp.moveaxis(padded_BL[:, :-1].reshape(batch, num_chunks, chunk_size), 1, 0)
   next_NB = padded_BL[:, chunk_size::chunk_size].T
   # The normaliser is known before any chunk runs, so each chunk's loss term is exact.
-  count = jnp.sum(tokens_BL[:, 1:] < NUM_BASES)
+  count = jnp.sum(match.tokens_of(ids_BL[:, 1:]) < NUM_BASES)
   return (tokens_NBC, next_NB, jnp.arange(num_chunks) * chunk_size), count
 
 
-def chunk_targets(tokens_BC: jax.Array, next_B: jax.Array) -> Tuple[jax.Array, jax.Array]:
+def chunk_targets(ids_BC: jax.Array, next_B: jax.Array) -> Tuple[jax.Array, jax.Array]:
   """(targets, weights): position t predicts t+1; the chunk's last predicts the next chunk's first."""
-  targets_BC = jnp.concatenate([tokens_BC[:, 1:], next_B[:, None]], axis=1)
+  targets_BC = match.tokens_of(jnp.concatenate([ids_BC[:, 1:], next_B[:, None]], axis=1))
   return targets_BC, targets_BC < NUM_BASES
 
 
@@ -124,8 +128,8 @@ def _check_linear(model: model_lib.SLiMPerformer) -> None:
     )
 
 
-def _prefix_reader(model: model_lib.SLiMPerformer, tokens_BL: jax.Array):
-  """offset -> the T = model_lib.prefix_length tokens before a chunk starting there ([B, T]), or None.
+def _prefix_reader(model: model_lib.SLiMPerformer, ids_BL: jax.Array):
+  """offset -> the T = model_lib.prefix_length input ids before a chunk starting there ([B, T]), or None.
 
   Positions before the sequence start read PAD (the model treats them as absent). One padded copy
   of the tokens, sliced inside the reverse scan: the tokens stay the only O(L) arrays.
@@ -133,7 +137,7 @@ def _prefix_reader(model: model_lib.SLiMPerformer, tokens_BL: jax.Array):
   num_prefix = model_lib.prefix_length(model.config)
   if not num_prefix:
     return lambda offset: None
-  padded_BL = jnp.pad(tokens_BL, [(0, 0), (num_prefix, 0)], constant_values=PAD_ID)
+  padded_BL = jnp.pad(ids_BL, [(0, 0), (num_prefix, 0)], constant_values=PAD_ID)
   return lambda offset: jax.lax.dynamic_slice_in_dim(padded_BL, offset, num_prefix, axis=1)
 
 
@@ -182,7 +186,8 @@ def loss_and_grad(
   _check_linear(model)
   variables, bare = as_variables(params)
   rngs = feature_rngs(rng)
-  chunks, count = chunked_inputs(tokens_BL, chunk_size)
+  ids_BL = match.model_inputs(model.config, tokens_BL)
+  chunks, count = chunked_inputs(ids_BL, chunk_size)
   batch = tokens_BL.shape[0]
   dtype = float_dtype(variables)
   norm = jnp.maximum(count, 1).astype(jnp.promote_types(dtype, jnp.float32))
@@ -191,7 +196,7 @@ def loss_and_grad(
 
   num_chunks = chunks[0].shape[0]
   is_first = jnp.arange(num_chunks) == 0
-  prefix_of = _prefix_reader(model, tokens_BL)
+  prefix_of = _prefix_reader(model, ids_BL)
 
   def reverse_body(carry, xs):
     end_states, d_end_states, grads, loss = carry
@@ -244,14 +249,15 @@ def chunk_start_states(
   _check_linear(model)
   variables, _ = as_variables(params)
   rngs = feature_rngs(rng)
-  chunks, _ = chunked_inputs(tokens_BL, chunk_size)
+  ids_BL = match.model_inputs(model.config, tokens_BL)
+  chunks, _ = chunked_inputs(ids_BL, chunk_size)
   dtype = float_dtype(variables)
   states0 = model_lib.init_states(model.config, tokens_BL.shape[0], state_dtype or dtype, dtype)
   final_states, starts = _forward_states(model, variables, chunks, rngs, states0, collect=True)
   if not rebuilt:
     return starts
   is_first = jnp.arange(chunks[0].shape[0]) == 0
-  prefix_of = _prefix_reader(model, tokens_BL)
+  prefix_of = _prefix_reader(model, ids_BL)
 
   def body(end_states, xs):
     tokens_BC, _, offset, first = xs
@@ -282,7 +288,7 @@ def checkpointed_scan_loss(
   _check_linear(model)
   variables, _ = as_variables(params)
   rngs = feature_rngs(rng)
-  chunks, count = chunked_inputs(tokens_BL, chunk_size)
+  chunks, count = chunked_inputs(match.model_inputs(model.config, tokens_BL), chunk_size)
   states0 = model_lib.init_states(model.config, tokens_BL.shape[0], float_dtype(variables))
 
   @jax.checkpoint

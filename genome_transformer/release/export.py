@@ -120,8 +120,8 @@ def read_checkpoint(workdir: str, step: int | None = None) -> tuple[int, Any, di
       config_dict = manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
     except Exception as error:  # pylint: disable=broad-except
       raise ExportError(
-        f"The config of checkpoint {step_dir} is unreadable ({type(error).__name__}: "
-        f"{export_reader.first_line(error)}); export another step with --step "
+        f"The config of checkpoint {step_dir} is unreadable ("
+        f"{files_lib.error_summary(error)}); export another step with --step "
         f"(available: {', '.join(map(str, steps))})."
       ) from error
   finally:
@@ -148,8 +148,8 @@ def _restore_params_only(state_dir: epath.Path, step_dir: epath.Path, steps: lis
     raise
   except Exception as error:  # pylint: disable=broad-except
     raise ExportError(
-      f"The parameters of checkpoint {step_dir} are unreadable ({type(error).__name__}: "
-      f"{export_reader.first_line(error)}); export another step with --step (available: "
+      f"The parameters of checkpoint {step_dir} are unreadable ("
+      f"{files_lib.error_summary(error)}); export another step with --step (available: "
       f"{', '.join(map(str, steps))})."
     ) from error
   return restored["params"]

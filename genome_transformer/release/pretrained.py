@@ -82,7 +82,7 @@ import numpy as np
 
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import tokenizer
-from genome_transformer.model import inference, sublinear
+from genome_transformer.model import inference, match, sublinear
 from genome_transformer.model import performer as model_lib
 from genome_transformer.release import export as export_lib
 from genome_transformer.training import export_reader
@@ -134,21 +134,20 @@ def _hidden_jit(model, params, tokens_BL, lengths_B, chunk_size, rng, pool):
   variables, _ = sublinear.as_variables(params)
   rngs = sublinear.feature_rngs(rng)
   batch, length = tokens_BL.shape
+  ids_BL = match.model_inputs(model.config, tokens_BL)
   if model.config.attention != "linear":
-    h_BLD = model.apply(variables, tokens_BL, return_hidden=True, rngs=rngs)
+    h_BLD = model.apply(variables, ids_BL, return_hidden=True, rngs=rngs)
     return _pool(h_BLD, jnp.arange(length), lengths_B, pool)
 
-  chunks, _ = sublinear.chunked_inputs(tokens_BL, chunk_size)
+  chunks, _ = sublinear.chunked_inputs(ids_BL, chunk_size)
 
   def body(carry, xs):
     states, pooled_BD = carry
-    tokens_BC, _, offset = xs
-    h_BCD, states = model.apply(
-      variables, tokens_BC, position_offset=offset, states=states, return_hidden=True, rngs=rngs
-    )
+    ids_BC, _, offset = xs
+    h_BCD, states = model.apply(variables, ids_BC, position_offset=offset, states=states, return_hidden=True, rngs=rngs)
     if pool is None:
       return (states, pooled_BD), h_BCD
-    positions_C = offset + jnp.arange(tokens_BC.shape[1])
+    positions_C = offset + jnp.arange(ids_BC.shape[1])
     return (states, pooled_BD + _pool(h_BCD, positions_C, lengths_B, pool)), None
 
   states0 = model_lib.init_states(model.config, batch, sublinear.float_dtype(variables))
@@ -191,13 +190,17 @@ def _prefill_jit(model, params, chunks_NC, num_chunks, tail_T, num_tail, rng):
   rngs = sublinear.feature_rngs(rng)
   chunk = chunks_NC.shape[1]
   states0 = model_lib.init_states(model.config, 1, sublinear.float_dtype(variables))
+  # A position's match depends on everything before it, so the ids come from the whole prompt.
+  prompt_1P = chunks_NC.reshape(1, -1)
+  ids_NC = match.model_inputs(model.config, prompt_1P).reshape(chunks_NC.shape)
 
   def chunk_body(states, xs):
-    index, tokens_C = xs
-    _, new_states = model.apply(variables, tokens_C[None], position_offset=index * chunk, states=states, rngs=rngs)
+    index, ids_C = xs
+    _, new_states = model.apply(variables, ids_C[None], position_offset=index * chunk, states=states, rngs=rngs)
     return _keep_if(index < num_chunks, new_states, states), None
 
-  states, _ = jax.lax.scan(chunk_body, states0, (jnp.arange(chunks_NC.shape[0]), chunks_NC))
+  states, _ = jax.lax.scan(chunk_body, states0, (jnp.arange(chunks_NC.shape[0]), ids_NC))
+  states = inference.with_match_state(model.config, states, prompt_1P, num_chunks * chunk)
 
   def tail_body(states, xs):
     index, token = xs
@@ -234,7 +237,8 @@ def _decode_jit(model, block, params, states, token, position, key, temperature,
 
 @functools.partial(jax.jit, static_argnums=(0,))
 def _full_logits_at_jit(model, params, tokens_L, position, rng):
-  logits_1LV = model.apply({"params": params}, tokens_L[None], rngs=sublinear.feature_rngs(rng))
+  ids_1L = match.model_inputs(model.config, tokens_L[None])
+  logits_1LV = model.apply({"params": params}, ids_1L, rngs=sublinear.feature_rngs(rng))
   return jax.lax.dynamic_index_in_dim(logits_1LV[0], position, keepdims=False)
 
 

@@ -46,11 +46,6 @@ RESTORE_ATTEMPTS = 3
 RESTORE_BACKOFF_S = 0.5
 
 
-def _first_line(error: Exception) -> str:
-  text = str(error).strip()
-  return text.splitlines()[0] if text else type(error).__name__
-
-
 class _CheckpointManager(ocp.CheckpointManager):
   """Orbax's manager, except that it leaves JAX's preemption sync point to the training loop.
 
@@ -122,7 +117,7 @@ class Checkpointer:
     if failed:
       raise CheckpointUnreadableError(
         f"No checkpoint in {self.directory} could be read ("
-        + "; ".join(f"step {s}: {_first_line(e)}" for s, e in failed)
+        + "; ".join(f"step {s}: {files.error_summary(e)}" for s, e in failed)
         + "). Nothing was moved. If the storage is reachable and the checkpoints are damaged, move the directory "
         "away to start over or restore it from a copy; otherwise rerun when the storage is back."
       )
@@ -144,7 +139,7 @@ class Checkpointer:
         logging.warning(
           "Reading checkpoint %s failed (%s); retrying in %.1f s (attempt %d of %d).",
           self._step_path(step),
-          _first_line(error),
+          files.error_summary(error),
           delay,
           attempt + 2,
           RESTORE_ATTEMPTS,
@@ -177,10 +172,9 @@ class Checkpointer:
       files.move_tree(path, quarantine)
     self._manager.reload()
     logging.warning(
-      "Checkpoint %s is corrupted or half-written (%s: %s; %d attempts); moved to %s; resuming from step %d.",
+      "Checkpoint %s is corrupted or half-written (%s; %d attempts); moved to %s; resuming from step %d.",
       path,
-      type(error).__name__,
-      _first_line(error),
+      files.error_summary(error),
       RESTORE_ATTEMPTS,
       quarantine,
       fallback_step,

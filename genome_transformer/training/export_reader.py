@@ -69,11 +69,6 @@ class Export:
   stored_dtype: str  # dtype of the floating parameters in the files.
 
 
-def first_line(error: BaseException) -> str:
-  text = str(error)
-  return text.splitlines()[0] if text else ""
-
-
 # ----------------------------------------------------------------------------------------------
 # Parameter shapes implied by a config.
 
@@ -99,8 +94,7 @@ def check_params_against_config(
     expected = _shapes_by_name(abstract_params(model_config))
   except Exception as error:  # pylint: disable=broad-except
     raise ParamsConfigMismatchError(
-      f"{where}: the model config {dict(model_config)} does not build a model "
-      f"({type(error).__name__}: {first_line(error)})."
+      f"{where}: the model config {dict(model_config)} does not build a model ({files_lib.error_summary(error)})."
     ) from error
   stored = _shapes_by_name(params_tree)
   config_text = ", ".join(f"{k}={v}" for k, v in sorted(dict(model_config).items()))
@@ -223,7 +217,7 @@ def load_export(path: str, *, dtype: Any = jnp.float32, verify: bool = True) -> 
   except Exception as error:  # pylint: disable=broad-except
     raise ExportError(
       f"Export {path} is corrupted: {PARAMS_DIR}/ is not a readable Orbax checkpoint "
-      f"({type(error).__name__}: {first_line(error)})."
+      f"({files_lib.error_summary(error)})."
     ) from error
   check_params_against_config(stored, model_config, where=f"export {path}")
   abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), stored)
@@ -232,7 +226,7 @@ def load_export(path: str, *, dtype: Any = jnp.float32, verify: bool = True) -> 
     params = checkpointer.restore(params_dir, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args))
   except Exception as error:  # pylint: disable=broad-except
     raise ExportError(
-      f"Export {path} is corrupted: its parameters are unreadable ({type(error).__name__}: {first_line(error)})."
+      f"Export {path} is corrupted: its parameters are unreadable ({files_lib.error_summary(error)})."
     ) from error
   if dtype is not None:
     params = jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, params)

@@ -182,7 +182,7 @@ def _check_bucket(workdir: str) -> None:
   try:
     exists = files.as_path(bucket).exists()
   except Exception as error:  # pylint: disable=broad-except
-    reason = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
+    reason = files.error_summary(error)
     raise WorkdirError(
       f"--workdir={workdir}: cannot reach {bucket} ({reason}); check the credentials and the network, then rerun."
     ) from None

@@ -21,6 +21,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Golden values of the bundled exports (CPU, float32 compute); 2 bits per base is knowing nothing.
 RELEASES = {
   "bacteria4-slim": ("builtin:bacteria4", 4000, 1.9050, 1.9068),
+  "bacteria4-slim-conv": ("builtin:bacteria4", 4000, 1.8172, 1.8329),
   "bacteria4-slim-gpu": ("builtin:bacteria4", 4300, 1.8825, 1.9247),
   "human-chrx-slim": ("fetch:smalt-chrX", 2400, 1.9934, 2.0052),
   "human-chrx-slim-gpu": ("fetch:smalt-chrX", 3800, 2.0026, 2.2101),

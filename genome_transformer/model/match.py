@@ -11,7 +11,7 @@ stays causal and the sub-linear step stays exact: it is computed once per sequen
 the model's input ids, id = token + VOCAB_SIZE * match, match in {0: none, 1 + b: base b}; every
 chunk and prefix slice of the ids carries it, and targets are `tokens_of(ids)`.
 
-Three ways to compute it, equal by construction and by test:
+Two ways to compute it, equal by construction and by test:
 - `followers`: whole sequence, by one stable sort of the m-mer codes (O(L log L) time, O(L) memory).
 - `state_after` + `step`: token by token, from a table of the last follower of every m-mer (4^m
   entries per sequence, so order <= config_lib.MAX_MATCH_ORDER), the recurrent form for generation.

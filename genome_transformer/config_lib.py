@@ -57,6 +57,10 @@ def base_config() -> ml_collections.ConfigDict:
   config.model.conv_width = 0  # K: depthwise causal convolution of width K on q, k and v in every layer (0 = off).
   config.model.window_heads = 0  # Heads per layer that run exact causal softmax over the last window_size positions.
   config.model.window_size = 0  # w: the window of those heads (positions, the current one included).
+  # hedgehog only: each feature is (1 - f) softmax + f / d', so no feature is ever far below the others.
+  # Without it (f = 0, the published map) a feature can fall to ~1e-9 of the largest, and the sub-linear
+  # step's rebuilt states lose it to cancellation (README, "Hedgehog and the rebuilt states").
+  config.model.hedgehog_floor = 0.0
   config.model.qk_head_dim = 0  # Query/key width per head (0 = d = D/H); taylor wants a small one, e.g. 16.
   config.model.positions = "sinusoid"  # "sinusoid" (reference: absolute sin/cos block) or "none" (embedding only).
   # Issue 13: m > 0 adds to each position's embedding the base that followed the previous occurrence of
@@ -89,6 +93,16 @@ def base_config() -> ml_collections.ConfigDict:
   return config
 
 
+# Model sections written before a field existed (bundled exports, old checkpoints, small test configs)
+# lack it; they read it at its default, which base_config alone defines.
+_MODEL_DEFAULTS = base_config().model
+
+
+def model_option(model_config: ml_collections.ConfigDict, name: str):
+  """model_config.<name>, or base_config's default where the section predates the field."""
+  return model_config.get(name, _MODEL_DEFAULTS[name])
+
+
 def _fail(field: str, value, why: str):
   raise ConfigError(f"config.{field}={value!r}: {why}")
 
@@ -113,6 +127,12 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
   for field in ("conv_width", "window_heads", "window_size", "qk_head_dim"):
     if int(m[field]) < 0:
       _fail(f"model.{field}", m[field], "must be >= 0 (0 turns it off)")
+  if not 0.0 <= m.hedgehog_floor < 1.0:
+    _fail("model.hedgehog_floor", m.hedgehog_floor, "must lie in [0, 1) (0 is the published Hedgehog map)")
+  if m.hedgehog_floor and m.feature_map != "hedgehog":
+    _fail(
+      "model.hedgehog_floor", m.hedgehog_floor, f"is for feature_map='hedgehog' (now {m.feature_map!r}); set it to 0"
+    )
   if not 0 <= m.match_order <= MAX_MATCH_ORDER:
     _fail("model.match_order", m.match_order, f"must lie in [0, {MAX_MATCH_ORDER}] (0 turns it off)")
   if m.positions not in POSITIONS:

@@ -87,6 +87,8 @@ BAD_VALUES = [
   ("model.positions", "rotary", "model.positions"),
   ("model.window_heads", 3, "model.window_heads"),
   ("model.window_size", 8, "model.window_size"),
+  ("model.hedgehog_floor", 0.01, "model.hedgehog_floor"),  # tiny.py's map is sqr.
+  ("model.hedgehog_floor", 1.0, "model.hedgehog_floor"),
   ("data.reverse_complement_prob", 1.5, "data.reverse_complement_prob"),
   ("eval.max_bases", -5, "eval.max_bases"),
   ("eval.context", 1, "eval.context"),

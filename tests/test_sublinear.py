@@ -249,6 +249,30 @@ def test_components_equal_autodiff_float64(component, chunk_size):
     _assert_close(got, _full(model, params, _tokens(), None), rtol=1e-9, atol_frac=1e-11)
 
 
+def test_hedgehog_floor_keeps_the_rebuilt_states_exact():
+  """A spiky learned map breaks the reverse pass's subtraction; the floor mends it (attention.hedgehog_features).
+
+  The first 32 tokens are all A, so their keys use few features and the others' state entries stay
+  ~1e-9 of the largest until the random bases after them; the projection x 16 makes the map spiky.
+  Without the floor the rebuilt entries are cancellation noise and the gradient is wrong (measured:
+  relative error 2e5; asserted > 1e-2, so the case does show the failure); with it they match.
+  """
+  tokens = np.asarray(_tokens(seed=3, length=96)) % 4
+  tokens[:, :32] = 0
+  errors = {}
+  for floor in (0.0, 0.01):
+    model, params = _setup(feature_map="hedgehog", hedgehog_floor=floor)
+    params = perturbed(params)
+    params = jax.tree_util.tree_map_with_path(
+      lambda path, x: x * 16.0 if "feature_projection" in jax.tree_util.keystr(path) else x, params
+    )
+    (_, grads), (_, grads_ref) = _slim(model, params, tokens, 16), _full(model, params, tokens, None)
+    flat = lambda tree: np.concatenate([np.ravel(x) for x in jax.tree.leaves(tree)])
+    errors[floor] = np.linalg.norm(flat(grads) - flat(grads_ref)) / np.linalg.norm(flat(grads_ref))
+  assert not errors[0.0] <= 1e-2, errors  # NaN counts as a failure shown.
+  assert errors[0.01] < 1e-4, errors
+
+
 def test_components_rebuilt_start_states_and_context_rows_equal_stored():
   """The reverse pass's start states, context rows included, are the forward pass's."""
   with jax.enable_x64(True):

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from genome_transformer import config_lib
 from genome_transformer.genomics import tokenizer
 from genome_transformer.model import match, sublinear
 from genome_transformer.model import performer as model_lib
@@ -139,12 +140,12 @@ def step(
   every step of a sequence. jit with `model` static.
   """
   variables, _ = sublinear.as_variables(params)
-  order = match.order_of(model.config)
+  order = config_lib.model_option(model.config, "match_order")
   ids_B = token_B
   if order:
     states, match_state = states
     match_B, match_state = match.step(match_state, token_B, order)
-    ids_B = token_B + tokenizer.VOCAB_SIZE * match_B.astype(token_B.dtype)
+    ids_B = match.pack(token_B, match_B)
   logits_B1V, new_states = model.apply(
     variables, ids_B[:, None], position_offset=position, states=states, rngs=sublinear.feature_rngs(rng)
   )
@@ -156,7 +157,7 @@ def with_match_state(model_config, states, tokens_BL: Optional[jax.Array] = None
 
   A model without it steps from `states` alone, which are returned as they are.
   """
-  order = match.order_of(model_config)
+  order = config_lib.model_option(model_config, "match_order")
   if not order:
     return states
   if tokens_BL is None:

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from genome_transformer import config_lib
 from genome_transformer.genomics.tokenizer import NUM_BASES, VOCAB_SIZE
 
 NUM_VALUES = NUM_BASES + 1  # none, or one of the four bases.
@@ -34,10 +35,6 @@ class MatchState(NamedTuple):
   table_BK: jax.Array  # int8 [B, 4^m]: 0 = not seen (or followed by a non-base), 1 + b = followed by base b.
   code_B: jax.Array  # int32: base-4 code of the last min(run, m) bases.
   run_B: jax.Array  # int32: consecutive bases ending at the last token, capped at m.
-
-
-def order_of(model_config: ml_collections.ConfigDict) -> int:
-  return model_config.get("match_order", 0)
 
 
 def tokens_of(ids):
@@ -85,10 +82,15 @@ def followers(tokens_BL: jax.Array, order: int) -> jax.Array:
 
 def model_inputs(model_config: ml_collections.ConfigDict, tokens_BL: jax.Array) -> jax.Array:
   """The ids the model reads: the tokens, with each position's match packed in when match_order > 0."""
-  order = order_of(model_config)
+  order = config_lib.model_option(model_config, "match_order")
   if not order:
     return tokens_BL
-  return tokens_BL + VOCAB_SIZE * followers(tokens_BL, order).astype(tokens_BL.dtype)
+  return pack(tokens_BL, followers(tokens_BL, order))
+
+
+def pack(tokens, match_values):
+  """The model's input ids: each token with its match value (0 none, 1 + b base b) packed in."""
+  return tokens + VOCAB_SIZE * match_values.astype(tokens.dtype)
 
 
 def initial_state(order: int, batch_size: int) -> MatchState:

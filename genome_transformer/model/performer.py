@@ -62,16 +62,6 @@ from genome_transformer.model import attention, match
 
 LAYER_NORM_EPS = 1e-5  # PyTorch's default; Flax's is 1e-6.
 
-# Model sections written before a field existed (bundled exports, old checkpoints, small test
-# configs) lack it; they read it at its default, which config_lib alone defines.
-_MODEL_DEFAULTS = config_lib.base_config().model
-
-
-def option(config: ml_collections.ConfigDict, name: str):
-  """config.<name>, or config_lib's default where the section predates the field."""
-  return config.get(name, _MODEL_DEFAULTS[name])
-
-
 # Per layer: (S_BHMd, z_BHM, context_BRD): the linear-attention state of the layer's linear heads,
 # and the last R rows of the layer's input, which its convolution and window read (R may be 0).
 LayerState = Tuple[jax.Array, jax.Array, jax.Array]
@@ -112,12 +102,12 @@ def head_dim(config: ml_collections.ConfigDict) -> int:
 
 def qk_head_dim(config: ml_collections.ConfigDict) -> int:
   """The query and key width per head: model.qk_head_dim, or d when it is 0."""
-  return option(config, "qk_head_dim") or head_dim(config)
+  return config_lib.model_option(config, "qk_head_dim") or head_dim(config)
 
 
 def linear_heads(config: ml_collections.ConfigDict) -> int:
   """Heads that run causal linear attention; the first model.window_heads run windowed softmax."""
-  return config.num_heads - option(config, "window_heads")
+  return config.num_heads - config_lib.model_option(config, "window_heads")
 
 
 def num_features(config: ml_collections.ConfigDict) -> int:
@@ -127,8 +117,8 @@ def num_features(config: ml_collections.ConfigDict) -> int:
 
 def context_rows(config: ml_collections.ConfigDict) -> int:
   """R: how many rows of a layer's input before a position its convolution and window read."""
-  conv = max(option(config, "conv_width") - 1, 0)
-  window = option(config, "window_size") - 1 if option(config, "window_heads") else 0
+  conv = max(config_lib.model_option(config, "conv_width") - 1, 0)
+  window = config_lib.model_option(config, "window_size") - 1 if config_lib.model_option(config, "window_heads") else 0
   return conv + window
 
 
@@ -221,7 +211,7 @@ class Layer(nn.Module):
     cfg = self.config
     batch, rows, width = x_BED.shape
     heads, dim, qk_dim = cfg.num_heads, head_dim(cfg), qk_head_dim(cfg)
-    window_heads = option(cfg, "window_heads")
+    window_heads = config_lib.model_option(cfg, "window_heads")
     out_rows = rows - num_context if state is not None and not states_at_end else rows
     ln_attention = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="ln_attention")
     ln_ffn = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="ln_ffn")
@@ -231,7 +221,7 @@ class Layer(nn.Module):
     q_BEF = _dense(heads * qk_dim, width, "query")(h_BED)
     k_BEF = _dense(heads * qk_dim, width, "key")(h_BED)
     v_BED = _dense(width, width, "value")(h_BED)
-    if option(cfg, "conv_width"):
+    if config_lib.model_option(cfg, "conv_width"):
       valid_1E1 = valid_E[None, :, None].astype(x_BED.dtype)
       taps = lambda name, features: self.param(name, _identity_taps, (cfg.conv_width, features))
       q_BEF = attention.causal_depthwise_conv(q_BEF * valid_1E1, taps("conv_query", heads * qk_dim))
@@ -295,9 +285,10 @@ class Layer(nn.Module):
   ):
     """Causal linear attention of the linear heads: (out for the returned rows, end state, start state)."""
     cfg = self.config
-    phi_q_BOHM = attention.feature_map(q_BOHd, cfg.feature_map, features_HdM)
+    floor = config_lib.model_option(cfg, "hedgehog_floor")
+    phi_q_BOHM = attention.feature_map(q_BOHd, cfg.feature_map, features_HdM, floor)
     # A row before the sequence start adds nothing to any state.
-    phi_k_BEHM = attention.feature_map(k_BEHd, cfg.feature_map, features_HdM) * valid_E[None, :, None, None]
+    phi_k_BEHM = attention.feature_map(k_BEHd, cfg.feature_map, features_HdM, floor) * valid_E[None, :, None, None]
     eps = attention.denominator_epsilon(cfg.feature_map, qk_head_dim(cfg))
     if state is None:
       return attention.causal_linear_attention_prefix_sum(phi_q_BOHM, phi_k_BEHM, v_BEHd, eps=eps), None, None
@@ -447,11 +438,11 @@ class SLiMPerformer(nn.Module):
   def _embed(self, ids_BL: jax.Array, positions_L: jax.Array) -> jax.Array:
     """Token embedding (plus the match's), concatenated with sinusoids of the absolute positions."""
     cfg = self.config
-    sinusoid = option(cfg, "positions") == "sinusoid"
+    sinusoid = config_lib.model_option(cfg, "positions") == "sinusoid"
     width = cfg.d_model // 2 if sinusoid else cfg.d_model
-    tokens_BL = match.tokens_of(ids_BL) if option(cfg, "match_order") else ids_BL
+    tokens_BL = match.tokens_of(ids_BL) if config_lib.model_option(cfg, "match_order") else ids_BL
     emb_BLE = nn.Embed(cfg.vocab_size, width, embedding_init=nn.initializers.normal(1.0), name="embed")(tokens_BL)
-    if option(cfg, "match_order"):
+    if config_lib.model_option(cfg, "match_order"):
       # Zero at init, so the model starts as the one without the match input.
       match_embed = nn.Embed(match.NUM_VALUES, width, embedding_init=nn.initializers.zeros, name="match_embed")
       emb_BLE = emb_BLE + match_embed(ids_BL // cfg.vocab_size)

@@ -31,6 +31,8 @@ VARIANTS = {
   "conv4+rc": (_CONV, {"reverse_complement_prob": 0.5}),
   "conv4+hedgehog": ({**_CONV, **_HEDGEHOG}, {}),
   "conv4+hedgehog+window64": ({**_CONV, **_HEDGEHOG, **_WINDOW, "d_ff": 512}, {}),
+  # The floor that keeps the sub-linear step's rebuilt states exact (attention.hedgehog_features): its cost.
+  "conv4+hedgehog+floor": ({**_CONV, **_HEDGEHOG, "hedgehog_floor": 0.01}, {}),
   "softmax": ({"attention": "softmax"}, {}),
   "softmax+conv4": ({"attention": "softmax", **_CONV}, {}),
 }

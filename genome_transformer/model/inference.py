@@ -33,31 +33,32 @@ def chunked_log_likelihood(
   entry t scores token t.
 
   Every position is scored, whatever its target (base, N or padding): callers choose what
-  counts (the training loss counts targets < 4). Linear attention runs as a lax.scan over
-  chunks carrying the per-layer states: activation memory is one chunk's, flat in L (the
-  result itself is O(L)). A softmax model has no recurrence; it is scored with one full forward
-  (memory O(L^2)). jit with `model` and `chunk_size` static.
+  counts (the training loss counts targets < 4). Both attentions run as a lax.scan over chunks:
+  linear attention carries the per-layer states, so activation memory is one chunk's, flat in L
+  (the result itself is O(L)); softmax carries a key/value cache of the whole (chunk-padded)
+  sequence, so memory is O(L (C + layers D)) where one full forward's scores would be O(L^2)
+  (16 windows of 16 k in one call needed 52 GB that way). jit with `model` and `chunk_size` static.
   """
   variables, _ = sublinear.as_variables(params)
   rngs = sublinear.feature_rngs(rng)
   batch, length = tokens_BL.shape
   ids_BL = match.model_inputs(model.config, tokens_BL)
-  if model.config.attention != "linear":
-    logits_BLV = model.apply(variables, ids_BL, rngs=rngs)
-    targets_BL = jnp.concatenate([tokens_BL[:, 1:], tokens_BL[:, :1]], axis=1)
-    logp_BL = sublinear.target_log_probs(logits_BLV, targets_BL)
+  chunks, _ = sublinear.chunked_inputs(ids_BL, chunk_size)
+
+  def body(states, xs):
+    ids_BC, next_B, offset = xs
+    logits_BCV, states = model.apply(variables, ids_BC, position_offset=offset, states=states, rngs=rngs)
+    targets_BC, _ = sublinear.chunk_targets(ids_BC, next_B)
+    return states, sublinear.target_log_probs(logits_BCV, targets_BC)
+
+  dtype = sublinear.float_dtype(variables)
+  if model.config.attention == "linear":
+    states0 = model_lib.init_states(model.config, batch, dtype)
   else:
-    chunks, _ = sublinear.chunked_inputs(ids_BL, chunk_size)
-
-    def body(states, xs):
-      ids_BC, next_B, offset = xs
-      logits_BCV, states = model.apply(variables, ids_BC, position_offset=offset, states=states, rngs=rngs)
-      targets_BC, _ = sublinear.chunk_targets(ids_BC, next_B)
-      return states, sublinear.target_log_probs(logits_BCV, targets_BC)
-
-    states0 = model_lib.init_states(model.config, batch, sublinear.float_dtype(variables))
-    _, logp_NBC = jax.lax.scan(body, states0, chunks)
-    logp_BL = jnp.moveaxis(logp_NBC, 0, 1).reshape(batch, -1)[:, :length]
+    # The ragged last chunk is padded: the cache holds it whole, so its write is not clamped back.
+    states0 = model_lib.init_kv_cache(model.config, batch, chunks[0].shape[0] * chunks[0].shape[2], dtype)
+  _, logp_NBC = jax.lax.scan(body, states0, chunks)
+  logp_BL = jnp.moveaxis(logp_NBC, 0, 1).reshape(batch, -1)[:, :length]
   # Entry t of the scan scores token t + 1: move it to t + 1, where its token is.
   return jnp.concatenate([jnp.full((batch, 1), jnp.nan, logp_BL.dtype), logp_BL[:, :-1]], axis=1)
 

@@ -143,8 +143,9 @@ def hedgehog_features(x_BLHd: jax.Array, projection_HdM: jax.Array, floor: float
   feature is at least f / d' of a sum of 1. Exp lets a feature fall to 1e-9 of the others, and then a
   query's denominator can rest on a state entry z_m that small, while the sub-linear reverse pass
   rebuilds z_m as z_end - dz_m from entries up to a chunk long: the cancellation leaves an error of
-  float32's eps times those, orders of magnitude above z_m (measured: a human chrX run's gradient
-  off by 5% and then NaN). The floor bounds the entries' range to d' / f.
+  float32's eps times those, orders of magnitude above z_m (measured: a human chrX run's gradient went
+  NaN at step 1472; README, "Hedgehog and the rebuilt states"). The floor bounds the entries' range to
+  d' / f.
   """
   u_BLHM = jnp.einsum("blhd,hdm->blhm", x_BLHd, projection_HdM.astype(x_BLHd.dtype))
   phi_BLHM = jnp.concatenate([jax.nn.softmax(u_BLHM, axis=-1), jax.nn.softmax(-u_BLHM, axis=-1)], axis=-1)

@@ -13,11 +13,12 @@ Fields are documented in genome_transformer/config_lib.py.
 
 from genome_transformer import config_lib
 
+# Hedgehog's projections (25 k) come out of the FFN, as in configs/ablation.py: within 5% of the twin.
+_CONV4_HEDGEHOG = dict(conv_width=4, feature_map="hedgehog", d_ff=496)
 VARIANTS = {
-  # Hedgehog's projections (25 k) come out of the FFN, as in configs/ablation.py: within 5% of the twin.
-  "conv4+hedgehog": dict(conv_width=4, feature_map="hedgehog", d_ff=496),
+  "conv4+hedgehog": _CONV4_HEDGEHOG,
   # The run above went NaN at step 1472 (README, "Hedgehog and the rebuilt states"); the floor mends it.
-  "conv4+hedgehog+floor": dict(conv_width=4, feature_map="hedgehog", d_ff=496, hedgehog_floor=0.01),
+  "conv4+hedgehog+floor": {**_CONV4_HEDGEHOG, "hedgehog_floor": 0.01},
   "conv4+window64": dict(conv_width=4, window_heads=1, window_size=64),  # One head of two over 64 bases.
   "softmax+conv4": dict(attention="softmax", conv_width=4),
 }

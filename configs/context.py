@@ -10,7 +10,7 @@ steps). Equal tokens with a fixed batch would give the long windows 64x fewer up
 (eval.max_bases per record), scored at the run's own context by the trainer; benchmarks/context.py
 scores each run at longer contexts too. Variants are configs/ablation.py's model variants
 (`faithful`, `conv4`, `conv4+window64`, `conv4+hedgehog` the best of the ablation, `softmax`,
-`softmax+conv4`), and two of issue 13's: `conv4+hedgehog+nopos` and `conv4+hedgehog+match12`.
+`softmax+conv4`), and issue 13's: `conv4+hedgehog+nopos`, `conv4+hedgehog+match12` and both together.
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -32,6 +32,9 @@ VARIANTS = {
   "conv4+hedgehog+nopos": {**_CONV, **_HEDGEHOG, "positions": "none"},
   # With the match input (model/match.py): can the model copy what lies in its long context?
   "conv4+hedgehog+match12": {**_CONV, **_HEDGEHOG, "match_order": 12},
+  # The sweep's model: the match input, and no sinusoids, which cost past the training window
+  # (benchmarks/results/probes_positions_bacteria.json); every L is also scored at longer contexts.
+  "conv4+hedgehog+match12+nopos": {**_CONV, **_HEDGEHOG, "match_order": 12, "positions": "none"},
   "softmax": dict(attention="softmax"),
   "softmax+conv4": dict(attention="softmax", **_CONV),
 }

@@ -19,6 +19,13 @@ temporaries + outputs - aliased).
 Scoring. inference.chunked_log_likelihood (jitted) over --score_bases of the genome at several
 chunk sizes: bases/s of one call after compilation (compile time reported apart).
 
+Softmax scoring. The softmax twin scores one window of W bases (--softmax_score_windows) two ways:
+chunked_log_likelihood over a key/value cache in chunks of --softmax_score_chunk (what the library
+does: each of the N chunks reads the whole padded cache, masked, so (1 + 1/N) times the scores of one
+forward, plus the cache writes; one chunk runs as a plain forward) against one whole-window forward
+(its L^2 scores in memory at once). Both give the same log-probabilities (max difference reported);
+the rows say what the chunking costs in time and saves in compiled memory.
+
 Model: D=256, 3 layers, 4 heads, d_ff=1024, sqr (M = d = 64), float32, batch 1, random weights
 (speed does not depend on them).
 
@@ -43,7 +50,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import common  # pylint: disable=g-import-not-at-top
 from genome_transformer.genomics import tokenizer  # pylint: disable=g-import-not-at-top
-from genome_transformer.model import inference  # pylint: disable=g-import-not-at-top
+from genome_transformer.model import inference, sublinear  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
 
 _QUICK = flags.DEFINE_bool("quick", False, "Contexts up to 2^16 and 128 kb of scoring.")
@@ -55,6 +62,15 @@ _SOFTMAX_REPEATS = flags.DEFINE_integer("softmax_repeats", 3, "Timed decode scan
 _PREFILL_CHUNK = flags.DEFINE_integer("prefill_chunk", 1024, "Chunk length of the prompt's recurrence.")
 _SCORE_BASES = flags.DEFINE_integer("score_bases", 2**20, "Bases scored (--quick: 2^17).")
 _SCORE_CHUNKS = flags.DEFINE_list("score_chunks", ["256", "1024", "4096"], "Chunk sizes for scoring.")
+_SOFTMAX_SCORE_WINDOWS = flags.DEFINE_list(
+  "softmax_score_windows", ["1024", "4096", "16384"], "Windows the softmax twin scores both ways."
+)
+_SOFTMAX_SCORE_CHUNK = flags.DEFINE_integer("softmax_score_chunk", 1024, "Chunk of the softmax cached scoring.")
+_SECTIONS = flags.DEFINE_list(
+  "sections",
+  ["generation", "scoring", "softmax_scoring"],
+  "Sections to run; the others are kept from an existing --out JSON (rerun one without the rest).",
+)
 _MAX_CACHE_GIB = flags.DEFINE_float("max_cache_gib", 4.0, "Largest softmax KV cache tried (XLA holds ~2 copies).")
 _MAX_DECODE_S = flags.DEFINE_float("max_decode_s", 60.0, "Stop softmax when a timed scan would take longer.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/inference.json", "JSON path (the PNG goes beside it).")
@@ -287,6 +303,60 @@ def scoring(tokens_L: np.ndarray, chunks):
   return rows
 
 
+def softmax_scoring(tokens_L: np.ndarray, windows, chunk: int):
+  """One window per W: chunked_log_likelihood over a cache against one whole-window forward."""
+  model = common.make_model("softmax", **DIMS)
+  params = common.init_params(model)
+  chunked = jax.jit(inference.chunked_log_likelihood, static_argnums=(0, 3))
+
+  @jax.jit
+  def one_forward(params, tokens_BL):
+    logits_BLV = model.apply({"params": params}, tokens_BL)
+    logp_BL = sublinear.target_log_probs(logits_BLV[:, :-1], tokens_BL[:, 1:])
+    return jnp.concatenate([jnp.full((1, 1), jnp.nan, logp_BL.dtype), logp_BL], axis=1)
+
+  rows = []
+  print(f"\nsoftmax twin scoring one window (median of 3 calls): chunked over a cache (chunk {chunk}), one forward")
+  print(f"{'window':>7} {'method':>12} {'bases/s':>9} {'compile s':>9} {'compiled MiB':>13} {'max |diff|':>10}")
+  for window in windows:
+    tokens_BL = jnp.asarray(tokens_L[:window])[None]
+    results = {}
+    for method, lowered in (
+      ("chunked", lambda: chunked.lower(model, params, tokens_BL, chunk)),
+      ("one_forward", lambda: one_forward.lower(params, tokens_BL)),
+    ):
+      start = time.perf_counter()
+      compiled = lowered().compile()
+      compile_s = time.perf_counter() - start
+      compiled(params, tokens_BL).block_until_ready()  # Warm: the first call also allocates.
+      times = []
+      for _ in range(3):
+        start = time.perf_counter()
+        results[method] = compiled(params, tokens_BL).block_until_ready()
+        times.append(time.perf_counter() - start)
+      seconds = statistics.median(times)
+      rows.append(
+        dict(
+          window=window,
+          method=method,
+          chunk_size=chunk if method == "chunked" else window,
+          seconds=seconds,
+          bases_per_s=window / seconds,
+          compile_s=compile_s,
+          compiled_bytes=common.compiled_total_bytes(compiled),
+        )
+      )
+    diff = float(jnp.nanmax(jnp.abs(results["chunked"] - results["one_forward"])))
+    for r in rows[-2:]:
+      r["max_abs_logp_difference"] = diff
+      print(
+        f"{window:>7} {r['method']:>12} {r['bases_per_s']:>9.0f} {r['compile_s']:>9.1f} "
+        f"{r['compiled_bytes']['total'] / 2**20:>13.1f} {diff:>10.2e}",
+        flush=True,
+      )
+  return rows
+
+
 def plot(gen_rows, score_rows, path: str) -> None:
   plt = common.pyplot()
   fig, (ax, bx, cx) = plt.subplots(1, 3, figsize=(15, 4.3))
@@ -326,42 +396,59 @@ def main(argv):
     plot(result["generation"], result["scoring"], png)
     print(f"wrote {png}")
     return
+  unknown = set(_SECTIONS.value) - {"generation", "scoring", "softmax_scoring"}
+  if unknown:
+    raise app.UsageError(f"--sections: {sorted(unknown)} not among generation, scoring, softmax_scoring.")
+  kept = {}
+  if len(_SECTIONS.value) < 3:
+    if not os.path.exists(_OUT.value):
+      raise app.UsageError(f"--sections runs only some sections and keeps the rest from {_OUT.value}: not found.")
+    with open(_OUT.value) as f:
+      kept = json.load(f)
   max_log2 = min(_MAX_LOG2.value, 16) if _QUICK.value else _MAX_LOG2.value
   score_bases = min(_SCORE_BASES.value, 2**17) if _QUICK.value else _SCORE_BASES.value
   contexts = [2**k for k in range(10, max_log2 + 1, 2)]
   if contexts[0] % _PREFILL_CHUNK.value:
     raise ValueError(f"--prefill_chunk={_PREFILL_CHUNK.value} must divide the contexts (from 1024).")
-  tokens_L = genome_tokens(max(contexts[-1], score_bases))
-  load_before = os.getloadavg()
+  windows = [int(w) for w in _SOFTMAX_SCORE_WINDOWS.value]
+  tokens_L = genome_tokens(max(contexts[-1], score_bases, *windows))
   print(
-    f"device {jax.devices()[0].platform}, {os.cpu_count()} CPUs (load average {load_before[0]:.1f}); "
+    f"device {jax.devices()[0].platform}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}); "
     f"model {DIMS}, sqr, float32, batch 1; per-token time: median of {_REPEATS.value} scans of "
     f"{_DECODE.value} tokens (softmax: {_SOFTMAX_REPEATS.value} of {_SOFTMAX_DECODE.value})"
   )
-  gen_rows = generation(tokens_L, contexts)
-  linear = [r for r in gen_rows if r["model"] == "linear"]
-  flat = linear[-1]["ms_per_token"] / linear[0]["ms_per_token"]
-  print(
-    f"linear: per-token time at {linear[-1]['context']} / at {linear[0]['context']} = {flat:.2f}; "
-    f"state {linear[0]['state_bytes']} bytes at every context"
-  )
-  score_rows = scoring(tokens_L[:score_bases], [int(c) for c in _SCORE_CHUNKS.value])
-  result = dict(
-    device=str(jax.devices()[0]),
-    cpu_count=os.cpu_count(),
-    load_average=[load_before, os.getloadavg()],
-    dims=DIMS,
-    decode_tokens=_DECODE.value,
-    repeats=_REPEATS.value,
-    softmax_decode_tokens=_SOFTMAX_DECODE.value,
-    softmax_repeats=_SOFTMAX_REPEATS.value,
-    prefill_chunk=_PREFILL_CHUNK.value,
-    generation=gen_rows,
-    linear_flatness=dict(ratio=flat, from_context=linear[0]["context"], to_context=linear[-1]["context"]),
-    scoring=score_rows,
-  )
+  result = dict(kept, device=str(jax.devices()[0]), cpu_count=os.cpu_count(), dims=DIMS)
+  # Load average [before, after] per section: sections may run at different times (--sections).
+  loads = result.get("load_average", {})
+  if not isinstance(loads, dict):  # A JSON from before --sections: one pair for its two sections.
+    loads = {"generation": loads, "scoring": loads}
+  for section in _SECTIONS.value:
+    load_before = os.getloadavg()
+    if section == "generation":
+      gen_rows = generation(tokens_L, contexts)
+      linear = [r for r in gen_rows if r["model"] == "linear"]
+      flat = linear[-1]["ms_per_token"] / linear[0]["ms_per_token"]
+      print(
+        f"linear: per-token time at {linear[-1]['context']} / at {linear[0]['context']} = {flat:.2f}; "
+        f"state {linear[0]['state_bytes']} bytes at every context"
+      )
+      result.update(
+        decode_tokens=_DECODE.value,
+        repeats=_REPEATS.value,
+        softmax_decode_tokens=_SOFTMAX_DECODE.value,
+        softmax_repeats=_SOFTMAX_REPEATS.value,
+        prefill_chunk=_PREFILL_CHUNK.value,
+        generation=gen_rows,
+        linear_flatness=dict(ratio=flat, from_context=linear[0]["context"], to_context=linear[-1]["context"]),
+      )
+    elif section == "scoring":
+      result["scoring"] = scoring(tokens_L[:score_bases], [int(c) for c in _SCORE_CHUNKS.value])
+    else:
+      result["softmax_scoring"] = softmax_scoring(tokens_L, windows, _SOFTMAX_SCORE_CHUNK.value)
+    loads[section] = [load_before, os.getloadavg()]
+  result["load_average"] = loads
   common.write_json(_OUT.value, result)
-  plot(gen_rows, score_rows, png)
+  plot(result["generation"], result["scoring"], png)
   print(f"wrote {_OUT.value} and {png}")
 
 

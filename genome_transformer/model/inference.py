@@ -37,7 +37,10 @@ def chunked_log_likelihood(
   linear attention carries the per-layer states, so activation memory is one chunk's, flat in L
   (the result itself is O(L)); softmax carries a key/value cache of the whole (chunk-padded)
   sequence, so memory is O(L (C + layers D)) where one full forward's scores would be O(L^2)
-  (16 windows of 16 k in one call needed 52 GB that way). jit with `model` and `chunk_size` static.
+  (16 windows of 16 k in one call needed 52 GB that way). A softmax sequence that fits in one chunk
+  runs as one causal forward: every chunk reads the whole cache, masked, so a lone chunk would do
+  twice the work for nothing (benchmarks/inference.py: 2.6x slower at 1 k). jit with `model` and
+  `chunk_size` static.
   """
   variables, _ = sublinear.as_variables(params)
   rngs = sublinear.feature_rngs(rng)
@@ -47,13 +50,18 @@ def chunked_log_likelihood(
 
   def body(states, xs):
     ids_BC, next_B, offset = xs
-    logits_BCV, states = model.apply(variables, ids_BC, position_offset=offset, states=states, rngs=rngs)
+    if states is None:  # A softmax sequence in one chunk: no cache to read or fill.
+      logits_BCV = model.apply(variables, ids_BC, position_offset=offset, rngs=rngs)
+    else:
+      logits_BCV, states = model.apply(variables, ids_BC, position_offset=offset, states=states, rngs=rngs)
     targets_BC, _ = sublinear.chunk_targets(ids_BC, next_B)
     return states, sublinear.target_log_probs(logits_BCV, targets_BC)
 
   dtype = sublinear.float_dtype(variables)
   if model.config.attention == "linear":
     states0 = model_lib.init_states(model.config, batch, dtype)
+  elif chunks[0].shape[0] == 1:
+    states0 = None
   else:
     # The ragged last chunk is padded: the cache holds it whole, so its write is not clamped back.
     states0 = model_lib.init_kv_cache(model.config, batch, chunks[0].shape[0] * chunks[0].shape[2], dtype)

@@ -7,7 +7,7 @@ on bacteria and the softmax twin of the convolution model, each trained exactly 
 release (`human-chrx-slim`, 1.8687 test) and its softmax baseline (1.8600).
 Variants after a colon, for benchmarks/ablation.py (`--config=configs/release_human_chrx_local.py`):
 `conv4+hedgehog` (the default: the best at equal tokens on bacteria, and faster than the window),
-`conv4+window64` (the second best), `conv4+window256`, `softmax+conv4` (the twin).
+`conv4+window64` (the second best), `softmax+conv4` (the twin).
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -20,8 +20,6 @@ VARIANTS = {
   # The run above went NaN at step 1472 (README, "Hedgehog and the rebuilt states"); the floor mends it.
   "conv4+hedgehog+floor": {**_CONV4_HEDGEHOG, "hedgehog_floor": 0.01},
   "conv4+window64": dict(conv_width=4, window_heads=1, window_size=64),  # One head of two over 64 bases.
-  # window64 tied the twin (README): does a head that sees four times further back pass it?
-  "conv4+window256": dict(conv_width=4, window_heads=1, window_size=256),
   "softmax+conv4": dict(attention="softmax", conv_width=4),
 }
 

@@ -8,7 +8,9 @@ genome_transformer/evaluation/probes.py:
   recall      bits per base saved on a 200-base held-out segment by an exact copy planted d bases
               before it (d = 100, 1k, 10k, 100k; a d that does not fit in the context is reported so)
   adaptation  bits per base at positions [0, 1k), [1k, 4k), [4k, 16k), [16k, 64k) of windows of a
-              genome of a phylum none of the models saw (C. diphtheriae by default)
+              genome of a phylum none of the models saw (C. diphtheriae by default); with
+              --adaptation_split=test and finer --adaptation_buckets, the same on the training genome's
+              held-out bases: where in its window a model gains or loses against another
   regions     bits per base on repeat and unique bases of human chrX's test split: soft-masked
               (lowercase) bases, or (--region_mask=kmer24, the default, since the offline chrX has no
               soft-masking) bases inside a 24-mer that occurs twice in the test bases and the train split
@@ -61,7 +63,15 @@ _ADAPTATION_GENOME = flags.DEFINE_string(
   "adaptation_genome", "fetch:pyrodigal-cdiphtheriae", "A genome none of the models was trained on (all its bases)."
 )
 _ADAPTATION_WINDOW = flags.DEFINE_integer("adaptation_window", 65536, "Adaptation: longest window (bases).")
-_ADAPTATION_WINDOWS = flags.DEFINE_integer("adaptation_windows", 8, "Adaptation: windows, evenly spread.")
+_ADAPTATION_WINDOWS = flags.DEFINE_integer("adaptation_windows", 8, "Adaptation: windows, evenly spread (0 = all).")
+_ADAPTATION_SPLIT = flags.DEFINE_enum(
+  "adaptation_split", "all", ["all", "test"], "Adaptation: every base of the genome, or its test split only."
+)
+_ADAPTATION_BUCKETS = flags.DEFINE_list(
+  "adaptation_buckets",
+  [f"{start}:{end}" for start, end in probes.DEFAULT_BUCKETS],
+  "Adaptation: position buckets START:END within each window.",
+)
 _REGION_GENOME = flags.DEFINE_string("region_genome", "fetch:smalt-chrX", "Soft-masked genome; its test split.")
 _REGION_MAX_BASES = flags.DEFINE_integer("region_max_bases", 262144, "Regions: first bases of each test record.")
 _REGION_MASK = flags.DEFINE_string(
@@ -133,6 +143,12 @@ def main(argv):
   if unknown:
     raise app.UsageError(f"--probes: {sorted(unknown)} are not among {PROBES}.")
   contexts = [int(c) for c in _CONTEXTS.value]
+  try:
+    buckets = [tuple(int(x) for x in b.split(":")) for b in _ADAPTATION_BUCKETS.value]
+  except ValueError:
+    buckets = []
+  if not buckets or any(len(b) != 2 for b in buckets):
+    raise app.UsageError(f"--adaptation_buckets={_ADAPTATION_BUCKETS.value}: START:END pairs, e.g. 0:1024,1024:4096.")
   scorers, info, train_genome = [], {}, None
   for item in _MODELS.value:
     name, sep, path = item.partition("=")
@@ -180,7 +196,10 @@ def main(argv):
     result["recall"] = {"genome": recall_genome, "split": "test", "rows": rows}
 
   if "adaptation" in _PROBES.value:
-    sequences = whole_genome(_ADAPTATION_GENOME.value)
+    if _ADAPTATION_SPLIT.value == "test":
+      sequences = [t for _, t in input_pipeline.heldout_sequences({"genome": _ADAPTATION_GENOME.value}, "test")]
+    else:
+      sequences = whole_genome(_ADAPTATION_GENOME.value)
     rows = []
     for scorer in scorers + markov:
       window = min(scorer.context or longest, _ADAPTATION_WINDOW.value)
@@ -191,7 +210,8 @@ def main(argv):
           scorer,
           sequences,
           window=window,
-          num_windows=_ADAPTATION_WINDOWS.value,
+          buckets=buckets,
+          num_windows=_ADAPTATION_WINDOWS.value or None,
         )
       )
       print(
@@ -202,7 +222,7 @@ def main(argv):
         ),
         flush=True,
       )
-    result["adaptation"] = {"genome": _ADAPTATION_GENOME.value, "rows": rows}
+    result["adaptation"] = {"genome": _ADAPTATION_GENOME.value, "split": _ADAPTATION_SPLIT.value, "rows": rows}
 
   if "regions" in _PROBES.value:
     regions = input_pipeline.heldout_sequences({"genome": _REGION_GENOME.value}, "test", with_mask=True)

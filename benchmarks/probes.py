@@ -147,7 +147,7 @@ def main(argv):
     buckets = [tuple(int(x) for x in b.split(":")) for b in _ADAPTATION_BUCKETS.value]
   except ValueError:
     buckets = []
-  if not buckets or any(len(b) != 2 for b in buckets):
+  if not buckets or any(len(b) != 2 or not 0 <= b[0] < b[1] for b in buckets):
     raise app.UsageError(f"--adaptation_buckets={_ADAPTATION_BUCKETS.value}: START:END pairs, e.g. 0:1024,1024:4096.")
   scorers, info, train_genome = [], {}, None
   for item in _MODELS.value:

@@ -40,9 +40,10 @@ def test_chunked_log_likelihood_equals_full_forward(feature_map, chunk_size):
   assert bool(jnp.all(logp[:, 1:] <= 0.0))
 
 
-@pytest.mark.parametrize("chunk_size,conv_width", [(5, 0), (5, 3), (L, 0)])
+@pytest.mark.parametrize("chunk_size,conv_width", [(5, 0), (5, 3), (L, 0), (40, 3)])
 def test_softmax_model_scored_in_chunks_from_its_cache_equals_full_forward(chunk_size, conv_width):
-  """Chunks over a key/value cache (a ragged last chunk at 5; the context rows with a convolution)."""
+  """Chunks over a key/value cache (a ragged last chunk at 5; the context rows with a convolution);
+  a sequence within one chunk (L, or padded into 40) is one forward, with no cache."""
   model, params, tokens = _setup(attention="softmax", conv_width=conv_width)
   logp = _chunked(model, params, tokens, chunk_size, None)
   np.testing.assert_allclose(logp[:, 1:], _full_logp(model, params, tokens), rtol=1e-5, atol=1e-6)

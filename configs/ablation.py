@@ -35,6 +35,11 @@ VARIANTS = {
   "conv4+hedgehog+floor": ({**_CONV, **_HEDGEHOG, "hedgehog_floor": 0.01}, {}),
   "softmax": ({"attention": "softmax"}, {}),
   "softmax+conv4": ({"attention": "softmax", **_CONV}, {}),
+  # The codon frame's phase pair (model.phase_period = 3): the twin leads deep in a bacterial window
+  # (README, "Where the twin's lead lies"), where a linear state averages every frame of a gene together.
+  "conv4+codon": ({**_CONV, "phase_period": 3}, {}),
+  "conv4+hedgehog+floor+codon": ({**_CONV, **_HEDGEHOG, "hedgehog_floor": 0.01, "phase_period": 3}, {}),
+  "softmax+conv4+codon": ({"attention": "softmax", **_CONV, "phase_period": 3}, {}),
 }
 
 

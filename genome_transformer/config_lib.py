@@ -66,6 +66,10 @@ def base_config() -> ml_collections.ConfigDict:
   # Issue 13: m > 0 adds to each position's embedding the base that followed the previous occurrence of
   # its last m bases in the sequence (model/match.py), so that the model can copy repeats (0 = off).
   config.model.match_order = 0
+  # p > 0 gives each position's input a [sin | cos] pair of its phase 2 pi (t mod p) / p, taken from the token
+  # embedding's width: with p = 3 the codon frame, which no sinusoid of the reference has (its shortest period
+  # is 2 pi bases), so that attention can keep the three frames of a gene apart (0 = off).
+  config.model.phase_period = 0
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 8  # Global batch (windows per step), split across all devices.
@@ -135,6 +139,11 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
     )
   if not 0 <= m.match_order <= MAX_MATCH_ORDER:
     _fail("model.match_order", m.match_order, f"must lie in [0, {MAX_MATCH_ORDER}] (0 turns it off)")
+  period = int(model_option(m, "phase_period"))
+  if period < 0 or period == 1:
+    _fail("model.phase_period", period, "must be 0 (off) or a period of at least 2 bases (3: the codon frame)")
+  if period and (m.d_model // 2 if m.positions == "sinusoid" else m.d_model) <= 2:
+    _fail("model.phase_period", period, f"leaves no token embedding at model.d_model={m.d_model}: widen the model")
   if m.positions not in POSITIONS:
     _fail("model.positions", m.positions, f"must be one of {POSITIONS}")
   if m.window_heads > m.num_heads:

@@ -50,16 +50,17 @@ def _reference_forward(params, tokens_BL, config):
       ]
     )
 
-  emb = p["embed"]["embedding"][tokens_BL]
+  x = p["embed"]["embedding"][tokens_BL]
+  positions = np.arange(length, dtype=np.float64)
+  if config.get("phase_period", 0):  # The frame as an angle: position t of period P at 2 pi (t mod P) / P.
+    angle = 2.0 * np.pi * (positions % config.phase_period) / config.phase_period
+    x = np.concatenate([x, np.broadcast_to(np.stack([np.sin(angle), np.cos(angle)], -1), tokens_BL.shape + (2,))], -1)
   if config.get("positions", "sinusoid") == "sinusoid":
     half = width // 2
-    positions = np.arange(length, dtype=np.float64)
     freqs = np.exp(np.arange(0, half, 2) * (-np.log(10000.0) / half))
     args = positions[:, None] * freqs[None, :]
     pos = np.concatenate([np.sin(args), np.cos(args)], -1)
-    x = np.concatenate([emb, np.broadcast_to(pos, tokens_BL.shape + (half,))], -1)
-  else:
-    x = emb
+    x = np.concatenate([x, np.broadcast_to(pos, tokens_BL.shape + (half,))], -1)
   lag = np.arange(length)[:, None] - np.arange(length)[None, :]
   mask = (lag >= 0).astype(np.float64)
   for i in range(config.num_layers):

@@ -32,7 +32,7 @@ Where we differ, and why:
 Additions (issue 12; each off by default, so the default config is the reference model): a
 depthwise causal convolution of width K on q, k and v (`conv_width`), the Taylor feature map on
 `qk_head_dim` query/key dims, `window_heads` heads of exact softmax over the last `window_size`
-positions, and `positions="none"`; issue 13's `match_order` (model/match.py: the model reads input ids that
+positions, `positions="none"`, the codon frame's phase pair (`phase_period`); issue 13's `match_order` (model/match.py: the model reads input ids that
 carry each position's match; every caller builds them with match.model_inputs). The convolution and the window read R = context_rows rows of
 each layer's input before a chunk: forward calls carry them in the state, and the rebuild mode
 recomputes them from T = prefix_length tokens before the chunk (Layer docstring).
@@ -181,6 +181,13 @@ def sinusoid_positions(positions_L: jax.Array, width: int, dtype) -> jax.Array:
   freqs_F = jnp.exp(jnp.arange(0, width, 2).astype(dtype) * (-math.log(10000.0) / width))
   args_LF = positions_L.astype(dtype)[:, None] * freqs_F[None, :]
   return jnp.concatenate([jnp.sin(args_LF), jnp.cos(args_LF)], axis=-1)
+
+
+def phase_pair(positions_L: jax.Array, period: int, dtype) -> jax.Array:
+  """[sin, cos] of 2 pi (t mod period) / period: the remainder is taken on integers, so the pair is exact
+  at any position (2 pi t / period in float32 would drift far into a chromosome)."""
+  angle_L = jnp.mod(positions_L, period).astype(dtype) * (2.0 * math.pi / period)
+  return jnp.stack([jnp.sin(angle_L), jnp.cos(angle_L)], axis=-1)
 
 
 class Layer(nn.Module):
@@ -436,20 +443,22 @@ class SLiMPerformer(nn.Module):
     return out, tuple(end_states)
 
   def _embed(self, ids_BL: jax.Array, positions_L: jax.Array) -> jax.Array:
-    """Token embedding (plus the match's), concatenated with sinusoids of the absolute positions."""
+    """Token embedding (plus the match's), concatenated with the phase pair and sinusoids of the positions."""
     cfg = self.config
     sinusoid = config_lib.model_option(cfg, "positions") == "sinusoid"
-    width = cfg.d_model // 2 if sinusoid else cfg.d_model
+    period = int(config_lib.model_option(cfg, "phase_period"))
+    width = (cfg.d_model // 2 if sinusoid else cfg.d_model) - (2 if period else 0)
     tokens_BL = match.tokens_of(ids_BL) if config_lib.model_option(cfg, "match_order") else ids_BL
     emb_BLE = nn.Embed(cfg.vocab_size, width, embedding_init=nn.initializers.normal(1.0), name="embed")(tokens_BL)
     if config_lib.model_option(cfg, "match_order"):
       # Zero at init, so the model starts as the one without the match input.
       match_embed = nn.Embed(match.NUM_VALUES, width, embedding_init=nn.initializers.zeros, name="match_embed")
       emb_BLE = emb_BLE + match_embed(ids_BL // cfg.vocab_size)
-    if not sinusoid:
-      return emb_BLE
-    pos_LE = sinusoid_positions(positions_L, cfg.d_model // 2, emb_BLE.dtype)
-    return jnp.concatenate([emb_BLE, jnp.broadcast_to(pos_LE, emb_BLE.shape)], axis=-1)
+    blocks_L = [phase_pair(positions_L, period, emb_BLE.dtype)] if period else []
+    if sinusoid:
+      blocks_L.append(sinusoid_positions(positions_L, cfg.d_model // 2, emb_BLE.dtype))
+    batch = emb_BLE.shape[:1]
+    return jnp.concatenate([emb_BLE, *(jnp.broadcast_to(b, batch + b.shape) for b in blocks_L)], axis=-1)
 
   def _feature_key(self) -> jax.Array:
     if self.has_rng("features"):

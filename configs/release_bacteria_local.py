@@ -9,7 +9,8 @@ cores (the window's 64-row context makes each chunk's reverse pass longer).
 Variants after a colon, for benchmarks/ablation.py (`--config=configs/release_bacteria_local.py`):
 `conv4+window64` (the default, the release candidate chosen before the Hedgehog runs), `softmax+conv4`,
 its softmax twin trained the same way (full causal softmax subsumes the window head; the convolution
-stays), and `conv4+hedgehog` (the best linear variant of configs/ablation.py: +49 k parameters, 3%).
+stays), `conv4+hedgehog` (the best linear variant of configs/ablation.py: +49 k parameters, 3%), and
+`conv4+hedgehog+codon` with its twin `softmax+conv4+codon` (model.phase_period = 3: the codon frame).
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -20,6 +21,10 @@ VARIANTS = {
   "conv4+window64": _RELEASE,
   "softmax+conv4": dict(attention="softmax", conv_width=4),
   "conv4+hedgehog": dict(conv_width=4, feature_map="hedgehog"),
+  # The codon frame's phase pair (configs/ablation.py's +codon variants), with the floor that keeps
+  # Hedgehog's rebuilt states exact, and its softmax twin trained the same way.
+  "conv4+hedgehog+codon": dict(conv_width=4, feature_map="hedgehog", hedgehog_floor=0.01, phase_period=3),
+  "softmax+conv4+codon": dict(attention="softmax", conv_width=4, phase_period=3),
 }
 
 

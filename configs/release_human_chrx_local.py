@@ -7,7 +7,8 @@ on bacteria and the softmax twin of the convolution model, each trained exactly 
 release (`human-chrx-slim`, 1.8687 test) and its softmax baseline (1.8600).
 Variants after a colon, for benchmarks/ablation.py (`--config=configs/release_human_chrx_local.py`):
 `conv4+hedgehog` (the default: the best at equal tokens on bacteria, and faster than the window),
-`conv4+window64` (the second best), `softmax+conv4` (the twin).
+`conv4+window64` (the second best), `softmax+conv4` (the twin); `conv4+window64+codon` and its twin
+`softmax+conv4+codon` add the codon frame's phase pair (model.phase_period = 3).
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -21,6 +22,9 @@ VARIANTS = {
   "conv4+hedgehog+floor": {**_CONV4_HEDGEHOG, "hedgehog_floor": 0.01},
   "conv4+window64": dict(conv_width=4, window_heads=1, window_size=64),  # One head of two over 64 bases.
   "softmax+conv4": dict(attention="softmax", conv_width=4),
+  # The codon frame's phase pair (model.phase_period = 3) on the human winner, and its twin.
+  "conv4+window64+codon": dict(conv_width=4, window_heads=1, window_size=64, phase_period=3),
+  "softmax+conv4+codon": dict(attention="softmax", conv_width=4, phase_period=3),
 }
 
 

@@ -107,6 +107,13 @@ def model_option(model_config: ml_collections.ConfigDict, name: str):
   return model_config.get(name, _MODEL_DEFAULTS[name])
 
 
+def token_embedding_width(model_config: ml_collections.ConfigDict) -> int:
+  """The token embedding's share of D: what the sinusoid block (D/2) and the phase pair (2) leave."""
+  sinusoid = model_option(model_config, "positions") == "sinusoid"
+  phase = 2 if model_option(model_config, "phase_period") else 0
+  return (model_config.d_model // 2 if sinusoid else model_config.d_model) - phase
+
+
 def _fail(field: str, value, why: str):
   raise ConfigError(f"config.{field}={value!r}: {why}")
 
@@ -142,7 +149,7 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
   period = int(model_option(m, "phase_period"))
   if period < 0 or period == 1:
     _fail("model.phase_period", period, "must be 0 (off) or a period of at least 2 bases (3: the codon frame)")
-  if period and (m.d_model // 2 if m.positions == "sinusoid" else m.d_model) <= 2:
+  if token_embedding_width(m) < 1:
     _fail("model.phase_period", period, f"leaves no token embedding at model.d_model={m.d_model}: widen the model")
   if m.positions not in POSITIONS:
     _fail("model.positions", m.positions, f"must be one of {POSITIONS}")

@@ -447,7 +447,7 @@ class SLiMPerformer(nn.Module):
     cfg = self.config
     sinusoid = config_lib.model_option(cfg, "positions") == "sinusoid"
     period = int(config_lib.model_option(cfg, "phase_period"))
-    width = (cfg.d_model // 2 if sinusoid else cfg.d_model) - (2 if period else 0)
+    width = config_lib.token_embedding_width(cfg)
     tokens_BL = match.tokens_of(ids_BL) if config_lib.model_option(cfg, "match_order") else ids_BL
     emb_BLE = nn.Embed(cfg.vocab_size, width, embedding_init=nn.initializers.normal(1.0), name="embed")(tokens_BL)
     if config_lib.model_option(cfg, "match_order"):

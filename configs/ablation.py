@@ -40,6 +40,12 @@ VARIANTS = {
   "conv4+codon": ({**_CONV, "phase_period": 3}, {}),
   "conv4+hedgehog+floor+codon": ({**_CONV, **_HEDGEHOG, "hedgehog_floor": 0.01, "phase_period": 3}, {}),
   "softmax+conv4+codon": ({"attention": "softmax", **_CONV, "phase_period": 3}, {}),
+  # Twice the state per linear head (model.num_feature_blocks = 2: 256 features from a 64 x 128 projection),
+  # where the twin's lead lies deep in the window; the projection's extra 24.6 k come out of the FFN again.
+  "conv4+hedgehog2x+floor+codon": (
+    {**_CONV, **_HEDGEHOG, "num_feature_blocks": 2, "d_ff": 464, "hedgehog_floor": 0.01, "phase_period": 3},
+    {},
+  ),
 }
 
 

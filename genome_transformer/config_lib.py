@@ -51,7 +51,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.model.feature_map = (
     "sqr"  # phi for linear attention: relu, elu+1, sqr (paper default), favor+, taylor, hedgehog.
   )
-  config.model.num_feature_blocks = 1  # favor+ only: M = blocks * d orthogonal random features.
+  # favor+: M = blocks * d orthogonal random features; hedgehog: the learned projection's width is blocks * d, so
+  # the state has 2 * blocks * d features per head (more state for the same q and k); other maps: unused.
+  config.model.num_feature_blocks = 1
   config.model.on_gptln = True  # True: post-LN x + LN(f(x)) (reference PTB/enwik8); False: pre-LN.
   # Additions to the reference model (issue 12; all off by default, which is the faithful model):
   config.model.conv_width = 0  # K: depthwise causal convolution of width K on q, k and v in every layer (0 = off).

@@ -201,11 +201,12 @@ def test_taylor_features_give_the_second_order_exponential():
 
 
 def test_hedgehog_features_are_two_softmaxes_of_the_projection():
-  """phi(x) = [softmax(x W), softmax(-x W)], computed here in NumPy from the definition."""
+  """phi(x) = [softmax(x W), softmax(-x W)], computed here in NumPy from the definition; W two blocks wide."""
   x_BLHd = jax.random.normal(jax.random.PRNGKey(0), (B, L, H, 4), jnp.float32)
-  w_HdM = jax.random.normal(jax.random.PRNGKey(1), (H, 4, 4), jnp.float32)
+  w_HdM = jax.random.normal(jax.random.PRNGKey(1), (H, 4, 8), jnp.float32)
   got = attention.feature_map(x_BLHd, "hedgehog", w_HdM)
-  assert got.shape[-1] == attention.num_features("hedgehog", 4) == 8
+  assert got.shape[-1] == attention.num_features("hedgehog", 4, num_feature_blocks=2) == 16
+  assert attention.num_features("hedgehog", 4) == 8
   u = np.einsum("blhd,hdm->blhm", np.asarray(x_BLHd, np.float64), np.asarray(w_HdM, np.float64))
   plus, minus = np.exp(u), np.exp(-u)
   want = np.concatenate([plus / plus.sum(-1, keepdims=True), minus / minus.sum(-1, keepdims=True)], -1)

@@ -77,7 +77,7 @@ def _reference_forward(params, tokens_BL, config):
       a = dot / np.sqrt(qh.shape[-1])
       weights = (1.0 + a + a**2 / 2.0) * mask
     elif config.feature_map == "hedgehog":  # Sum over features of the +/- softmax products, per head.
-      w = q["feature_projection"]  # (linear heads, d, d); the first window_heads heads have none.
+      w = q["feature_projection"]  # (linear heads, d, blocks * d); the first window_heads heads have none.
       u_q = np.einsum("blhd,hdm->blhm", qh[:, :, window_heads:], w)
       u_k = np.einsum("blhd,hdm->blhm", kh[:, :, window_heads:], w)
       weights = np.zeros((qh.shape[0], heads, length, length))
@@ -170,6 +170,15 @@ def test_shapes_and_parameters():
       assert float(jnp.max(jnp.abs(leaf))) > 0.5 / math.sqrt(fan_in)
   assert 0.5 < float(jnp.std(p["embed"]["embedding"])) < 1.5
   np.testing.assert_array_equal(p["layer_0"]["ln_ffn"]["scale"], 1.0)
+  # Hedgehog two blocks wide starts as [identity | a rotation], never two equal blocks that would stay equal.
+  _, variables = _init(make_config(feature_map="hedgehog", num_feature_blocks=2))
+  w_HdM = np.asarray(variables["params"]["layer_0"]["feature_projection"], np.float64)
+  assert w_HdM.shape == (2, 8, 16)
+  np.testing.assert_array_equal(w_HdM[..., :8], np.broadcast_to(np.eye(8), (2, 8, 8)))
+  np.testing.assert_allclose(
+    np.einsum("hdm,hdn->hmn", w_HdM[..., 8:], w_HdM[..., 8:]), np.broadcast_to(np.eye(8), (2, 8, 8)), atol=1e-5
+  )
+  assert np.abs(w_HdM[..., 8:] - np.eye(8)).max() > 0.1
 
 
 def test_hidden_states_and_hashable_module():

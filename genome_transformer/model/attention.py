@@ -47,14 +47,14 @@ def num_features(feature_map: str, head_dim: int, num_feature_blocks: int = 1) -
   """M, the number of features per head (`head_dim` is the width of q and k per head)."""
   if feature_map not in FEATURE_MAPS:
     raise ValueError(f"model.feature_map={feature_map!r} is not one of {FEATURE_MAPS}.")
+  if feature_map in ("favor+", "hedgehog") and num_feature_blocks < 1:
+    raise ValueError(f"model.num_feature_blocks={num_feature_blocks} must be >= 1 for {feature_map}.")
   if feature_map == "favor+":
-    if num_feature_blocks < 1:
-      raise ValueError(f"model.num_feature_blocks={num_feature_blocks} must be >= 1 for favor+.")
     return num_feature_blocks * head_dim
   if feature_map == "taylor":
     return 1 + head_dim + head_dim * (head_dim + 1) // 2
   if feature_map == "hedgehog":
-    return 2 * head_dim
+    return 2 * num_feature_blocks * head_dim
   return head_dim
 
 

@@ -85,10 +85,19 @@ def _identity_taps(key, shape, dtype=jnp.float32):
 
 
 def _identity_projections(key, shape, dtype=jnp.float32):
-  """Hedgehog's projection starts as the identity per head: phi starts as [softmax(x), softmax(-x)]."""
-  del key
+  """Hedgehog's projection starts as the identity per head: phi starts as [softmax(x), softmax(-x)].
+
+  A projection wider than d (model.num_feature_blocks > 1) continues with random orthogonal blocks: a
+  second identity would give two copies of every feature, which get equal gradients and stay copies.
+  """
   heads, dim, features = shape
-  return jnp.broadcast_to(jnp.eye(dim, features, dtype=dtype), shape)
+  identity_HdM = jnp.broadcast_to(jnp.eye(dim, min(features, dim), dtype=dtype), (heads, dim, min(features, dim)))
+  if features <= dim:
+    return identity_HdM
+  extra_blocks = -(-(features - dim) // dim)
+  rotations_BHdd = jax.random.orthogonal(key, dim, (extra_blocks, heads), dtype=dtype)
+  extra_Hdm = jnp.concatenate(list(rotations_BHdd), axis=-1)[..., : features - dim]
+  return jnp.concatenate([identity_HdM, extra_Hdm], axis=-1)
 
 
 def _dense(features: int, fan_in: int, name: str) -> nn.Dense:
@@ -248,7 +257,7 @@ class Layer(nn.Module):
     else:
       parts = []
       if cfg.feature_map == "hedgehog":  # Learned, so a parameter of each layer (favor+'s are drawn).
-        shape = (heads - window_heads, qk_dim, qk_dim)
+        shape = (heads - window_heads, qk_dim, cfg.num_feature_blocks * qk_dim)
         features_HdM = self.param("feature_projection", _identity_projections, shape)
       if window_heads:
         parts.append(

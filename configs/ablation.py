@@ -46,6 +46,11 @@ VARIANTS = {
     {**_CONV, **_HEDGEHOG, "num_feature_blocks": 2, "d_ff": 464, "hedgehog_floor": 0.01, "phase_period": 3},
     {},
   ),
+  # Four times (512 features per head, a 64 x 256 projection); 49 k more parameters out of the FFN.
+  "conv4+hedgehog4x+floor+codon": (
+    {**_CONV, **_HEDGEHOG, "num_feature_blocks": 4, "d_ff": 400, "hedgehog_floor": 0.01, "phase_period": 3},
+    {},
+  ),
 }
 
 

@@ -8,7 +8,8 @@ release (`human-chrx-slim`, 1.8687 test) and its softmax baseline (1.8600).
 Variants after a colon, for benchmarks/ablation.py (`--config=configs/release_human_chrx_local.py`):
 `conv4+hedgehog` (the default: the best at equal tokens on bacteria, and faster than the window),
 `conv4+window64` (the second best), `softmax+conv4` (the twin); `conv4+window64+codon` and its twin
-`softmax+conv4+codon` add the codon frame's phase pair (model.phase_period = 3).
+`softmax+conv4+codon` add the codon frame's phase pair (model.phase_period = 3); `conv4+window64+hedgehog2x`
+gives the linear head a learned map with twice the state.
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -25,6 +26,17 @@ VARIANTS = {
   # The codon frame's phase pair (model.phase_period = 3) on the human winner, and its twin.
   "conv4+window64+codon": dict(conv_width=4, window_heads=1, window_size=64, phase_period=3),
   "softmax+conv4+codon": dict(attention="softmax", conv_width=4, phase_period=3),
+  # The window head beside a linear head with twice Hedgehog's state (model.num_feature_blocks = 2), which
+  # tied the twin on bacteria; its 64 x 128 projection's 24.6 k parameters come out of the FFN. Twin: softmax+conv4.
+  "conv4+window64+hedgehog2x": dict(
+    conv_width=4,
+    window_heads=1,
+    window_size=64,
+    feature_map="hedgehog",
+    num_feature_blocks=2,
+    hedgehog_floor=0.01,
+    d_ff=480,
+  ),
 }
 
 

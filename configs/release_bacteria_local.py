@@ -10,7 +10,8 @@ Variants after a colon, for benchmarks/ablation.py (`--config=configs/release_ba
 `conv4+window64` (the default, the release candidate chosen before the Hedgehog runs), `softmax+conv4`,
 its softmax twin trained the same way (full causal softmax subsumes the window head; the convolution
 stays), `conv4+hedgehog` (the best linear variant of configs/ablation.py: +49 k parameters, 3%), and
-`conv4+hedgehog+codon` with its twin `softmax+conv4+codon` (model.phase_period = 3: the codon frame).
+`conv4+hedgehog+codon` with its twin `softmax+conv4+codon` (model.phase_period = 3: the codon frame), and
+`conv4+hedgehog2x+codon` (twice Hedgehog's state), the release candidate with the same twin.
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -25,6 +26,11 @@ VARIANTS = {
   # Hedgehog's rebuilt states exact, and its softmax twin trained the same way.
   "conv4+hedgehog+codon": dict(conv_width=4, feature_map="hedgehog", hedgehog_floor=0.01, phase_period=3),
   "softmax+conv4+codon": dict(attention="softmax", conv_width=4, phase_period=3),
+  # Twice Hedgehog's state (model.num_feature_blocks = 2), which tied the twin at ablation size; the wider
+  # projection's extra 49 k parameters come out of the FFN (d_ff 768 -> 736), within 5% of the twin.
+  "conv4+hedgehog2x+codon": dict(
+    conv_width=4, feature_map="hedgehog", num_feature_blocks=2, d_ff=736, hedgehog_floor=0.01, phase_period=3
+  ),
 }
 
 

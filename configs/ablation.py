@@ -17,6 +17,8 @@ _WINDOW = dict(window_heads=1, window_size=64)  # One of the two heads: exact so
 # Hedgehog's learned 64 x 64 projection per linear head and layer: +24.6 k parameters on two linear heads,
 # which go back out of the FFN (d_ff 512 -> 496) to stay within 5% of the faithful model; +12.3 k on one.
 _HEDGEHOG = dict(feature_map="hedgehog", d_ff=496)
+# The floor that keeps the sub-linear step's rebuilt states exact (attention.hedgehog_features).
+_FLOOR = dict(hedgehog_floor=0.01)
 
 # name -> (model overrides, data overrides).
 VARIANTS = {
@@ -31,24 +33,24 @@ VARIANTS = {
   "conv4+rc": (_CONV, {"reverse_complement_prob": 0.5}),
   "conv4+hedgehog": ({**_CONV, **_HEDGEHOG}, {}),
   "conv4+hedgehog+window64": ({**_CONV, **_HEDGEHOG, **_WINDOW, "d_ff": 512}, {}),
-  # The floor that keeps the sub-linear step's rebuilt states exact (attention.hedgehog_features): its cost.
-  "conv4+hedgehog+floor": ({**_CONV, **_HEDGEHOG, "hedgehog_floor": 0.01}, {}),
+  # The floor's cost.
+  "conv4+hedgehog+floor": ({**_CONV, **_HEDGEHOG, **_FLOOR}, {}),
   "softmax": ({"attention": "softmax"}, {}),
   "softmax+conv4": ({"attention": "softmax", **_CONV}, {}),
   # The codon frame's phase pair (model.phase_period = 3): the twin leads deep in a bacterial window
   # (README, "Where the twin's lead lies"), where a linear state averages every frame of a gene together.
   "conv4+codon": ({**_CONV, "phase_period": 3}, {}),
-  "conv4+hedgehog+floor+codon": ({**_CONV, **_HEDGEHOG, "hedgehog_floor": 0.01, "phase_period": 3}, {}),
+  "conv4+hedgehog+floor+codon": ({**_CONV, **_HEDGEHOG, **_FLOOR, "phase_period": 3}, {}),
   "softmax+conv4+codon": ({"attention": "softmax", **_CONV, "phase_period": 3}, {}),
   # Twice the state per linear head (model.num_feature_blocks = 2: 256 features from a 64 x 128 projection),
   # where the twin's lead lies deep in the window; the projection's extra 24.6 k come out of the FFN again.
   "conv4+hedgehog2x+floor+codon": (
-    {**_CONV, **_HEDGEHOG, "num_feature_blocks": 2, "d_ff": 464, "hedgehog_floor": 0.01, "phase_period": 3},
+    {**_CONV, **_HEDGEHOG, **_FLOOR, "num_feature_blocks": 2, "d_ff": 464, "phase_period": 3},
     {},
   ),
   # Four times (512 features per head, a 64 x 256 projection); 49 k more parameters out of the FFN.
   "conv4+hedgehog4x+floor+codon": (
-    {**_CONV, **_HEDGEHOG, "num_feature_blocks": 4, "d_ff": 400, "hedgehog_floor": 0.01, "phase_period": 3},
+    {**_CONV, **_HEDGEHOG, **_FLOOR, "num_feature_blocks": 4, "d_ff": 400, "phase_period": 3},
     {},
   ),
 }

@@ -91,13 +91,11 @@ def _identity_projections(key, shape, dtype=jnp.float32):
   second identity would give two copies of every feature, which get equal gradients and stay copies.
   """
   heads, dim, features = shape
-  identity_HdM = jnp.broadcast_to(jnp.eye(dim, min(features, dim), dtype=dtype), (heads, dim, min(features, dim)))
-  if features <= dim:
-    return identity_HdM
-  extra_blocks = -(-(features - dim) // dim)
-  rotations_BHdd = jax.random.orthogonal(key, dim, (extra_blocks, heads), dtype=dtype)
-  extra_Hdm = jnp.concatenate(list(rotations_BHdd), axis=-1)[..., : features - dim]
-  return jnp.concatenate([identity_HdM, extra_Hdm], axis=-1)
+  identity_Hdd = jnp.broadcast_to(jnp.eye(dim, dtype=dtype), (heads, dim, dim))
+  if features == dim:
+    return identity_Hdd
+  rotations_BHdd = jax.random.orthogonal(key, dim, (features // dim - 1, heads), dtype=dtype)
+  return jnp.concatenate([identity_Hdd, *rotations_BHdd], axis=-1)
 
 
 def _dense(features: int, fan_in: int, name: str) -> nn.Dense:

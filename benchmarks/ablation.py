@@ -14,6 +14,12 @@ Training time is tokens / (tokens/s), the tokens/s measured by --speed_steps alo
   python benchmarks/ablation.py --workdir=/tmp/ablation                      # every variant
   python benchmarks/ablation.py --workdir=/tmp/ablation --variants=faithful,conv4
   python benchmarks/ablation.py --workdir=/tmp/ablation --collect_only --speed_steps=10  # table
+  python benchmarks/ablation.py --workdir=/tmp/ablation --variants=conv4,softmax+conv4 --seeds=0,1,2
+
+With --seeds each variant is trained once per seed (config.seed: parameter init, data order, feature
+draws); the config's own seed reuses the run in WORKDIR/VARIANT, another seed N trains in
+WORKDIR/VARIANT@seedN, and a second table gives each variant's mean and range over its seeds: the
+spread that says whether two variants differ at all.
 
 Writes benchmarks/results/ablation_bacteria.json (--out) and a PNG of the learning curves beside it.
 Any config module with VARIANTS and get_config(variant) works, e.g. the release candidates and their
@@ -44,9 +50,21 @@ _SPEED_STEPS = flags.DEFINE_integer(
   "columns; otherwise the runs' logged median throughput is used (noisy if the runs shared the machine).",
 )
 _REFERENCE = flags.DEFINE_string("reference", "faithful", "The variant others are compared with.")
+_SEEDS = flags.DEFINE_list("seeds", [], "Seeds to train each variant with (default: the config's own seed).")
 
 
-def summarize(variant: str, config, rows: list[dict]) -> dict:
+def seed_runs(variant: str, config) -> list[tuple[int, str, list[str]]]:
+  """(seed, workdir, trainer overrides) of each run of `variant`: the config's own seed in WORKDIR/VARIANT."""
+  runs = []
+  for seed in [int(s) for s in _SEEDS.value] or [config.seed]:
+    if seed == config.seed:
+      runs.append((seed, os.path.join(_WORKDIR.value, variant), []))
+    else:
+      runs.append((seed, os.path.join(_WORKDIR.value, f"{variant}@seed{seed}"), [f"seed={seed}"]))
+  return runs
+
+
+def summarize(variant: str, seed: int, config, rows: list[dict]) -> dict:
   """The run's final held-out figures, its validation curve against tokens and training seconds, speed."""
   train_rows = [r for r in rows if "tokens_per_s" in r]
   eval_rows = [r for r in rows if "validation_bits_per_base" in r]
@@ -56,6 +74,7 @@ def summarize(variant: str, config, rows: list[dict]) -> dict:
   finished = bool(final) and final["step"] == config.train.num_steps and "test_bits_per_base" in final
   return {
     "variant": variant,
+    "seed": seed,
     "finished": finished,
     "steps": final.get("step", 0),
     "tokens": final.get("step", 0) * tokens_per_step,
@@ -79,7 +98,28 @@ def validation_at_seconds(curve: list[dict], budget: float):
   return within[-1]["validation_bits_per_base"] if within else None
 
 
-def plot(results: list[dict], path: str, title: str) -> None:
+def over_seeds(results: list[dict]) -> list[dict]:
+  """Each variant's finished runs: mean and range of the held-out figures over its seeds."""
+  summaries = []
+  for variant in dict.fromkeys(r["variant"] for r in results):
+    runs = [r for r in results if r["variant"] == variant and r["finished"]]
+    if not runs:
+      continue
+    summary = {"variant": variant, "seeds": [r["seed"] for r in runs]}
+    for split in ("test", "validation"):
+      values = [r[f"{split}_bits_per_base"] for r in runs]
+      summary.update(
+        {f"{split}_mean": sum(values) / len(values), f"{split}_min": min(values), f"{split}_max": max(values)}
+      )
+    summaries.append(summary)
+  return summaries
+
+
+def run_label(result: dict, several_seeds: bool) -> str:
+  return f"{result['variant']}@seed{result['seed']}" if several_seeds else result["variant"]
+
+
+def plot(results: list[dict], path: str, title: str, several_seeds: bool) -> None:
   plt = common.pyplot()
   fig, (by_tokens, by_time) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
   colors = plt.get_cmap("tab20").colors  # More variants than the default cycle's 10 colours.
@@ -90,8 +130,9 @@ def plot(results: list[dict], path: str, title: str) -> None:
     style = "--" if r["variant"].startswith("softmax") else "-"
     bits = [p["validation_bits_per_base"] for p in curve]
     color = colors[i % len(colors)]
-    by_tokens.plot([p["tokens"] / 1e6 for p in curve], bits, style, color=color, marker="o", label=r["variant"])
-    by_time.plot([p["train_seconds"] / 60 for p in curve], bits, style, color=color, marker="o", label=r["variant"])
+    label = run_label(r, several_seeds)
+    by_tokens.plot([p["tokens"] / 1e6 for p in curve], bits, style, color=color, marker="o", label=label)
+    by_time.plot([p["train_seconds"] / 60 for p in curve], bits, style, color=color, marker="o", label=label)
   by_tokens.set_xlabel("training tokens (M)")
   by_time.set_xlabel("training minutes on 2 CPU cores")
   by_tokens.set_ylabel("validation bits per base (windowed)")
@@ -110,25 +151,30 @@ def main(argv):
     # One retry of a failed run, after the others: a resumed run continues from its checkpoint.
     for attempt in range(2):
       for variant in variants:
-        workdir = os.path.join(_WORKDIR.value, variant)
-        if not summarize(variant, module.get_config(variant), common.read_metrics(workdir))["finished"]:
-          if not common.train_run(f"{_CONFIG.value}:{variant}", workdir, label=variant):
-            print(f"[{variant}] failed (attempt {attempt + 1}); see {workdir}/train.log", flush=True)
+        config = module.get_config(variant)
+        for seed, workdir, overrides in seed_runs(variant, config):
+          label = f"{variant}@seed{seed}"
+          if not summarize(variant, seed, config, common.read_metrics(workdir))["finished"]:
+            if not common.train_run(f"{_CONFIG.value}:{variant}", workdir, label=label, overrides=overrides):
+              print(f"[{label}] failed (attempt {attempt + 1}); see {workdir}/train.log", flush=True)
   results = []
   for variant in variants:
     config = module.get_config(variant)
-    workdir = os.path.join(_WORKDIR.value, variant)
-    summary = summarize(variant, config, common.read_metrics(workdir))
-    if not summary["curve"]:
-      continue
-    memory, params, speed = common.step_memory_params_and_speed(config, _SPEED_STEPS.value)
-    if speed is not None:
-      summary.update(logged_tokens_per_s=summary["tokens_per_s"], tokens_per_s=speed)
-    # Training time at the variant's own speed: the equal-time comparison on this machine.
-    for point in summary["curve"]:
-      point["train_seconds"] = point["tokens"] / summary["tokens_per_s"]
-    summary.update(step_memory_bytes=memory["total"], params=params)
-    results.append(summary)
+    measured = None  # Every seed runs the same step: measured once per variant.
+    for seed, workdir, _ in seed_runs(variant, config):
+      summary = summarize(variant, seed, config, common.read_metrics(workdir))
+      if not summary["curve"]:
+        continue
+      measured = measured or common.step_memory_params_and_speed(config, _SPEED_STEPS.value)
+      memory, params, speed = measured
+      if speed is not None:
+        summary.update(logged_tokens_per_s=summary["tokens_per_s"], tokens_per_s=speed)
+      # Training time at the variant's own speed: the equal-time comparison on this machine.
+      for point in summary["curve"]:
+        point["train_seconds"] = point["tokens"] / summary["tokens_per_s"]
+      summary.update(step_memory_bytes=memory["total"], params=params)
+      results.append(summary)
+  several_seeds = len({r["seed"] for r in results}) > 1
 
   genome = module.get_config(variants[0]).data.genome
   reference = next((r for r in results if r["variant"] == _REFERENCE.value), None)
@@ -138,7 +184,7 @@ def main(argv):
     f"validation after {budget or 0:.0f} s of training"
   )
   header = (
-    f"{'variant':26s} {'params':>8s} {'ratio':>6s} {'tokens':>6s} {'test':>7s} {'valid':>7s} "
+    f"{'variant':32s} {'params':>8s} {'ratio':>6s} {'tokens':>6s} {'test':>7s} {'valid':>7s} "
     f"{'valid@t':>7s} {'tok/s':>6s} {'step MiB':>8s}"
   )
   print(header)
@@ -147,13 +193,24 @@ def main(argv):
     ratio = r["params"] / reference["params"] if reference else float("nan")
     fmt = lambda x: f"{x:7.4f}" if x is not None else "     --"
     print(
-      f"{r['variant']:26s} {r['params']:8d} {ratio:6.3f} {r['tokens'] / 1e6:5.1f}M {fmt(r['test_bits_per_base'])} "
+      f"{run_label(r, several_seeds):32s} {r['params']:8d} {ratio:6.3f} {r['tokens'] / 1e6:5.1f}M {fmt(r['test_bits_per_base'])} "
       f"{fmt(r['validation_bits_per_base'])} {fmt(r['validation_at_equal_time'])} {r['tokens_per_s']:6.0f} "
       f"{r['step_memory_bytes'] / 2**20:8.1f}"
     )
+  seed_summaries = over_seeds(results) if several_seeds else []
+  if seed_summaries:
+    print(f"\nover seeds (finished runs): mean [min, max]\n{'variant':26s} {'seeds':>8s} {'test':>24s} {'valid':>24s}")
+    for s in seed_summaries:
+      print(
+        f"{s['variant']:26s} {','.join(map(str, s['seeds'])):>8s} "
+        + " ".join(f"{s[k + '_mean']:.4f} [{s[k + '_min']:.4f}, {s[k + '_max']:.4f}]" for k in ("test", "validation"))
+      )
   out = os.path.join(REPO, _OUT.value)
-  common.write_json(out, {"config": _CONFIG.value, "genome": genome, "equal_time_seconds": budget, "runs": results})
-  plot(results, os.path.splitext(out)[0] + ".png", f"{genome}, {_CONFIG.value} variants")
+  record = {"config": _CONFIG.value, "genome": genome, "equal_time_seconds": budget, "runs": results}
+  if seed_summaries:
+    record["over_seeds"] = seed_summaries
+  common.write_json(out, record)
+  plot(results, os.path.splitext(out)[0] + ".png", f"{genome}, {_CONFIG.value} variants", several_seeds)
   print(f"wrote {out}")
 
 

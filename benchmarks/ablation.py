@@ -19,7 +19,8 @@ Training time is tokens / (tokens/s), the tokens/s measured by --speed_steps alo
 With --seeds each variant is trained once per seed (config.seed: parameter init, data order, feature
 draws); the config's own seed reuses the run in WORKDIR/VARIANT, another seed N trains in
 WORKDIR/VARIANT@seedN, and a second table gives each variant's mean and range over its seeds: the
-spread that says whether two variants differ at all.
+spread that says whether two variants differ at all. --overrides changes every run's config (give it
+its own --workdir), e.g. a longer budget: --overrides=train.num_steps=2000.
 
 Writes benchmarks/results/ablation_bacteria.json (--out) and a PNG of the learning curves beside it.
 Any config module with VARIANTS and get_config(variant) works, e.g. the release candidates and their
@@ -51,6 +52,13 @@ _SPEED_STEPS = flags.DEFINE_integer(
 )
 _REFERENCE = flags.DEFINE_string("reference", "faithful", "The variant others are compared with.")
 _SEEDS = flags.DEFINE_list("seeds", [], "Seeds to train each variant with (default: the config's own seed).")
+_OVERRIDES = flags.DEFINE_list(
+  "overrides", [], "FIELD=VALUE config overrides for every run, e.g. train.num_steps=2000."
+)
+
+
+def variant_config(module, variant: str):
+  return common.apply_overrides(module.get_config(variant), _OVERRIDES.value)
 
 
 def seed_runs(variant: str, config) -> list[tuple[int, str, list[str]]]:
@@ -58,9 +66,9 @@ def seed_runs(variant: str, config) -> list[tuple[int, str, list[str]]]:
   runs = []
   for seed in [int(s) for s in _SEEDS.value] or [config.seed]:
     if seed == config.seed:
-      runs.append((seed, os.path.join(_WORKDIR.value, variant), []))
+      runs.append((seed, os.path.join(_WORKDIR.value, variant), list(_OVERRIDES.value)))
     else:
-      runs.append((seed, os.path.join(_WORKDIR.value, f"{variant}@seed{seed}"), [f"seed={seed}"]))
+      runs.append((seed, os.path.join(_WORKDIR.value, f"{variant}@seed{seed}"), [*_OVERRIDES.value, f"seed={seed}"]))
   return runs
 
 
@@ -151,7 +159,7 @@ def main(argv):
     # One retry of a failed run, after the others: a resumed run continues from its checkpoint.
     for attempt in range(2):
       for variant in variants:
-        config = module.get_config(variant)
+        config = variant_config(module, variant)
         for seed, workdir, overrides in seed_runs(variant, config):
           label = f"{variant}@seed{seed}"
           if not summarize(variant, seed, config, common.read_metrics(workdir))["finished"]:
@@ -159,7 +167,7 @@ def main(argv):
               print(f"[{label}] failed (attempt {attempt + 1}); see {workdir}/train.log", flush=True)
   results = []
   for variant in variants:
-    config = module.get_config(variant)
+    config = variant_config(module, variant)
     measured = None  # Every seed runs the same step: measured once per variant.
     for seed, workdir, _ in seed_runs(variant, config):
       summary = summarize(variant, seed, config, common.read_metrics(workdir))
@@ -176,7 +184,7 @@ def main(argv):
       results.append(summary)
   several_seeds = len({r["seed"] for r in results}) > 1
 
-  genome = module.get_config(variants[0]).data.genome
+  genome = variant_config(module, variants[0]).data.genome
   reference = next((r for r in results if r["variant"] == _REFERENCE.value), None)
   budget = min((r["curve"][-1]["train_seconds"] for r in results if r["finished"]), default=None)
   print(
@@ -207,6 +215,8 @@ def main(argv):
       )
   out = os.path.join(REPO, _OUT.value)
   record = {"config": _CONFIG.value, "genome": genome, "equal_time_seconds": budget, "runs": results}
+  if _OVERRIDES.value:
+    record["overrides"] = _OVERRIDES.value
   if seed_summaries:
     record["over_seeds"] = seed_summaries
   common.write_json(out, record)

@@ -166,6 +166,22 @@ def read_metrics(workdir: str) -> list[dict]:
   return metrics_writer.read_metrics(workdir)
 
 
+def apply_overrides(config: ml_collections.ConfigDict, overrides: list[str]) -> ml_collections.ConfigDict:
+  """FIELD=VALUE strings, each cast to the field's type, as --config.FIELD=VALUE would be."""
+  config = ml_collections.ConfigDict(config.to_dict())
+  for override in overrides:
+    field, sep, text = override.partition("=")
+    if not sep:
+      raise ValueError(f"--overrides: {override!r} is not FIELD=VALUE.")
+    section, _, name = field.rpartition(".")
+    parent = config[section] if section else config
+    if name not in parent:
+      raise ValueError(f"--overrides: {field} is not a config field.")
+    current = parent[name]
+    parent[name] = text.lower() in ("1", "true") if isinstance(current, bool) else type(current)(text)
+  return config
+
+
 def train_run(config_arg: str, workdir: str, *, label: str, overrides: Sequence[str] = ()) -> bool:
   """Runs (or resumes) one training run as users do, `python -m genome_transformer.main
   --config=CONFIG_ARG --workdir=WORKDIR --config.FIELD=VALUE...`; False if it failed (its train.log,

@@ -66,22 +66,6 @@ _OUT = flags.DEFINE_string(
 )
 
 
-def apply_overrides(config: ml_collections.ConfigDict, overrides: list[str]) -> ml_collections.ConfigDict:
-  """FIELD=VALUE strings, each cast to the field's type, as --config.FIELD=VALUE would be."""
-  config = ml_collections.ConfigDict(config.to_dict())
-  for override in overrides:
-    field, sep, text = override.partition("=")
-    if not sep:
-      raise app.UsageError(f"--overrides: {override!r} is not FIELD=VALUE.")
-    section, _, name = field.rpartition(".")
-    parent = config[section] if section else config
-    if name not in parent:
-      raise app.UsageError(f"--overrides: {field} is not a config field.")
-    current = parent[name]
-    parent[name] = text.lower() in ("1", "true") if isinstance(current, bool) else type(current)(text)
-  return config
-
-
 def run_name(length: int) -> str:
   return f"{_GENOME.value}-{_VARIANT.value}-L{length}-T{_BUDGET.value}"
 
@@ -210,7 +194,7 @@ def main(argv):
   lengths = sorted(int(x) for x in _LENGTHS.value)
   contexts = sorted(int(x) for x in (_EVAL_CONTEXTS.value or _LENGTHS.value))
   configs = {
-    length: apply_overrides(
+    length: common.apply_overrides(
       module.get_config(f"{_VARIANT.value},{_GENOME.value},{length},{_BUDGET.value}"), _OVERRIDES.value
     )
     for length in lengths

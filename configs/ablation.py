@@ -48,6 +48,12 @@ VARIANTS = {
     {**_CONV, **_HEDGEHOG, **_FLOOR, "num_feature_blocks": 2, "d_ff": 464, "phase_period": 3},
     {},
   ),
+  # The state split by the key's codon phase (model.phase_split_state: 3 x 128 features per head), a query
+  # weighing the three by relative phase: the factor a softmax head makes from the phase pair through q.k.
+  "conv4+hedgehog+floor+codon+split": (
+    {**_CONV, **_HEDGEHOG, **_FLOOR, "phase_period": 3, "phase_split_state": True},
+    {},
+  ),
   # Four times (512 features per head, a 64 x 256 projection); 49 k more parameters out of the FFN.
   "conv4+hedgehog4x+floor+codon": (
     {**_CONV, **_HEDGEHOG, **_FLOOR, "num_feature_blocks": 4, "d_ff": 400, "phase_period": 3},

@@ -72,6 +72,11 @@ def base_config() -> ml_collections.ConfigDict:
   # embedding's width: with p = 3 the codon frame, which no sinusoid of the reference has (its shortest period
   # is 2 pi bases), so that attention can keep the three frames of a gene apart (0 = off).
   config.model.phase_period = 0
+  # Needs phase_period and linear attention: each linear head keeps one state per phase of the key
+  # (t mod phase_period), P times the state, and a query reads them weighted by a learned positive weight per
+  # relative phase (query's minus key's), per head and layer: a factor of attention's weight that a softmax
+  # head's q.k can make from the phase pair, but a sum of positive features cannot (1 at init: the unsplit model).
+  config.model.phase_split_state = False
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 8  # Global batch (windows per step), split across all devices.
@@ -153,6 +158,11 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
     _fail("model.phase_period", period, "must be 0 (off) or a period of at least 2 bases (3: the codon frame)")
   if token_embedding_width(m) < 1:
     _fail("model.phase_period", period, f"leaves no token embedding at model.d_model={m.d_model}: widen the model")
+  if model_option(m, "phase_split_state"):
+    if not period:
+      _fail("model.phase_split_state", True, "splits the state by model.phase_period: set the period (3: codons)")
+    if m.attention != "linear":
+      _fail("model.phase_split_state", True, "is for linear attention; softmax weighs phases through q.k already")
   if m.positions not in POSITIONS:
     _fail("model.positions", m.positions, f"must be one of {POSITIONS}")
   if m.window_heads > m.num_heads:

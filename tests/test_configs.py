@@ -86,6 +86,7 @@ BAD_VALUES = [
   ("model.qk_head_dim", -1, "model.qk_head_dim"),
   ("model.positions", "rotary", "model.positions"),
   ("model.phase_period", 1, "model.phase_period"),
+  ("model.phase_split_state", True, "model.phase_split_state"),  # tiny.py has no phase_period.
   ("model.window_heads", 3, "model.window_heads"),
   ("model.window_size", 8, "model.window_size"),
   ("model.hedgehog_floor", 0.01, "model.hedgehog_floor"),  # tiny.py's map is sqr.

@@ -88,6 +88,8 @@ def _reference_forward(params, tokens_BL, config):
       weights *= mask
     else:
       weights = np.einsum("blhm,bshm->bhls", qh**2, kh**2) * mask
+    if config.get("phase_split_state", False):  # A learned positive factor per relative phase (t - s) mod P.
+      weights[:, window_heads:] *= np.exp(q["phase_log_weights"])[:, lag % config.phase_period]
     out = np.einsum("bhls,bshd->blhd", weights, vh) / (weights.sum(-1).transpose(0, 2, 1)[..., None] + 1e-16)
     if window_heads:
       scores = np.where((lag >= 0) & (lag < config.window_size), dot / np.sqrt(qh.shape[-1]), -np.inf)

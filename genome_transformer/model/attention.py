@@ -154,6 +154,28 @@ def hedgehog_features(x_BLHd: jax.Array, projection_HdM: jax.Array, floor: float
   return (1.0 - floor) * phi_BLHM + floor / u_BLHM.shape[-1]
 
 
+def split_by_phase(
+  phi_q_BOHM: jax.Array,
+  phi_k_BEHM: jax.Array,
+  positions_O: jax.Array,
+  positions_E: jax.Array,
+  log_weights_HP: jax.Array,
+) -> Tuple[jax.Array, jax.Array]:
+  """Features of a state kept per phase of the key: phi(q) . phi(k) becomes w[(t - s) mod P] phi(q) . phi(k).
+
+  A key at phase p = s mod P fills only block p of P blocks of M features; a query at t reads block p with
+  the weight w[(t - p) mod P] = exp(log_weights[h, (t - p) mod P]). The product is a function of each
+  position alone, like the feature map, so every chunked, sub-linear and stepping path carries it unchanged;
+  all weights are positive, so the denominator keeps the sign of the unsplit one.
+  """
+  period = log_weights_HP.shape[-1]
+  key_phase_EP = jax.nn.one_hot(jnp.mod(positions_E, period), period, dtype=phi_k_BEHM.dtype)
+  lag_OP = jnp.mod(positions_O[:, None] - jnp.arange(period)[None, :], period)
+  query_weights_OHP = jnp.exp(log_weights_HP.astype(phi_q_BOHM.dtype))[:, lag_OP].transpose(1, 0, 2)
+  by_phase = lambda phi, w: (w[..., None] * phi[..., None, :]).reshape(phi.shape[:-1] + (-1,))
+  return by_phase(phi_q_BOHM, query_weights_OHP[None]), by_phase(phi_k_BEHM, key_phase_EP[None, :, None])
+
+
 def causal_depthwise_conv(x_BEF: jax.Array, kernel_KF: jax.Array) -> jax.Array:
   """out[t] = sum_j kernel[j] * x[t - j], per channel, with x = 0 before the first row.
 

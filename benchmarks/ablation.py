@@ -61,6 +61,11 @@ def variant_config(module, variant: str):
   return common.apply_overrides(module.get_config(variant), _OVERRIDES.value)
 
 
+def seed_name(variant: str, seed: int) -> str:
+  """A run's name when a variant trains with several seeds, and its workdir's for seeds other than the config's."""
+  return f"{variant}@seed{seed}"
+
+
 def seed_runs(variant: str, config) -> list[tuple[int, str, list[str]]]:
   """(seed, workdir, trainer overrides) of each run of `variant`: the config's own seed in WORKDIR/VARIANT."""
   runs = []
@@ -68,7 +73,7 @@ def seed_runs(variant: str, config) -> list[tuple[int, str, list[str]]]:
     if seed == config.seed:
       runs.append((seed, os.path.join(_WORKDIR.value, variant), list(_OVERRIDES.value)))
     else:
-      runs.append((seed, os.path.join(_WORKDIR.value, f"{variant}@seed{seed}"), [*_OVERRIDES.value, f"seed={seed}"]))
+      runs.append((seed, os.path.join(_WORKDIR.value, seed_name(variant, seed)), [*_OVERRIDES.value, f"seed={seed}"]))
   return runs
 
 
@@ -124,7 +129,7 @@ def over_seeds(results: list[dict]) -> list[dict]:
 
 
 def run_label(result: dict, several_seeds: bool) -> str:
-  return f"{result['variant']}@seed{result['seed']}" if several_seeds else result["variant"]
+  return seed_name(result["variant"], result["seed"]) if several_seeds else result["variant"]
 
 
 def plot(results: list[dict], path: str, title: str, several_seeds: bool) -> None:
@@ -161,7 +166,7 @@ def main(argv):
       for variant in variants:
         config = variant_config(module, variant)
         for seed, workdir, overrides in seed_runs(variant, config):
-          label = f"{variant}@seed{seed}"
+          label = seed_name(variant, seed)
           if not summarize(variant, seed, config, common.read_metrics(workdir))["finished"]:
             if not common.train_run(f"{_CONFIG.value}:{variant}", workdir, label=label, overrides=overrides):
               print(f"[{label}] failed (attempt {attempt + 1}); see {workdir}/train.log", flush=True)
@@ -192,7 +197,7 @@ def main(argv):
     f"validation after {budget or 0:.0f} s of training"
   )
   header = (
-    f"{'variant':32s} {'params':>8s} {'ratio':>6s} {'tokens':>6s} {'test':>7s} {'valid':>7s} "
+    f"{'variant':40s} {'params':>8s} {'ratio':>6s} {'tokens':>6s} {'test':>7s} {'valid':>7s} "
     f"{'valid@t':>7s} {'tok/s':>6s} {'step MiB':>8s}"
   )
   print(header)
@@ -201,16 +206,16 @@ def main(argv):
     ratio = r["params"] / reference["params"] if reference else float("nan")
     fmt = lambda x: f"{x:7.4f}" if x is not None else "     --"
     print(
-      f"{run_label(r, several_seeds):32s} {r['params']:8d} {ratio:6.3f} {r['tokens'] / 1e6:5.1f}M {fmt(r['test_bits_per_base'])} "
+      f"{run_label(r, several_seeds):40s} {r['params']:8d} {ratio:6.3f} {r['tokens'] / 1e6:5.1f}M {fmt(r['test_bits_per_base'])} "
       f"{fmt(r['validation_bits_per_base'])} {fmt(r['validation_at_equal_time'])} {r['tokens_per_s']:6.0f} "
       f"{r['step_memory_bytes'] / 2**20:8.1f}"
     )
   seed_summaries = over_seeds(results) if several_seeds else []
   if seed_summaries:
-    print(f"\nover seeds (finished runs): mean [min, max]\n{'variant':26s} {'seeds':>8s} {'test':>24s} {'valid':>24s}")
+    print(f"\nover seeds (finished runs): mean [min, max]\n{'variant':40s} {'seeds':>8s} {'test':>24s} {'valid':>24s}")
     for s in seed_summaries:
       print(
-        f"{s['variant']:26s} {','.join(map(str, s['seeds'])):>8s} "
+        f"{s['variant']:40s} {','.join(map(str, s['seeds'])):>8s} "
         + " ".join(f"{s[k + '_mean']:.4f} [{s[k + '_min']:.4f}, {s[k + '_max']:.4f}]" for k in ("test", "validation"))
       )
   out = os.path.join(REPO, _OUT.value)

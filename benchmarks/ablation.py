@@ -9,7 +9,8 @@ validation, windowed protocol) after the same tokens; the validation point reach
 time (the fastest run's whole training time; a slower run is read at its last validation point within
 it); training tokens/s on this machine; parameters; the compiled memory of one training step.
 Training time is tokens / (tokens/s), the tokens/s measured by --speed_steps alone on the machine
-(the runs' own logged throughput is noisy when they share it).
+(the runs' own logged throughput is noisy when they share it); with --speed_steps, variants with no run
+in WORKDIR are timed too, beside the others ("timed_only" in the JSON).
 
   python benchmarks/ablation.py --workdir=/tmp/ablation                      # every variant
   python benchmarks/ablation.py --workdir=/tmp/ablation --variants=faithful,conv4
@@ -170,7 +171,7 @@ def main(argv):
           if not summarize(variant, seed, config, common.read_metrics(workdir))["finished"]:
             if not common.train_run(f"{_CONFIG.value}:{variant}", workdir, label=label, overrides=overrides):
               print(f"[{label}] failed (attempt {attempt + 1}); see {workdir}/train.log", flush=True)
-  results = []
+  results, timed_only = [], []
   for variant in variants:
     config = variant_config(module, variant)
     measured = None  # Every seed runs the same step: measured once per variant.
@@ -187,6 +188,11 @@ def main(argv):
         point["train_seconds"] = point["tokens"] / summary["tokens_per_s"]
       summary.update(step_memory_bytes=memory["total"], params=params)
       results.append(summary)
+    if measured is None and _SPEED_STEPS.value > 0:
+      # No run here (trained elsewhere, or its workdir is gone): timed beside the others all the same, so
+      # that speed ratios come from one machine in one run.
+      memory, params, speed = common.step_memory_params_and_speed(config, _SPEED_STEPS.value)
+      timed_only.append(dict(variant=variant, params=params, step_memory_bytes=memory["total"], tokens_per_s=speed))
   several_seeds = len({r["seed"] for r in results}) > 1
 
   genome = variant_config(module, variants[0]).data.genome
@@ -218,12 +224,18 @@ def main(argv):
         f"{s['variant']:40s} {','.join(map(str, s['seeds'])):>8s} "
         + " ".join(f"{s[k + '_mean']:.4f} [{s[k + '_min']:.4f}, {s[k + '_max']:.4f}]" for k in ("test", "validation"))
       )
+  if timed_only:
+    print(f"\ntimed only (no run in {_WORKDIR.value})\n{'variant':40s} {'params':>8s} {'tokens/s':>8s} {'MiB':>8s}")
+    for t in timed_only:
+      print(f"{t['variant']:40s} {t['params']:8d} {t['tokens_per_s']:8.0f} {t['step_memory_bytes'] / 2**20:8.1f}")
   out = os.path.join(REPO, _OUT.value)
   record = {"config": _CONFIG.value, "genome": genome, "equal_time_seconds": budget, "runs": results}
   if _OVERRIDES.value:
     record["overrides"] = _OVERRIDES.value
   if seed_summaries:
     record["over_seeds"] = seed_summaries
+  if timed_only:
+    record["timed_only"] = timed_only
   common.write_json(out, record)
   plot(results, os.path.splitext(out)[0] + ".png", f"{genome}, {_CONFIG.value} variants", several_seeds)
   print(f"wrote {out}")

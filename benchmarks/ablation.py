@@ -196,7 +196,7 @@ def main(argv):
   several_seeds = len({r["seed"] for r in results}) > 1
 
   genome = variant_config(module, variants[0]).data.genome
-  reference = next((r for r in results if r["variant"] == _REFERENCE.value), None)
+  reference = next((r for r in results + timed_only if r["variant"] == _REFERENCE.value), None)
   budget = min((r["curve"][-1]["train_seconds"] for r in results if r["finished"]), default=None)
   print(
     f"\n{genome}, {_CONFIG.value}; bits per base on held-out bases (windowed); equal-time column: "

@@ -54,6 +54,13 @@ VARIANTS = {
     {**_CONV, **_HEDGEHOG, **_FLOOR, "phase_period": 3, "phase_split_state": True},
     {},
   ),
+  # The state split by recent blocks (model.recency_slots: 4 x 128 features per head, as hedgehog4x's 512): which
+  # 256-base block of the window a key lies in, relative to the query's, weighted by what was learned; the twin
+  # leads where a linear state has averaged a whole window (README, "Where the twin's lead lies").
+  "conv4+hedgehog+floor+codon+recency4": (
+    {**_CONV, **_HEDGEHOG, **_FLOOR, "phase_period": 3, "recency_slots": 4, "recency_block": 256},
+    {},
+  ),
   # Four times (512 features per head, a 64 x 256 projection); 49 k more parameters out of the FFN.
   "conv4+hedgehog4x+floor+codon": (
     {**_CONV, **_HEDGEHOG, **_FLOOR, "num_feature_blocks": 4, "d_ff": 400, "phase_period": 3},

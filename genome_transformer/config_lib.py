@@ -77,6 +77,12 @@ def base_config() -> ml_collections.ConfigDict:
   # relative phase (query's minus key's), per head and layer: a factor of attention's weight that a softmax
   # head's q.k can make from the phase pair, but a sum of positive features cannot (1 at init: the unsplit model).
   config.model.phase_split_state = False
+  # K > 0 (linear attention): each linear head keeps K states, a key at t in the one of block floor(t / B) mod K
+  # (B = recency_block), and a query weighs them by a learned positive weight per relative block: a learned,
+  # piecewise-constant recency that the reverse pass's subtraction still undoes exactly (a decaying state
+  # would divide by its decay). K * B must cover data.window_length: blocks K apart share a weight (0 = off).
+  config.model.recency_slots = 0
+  config.model.recency_block = 0  # B: bases per recency block (with recency_slots).
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 8  # Global batch (windows per step), split across all devices.
@@ -163,6 +169,21 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
       _fail("model.phase_split_state", True, "splits the state by model.phase_period: set the period (3: codons)")
     if m.attention != "linear":
       _fail("model.phase_split_state", True, "is for linear attention; softmax weighs phases through q.k already")
+  slots, block = int(model_option(m, "recency_slots")), int(model_option(m, "recency_block"))
+  if block and not slots:
+    _fail("model.recency_block", block, "is the block of model.recency_slots: set both, or neither")
+  if slots:
+    if slots < 2 or block < 1:
+      _fail("model.recency_slots", slots, "needs at least 2 slots and model.recency_block >= 1 bases (0 turns it off)")
+    if m.attention != "linear":
+      _fail("model.recency_slots", slots, "is for linear attention; softmax weighs distance through q.k already")
+    if slots * block < d.window_length:
+      _fail(
+        "model.recency_slots",
+        slots,
+        f"x model.recency_block={block} must cover data.window_length={d.window_length}, or keys that far apart "
+        "in one window share a slot's weight",
+      )
   if m.positions not in POSITIONS:
     _fail("model.positions", m.positions, f"must be one of {POSITIONS}")
   if m.window_heads > m.num_heads:

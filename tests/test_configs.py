@@ -87,6 +87,8 @@ BAD_VALUES = [
   ("model.positions", "rotary", "model.positions"),
   ("model.phase_period", 1, "model.phase_period"),
   ("model.phase_split_state", True, "model.phase_split_state"),  # tiny.py has no phase_period.
+  ("model.recency_slots", 2, "model.recency_slots"),  # No recency_block.
+  ("model.recency_block", 64, "model.recency_block"),  # No recency_slots.
   ("model.window_heads", 3, "model.window_heads"),
   ("model.window_size", 8, "model.window_size"),
   ("model.hedgehog_floor", 0.01, "model.hedgehog_floor"),  # tiny.py's map is sqr.

@@ -90,6 +90,10 @@ def _reference_forward(params, tokens_BL, config):
       weights = np.einsum("blhm,bshm->bhls", qh**2, kh**2) * mask
     if config.get("phase_split_state", False):  # A learned positive factor per relative phase (t - s) mod P.
       weights[:, window_heads:] *= np.exp(q["phase_log_weights"])[:, lag % config.phase_period]
+    if config.get("recency_slots", 0):  # And per relative block: (t // B - s // B) mod K.
+      blocks = np.arange(length) // config.recency_block
+      block_lag = (blocks[:, None] - blocks[None, :]) % config.recency_slots
+      weights[:, window_heads:] *= np.exp(q["recency_log_weights"])[:, block_lag]
     out = np.einsum("bhls,bshd->blhd", weights, vh) / (weights.sum(-1).transpose(0, 2, 1)[..., None] + 1e-16)
     if window_heads:
       scores = np.where((lag >= 0) & (lag < config.window_size), dot / np.sqrt(qh.shape[-1]), -np.inf)

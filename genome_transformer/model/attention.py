@@ -30,7 +30,7 @@ normal range and may flush to 0, which matters only if a denominator underflows 
 """
 
 import math
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -154,26 +154,37 @@ def hedgehog_features(x_BLHd: jax.Array, projection_HdM: jax.Array, floor: float
   return (1.0 - floor) * phi_BLHM + floor / u_BLHM.shape[-1]
 
 
-def split_by_phase(
+def split_by_position(
   phi_q_BOHM: jax.Array,
   phi_k_BEHM: jax.Array,
   positions_O: jax.Array,
   positions_E: jax.Array,
-  log_weights_HP: jax.Array,
+  cycles: Sequence[Tuple[int, int, jax.Array]],
 ) -> Tuple[jax.Array, jax.Array]:
-  """Features of a state kept per phase of the key: phi(q) . phi(k) becomes w[(t - s) mod P] phi(q) . phi(k).
+  """Features of a state kept per class of the key's position: phi(q) . phi(k) gains a learned positive factor.
 
-  A key at phase p = s mod P fills only block p of P blocks of M features; a query at t reads block p with
-  the weight w[(t - p) mod P] = exp(log_weights[h, (t - p) mod P]). The product is a function of each
-  position alone, like the feature map, so every chunked, sub-linear and stepping path carries it unchanged;
-  all weights are positive, so the denominator keeps the sign of the unsplit one.
+  Each cycle (period P, block B, log_weights_HP) gives position t the coordinate c(t) = floor(t / B) mod P
+  (B = 1, P = 3: the codon phase; B = 256, P = 4: which of the last four 256-base blocks). A key fills
+  only the block of features of its coordinates (one of prod P); a query at t reads the block of
+  coordinates j with the weight prod over cycles of exp(log_weights[h, (c(t) - j) mod P]), so attention's
+  weight becomes that factor of the relative coordinates times phi(q) . phi(k). The products are functions
+  of each position alone, like the feature map, so every chunked, sub-linear and stepping path carries them
+  unchanged; every factor is positive, so the denominator keeps the sign of the unsplit one.
   """
-  period = log_weights_HP.shape[-1]
-  key_phase_EP = jax.nn.one_hot(jnp.mod(positions_E, period), period, dtype=phi_k_BEHM.dtype)
-  lag_OP = jnp.mod(positions_O[:, None] - jnp.arange(period)[None, :], period)
-  query_weights_OHP = jnp.exp(log_weights_HP.astype(phi_q_BOHM.dtype))[:, lag_OP].transpose(1, 0, 2)
-  by_phase = lambda phi, w: (w[..., None] * phi[..., None, :]).reshape(phi.shape[:-1] + (-1,))
-  return by_phase(phi_q_BOHM, query_weights_OHP[None]), by_phase(phi_k_BEHM, key_phase_EP[None, :, None])
+  slots_E = jnp.zeros(positions_E.shape, jnp.int32)
+  log_query_weights_OHS = jnp.zeros((positions_O.shape[0], phi_q_BOHM.shape[2], 1), phi_q_BOHM.dtype)
+  for period, block, log_weights_HP in cycles:
+    slots_E = slots_E * period + jnp.mod(jnp.floor_divide(positions_E, block), period)
+    relative_OP = jnp.mod(jnp.floor_divide(positions_O, block)[:, None] - jnp.arange(period)[None, :], period)
+    log_factor_OHP = log_weights_HP.astype(phi_q_BOHM.dtype)[:, relative_OP].transpose(1, 0, 2)
+    # Slots in mixed radix, this cycle's coordinate last: (.., S, 1) + (.., 1, P) -> S P.
+    log_query_weights_OHS = (log_query_weights_OHS[..., :, None] + log_factor_OHP[..., None, :]).reshape(
+      log_query_weights_OHS.shape[:2] + (-1,)
+    )
+  num_slots = log_query_weights_OHS.shape[-1]
+  by_slot = lambda phi, w: (w[..., None] * phi[..., None, :]).reshape(phi.shape[:-1] + (-1,))
+  key_slot_E1S = jax.nn.one_hot(slots_E, num_slots, dtype=phi_k_BEHM.dtype)[:, None]
+  return by_slot(phi_q_BOHM, jnp.exp(log_query_weights_OHS)[None]), by_slot(phi_k_BEHM, key_slot_E1S[None])
 
 
 def causal_depthwise_conv(x_BEF: jax.Array, kernel_KF: jax.Array) -> jax.Array:

@@ -33,7 +33,7 @@ Additions (issue 12; each off by default, so the default config is the reference
 depthwise causal convolution of width K on q, k and v (`conv_width`), the Taylor feature map on
 `qk_head_dim` query/key dims, `window_heads` heads of exact softmax over the last `window_size`
 positions, `positions="none"`, the codon frame's phase pair (`phase_period`) and a state split by it
-(`phase_split_state`); issue 13's `match_order` (model/match.py: the model reads input ids that
+(`phase_split_state`) or by recent blocks (`recency_slots`); issue 13's `match_order` (model/match.py: the model reads input ids that
 carry each position's match; every caller builds them with match.model_inputs). The convolution and the window read R = context_rows rows of
 each layer's input before a chunk: forward calls carry them in the state, and the rebuild mode
 recomputes them from T = prefix_length tokens before the chunk (Layer docstring).
@@ -119,16 +119,25 @@ def linear_heads(config: ml_collections.ConfigDict) -> int:
 
 
 def num_features(config: ml_collections.ConfigDict) -> int:
-  """M, features per head of every layer's state (times the period when the state is split by phase)."""
-  per_phase = attention.num_features(config.feature_map, qk_head_dim(config), config.num_feature_blocks)
-  return per_phase * (phase_split(config) or 1)
+  """M, features per head of every layer's state (times the classes when the state is split by position)."""
+  per_class = attention.num_features(config.feature_map, qk_head_dim(config), config.num_feature_blocks)
+  return per_class * math.prod(period for _, period, _ in position_cycles(config))
 
 
-def phase_split(config: ml_collections.ConfigDict) -> int:
-  """P when the linear state is kept per phase of the key (model.phase_split_state), else 0."""
-  return (
-    int(config_lib.model_option(config, "phase_period")) if config_lib.model_option(config, "phase_split_state") else 0
-  )
+def position_cycles(config: ml_collections.ConfigDict) -> Tuple[Tuple[str, int, int], ...]:
+  """(parameter name, period P, block B) of each class the linear state is split by (attention.split_by_position)."""
+  cycles = []
+  if config_lib.model_option(config, "phase_split_state"):
+    cycles.append(("phase_log_weights", int(config_lib.model_option(config, "phase_period")), 1))
+  if config_lib.model_option(config, "recency_slots"):
+    cycles.append(
+      (
+        "recency_log_weights",
+        config_lib.model_option(config, "recency_slots"),
+        config_lib.model_option(config, "recency_block"),
+      )
+    )
+  return tuple(cycles)
 
 
 def context_rows(config: ml_collections.ConfigDict) -> int:
@@ -313,12 +322,14 @@ class Layer(nn.Module):
     # A row before the sequence start adds nothing to any state.
     phi_k_BEHM = attention.feature_map(k_BEHd, cfg.feature_map, features_HdM, floor) * valid_E[None, :, None, None]
     eps = attention.denominator_epsilon(cfg.feature_map, qk_head_dim(cfg))
-    period = phase_split(cfg)
-    if period:
-      # exp of a zero-initialised parameter: positive, and 1 at init, where the split model is the unsplit one.
-      log_weights_HP = self.param("phase_log_weights", nn.initializers.zeros, (phi_k_BEHM.shape[2], period))
-      phi_q_BOHM, phi_k_BEHM = attention.split_by_phase(
-        phi_q_BOHM, phi_k_BEHM, positions_E[positions_E.shape[0] - phi_q_BOHM.shape[1] :], positions_E, log_weights_HP
+    if position_cycles(cfg):
+      # exp of zero-initialised parameters: positive, and 1 at init, where the split model is the unsplit one.
+      cycles = [
+        (period, block, self.param(name, nn.initializers.zeros, (phi_k_BEHM.shape[2], period)))
+        for name, period, block in position_cycles(cfg)
+      ]
+      phi_q_BOHM, phi_k_BEHM = attention.split_by_position(
+        phi_q_BOHM, phi_k_BEHM, positions_E[positions_E.shape[0] - phi_q_BOHM.shape[1] :], positions_E, cycles
       )
     if state is None:
       return attention.causal_linear_attention_prefix_sum(phi_q_BOHM, phi_k_BEHM, v_BEHd, eps=eps), None, None

@@ -164,19 +164,14 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
     _fail("model.phase_period", period, "must be 0 (off) or a period of at least 2 bases (3: the codon frame)")
   if token_embedding_width(m) < 1:
     _fail("model.phase_period", period, f"leaves no token embedding at model.d_model={m.d_model}: widen the model")
-  if model_option(m, "phase_split_state"):
-    if not period:
-      _fail("model.phase_split_state", True, "splits the state by model.phase_period: set the period (3: codons)")
-    if m.attention != "linear":
-      _fail("model.phase_split_state", True, "is for linear attention; softmax weighs phases through q.k already")
+  if model_option(m, "phase_split_state") and not period:
+    _fail("model.phase_split_state", True, "splits the state by model.phase_period: set the period (3: codons)")
   slots, block = int(model_option(m, "recency_slots")), int(model_option(m, "recency_block"))
   if block and not slots:
     _fail("model.recency_block", block, "is the block of model.recency_slots: set both, or neither")
   if slots:
     if slots < 2 or block < 1:
       _fail("model.recency_slots", slots, "needs at least 2 slots and model.recency_block >= 1 bases (0 turns it off)")
-    if m.attention != "linear":
-      _fail("model.recency_slots", slots, "is for linear attention; softmax weighs distance through q.k already")
     if slots * block < d.window_length:
       _fail(
         "model.recency_slots",
@@ -201,6 +196,10 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
       _fail("model.qk_head_dim", m.qk_head_dim, "is for linear attention; set it to 0 with softmax")
     if m.feature_map in ("taylor", "hedgehog"):
       _fail("model.feature_map", m.feature_map, "is a linear-attention feature map; use sqr (unused) with softmax")
+    if model_option(m, "phase_split_state"):
+      _fail("model.phase_split_state", True, "is for linear attention; softmax weighs phases through q.k already")
+    if slots:
+      _fail("model.recency_slots", slots, "is for linear attention; softmax weighs distance through q.k already")
   from genome_transformer.genomics import tokenizer  # Deferred: keeps config files importable alone.
 
   if m.vocab_size != tokenizer.VOCAB_SIZE:

@@ -322,12 +322,12 @@ class Layer(nn.Module):
     # A row before the sequence start adds nothing to any state.
     phi_k_BEHM = attention.feature_map(k_BEHd, cfg.feature_map, features_HdM, floor) * valid_E[None, :, None, None]
     eps = attention.denominator_epsilon(cfg.feature_map, qk_head_dim(cfg))
-    if position_cycles(cfg):
-      # exp of zero-initialised parameters: positive, and 1 at init, where the split model is the unsplit one.
-      cycles = [
-        (period, block, self.param(name, nn.initializers.zeros, (phi_k_BEHM.shape[2], period)))
-        for name, period, block in position_cycles(cfg)
-      ]
+    # exp of zero-initialised parameters: positive, and 1 at init, where the split model is the unsplit one.
+    cycles = [
+      (period, block, self.param(name, nn.initializers.zeros, (phi_k_BEHM.shape[2], period)))
+      for name, period, block in position_cycles(cfg)
+    ]
+    if cycles:
       phi_q_BOHM, phi_k_BEHM = attention.split_by_position(
         phi_q_BOHM, phi_k_BEHM, positions_E[positions_E.shape[0] - phi_q_BOHM.shape[1] :], positions_E, cycles
       )

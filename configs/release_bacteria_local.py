@@ -11,7 +11,9 @@ Variants after a colon, for benchmarks/ablation.py (`--config=configs/release_ba
 its softmax twin trained the same way (full causal softmax subsumes the window head; the convolution
 stays), `conv4+hedgehog` (the best linear variant of configs/ablation.py: +49 k parameters, 3%), and
 `conv4+hedgehog+codon` with its twin `softmax+conv4+codon` (model.phase_period = 3: the codon frame), and
-`conv4+hedgehog2x+codon` (twice Hedgehog's state), the release candidate with the same twin.
+`conv4+hedgehog2x+codon` (twice Hedgehog's state), the release candidate with the same twin;
+`conv4+hedgehog+codon+split+6heads` (the state split by codon phase, six heads of 32) with its twin
+`softmax+conv4+codon+6heads`.
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -31,6 +33,13 @@ VARIANTS = {
   "conv4+hedgehog2x+codon": dict(
     conv_width=4, feature_map="hedgehog", num_feature_blocks=2, d_ff=736, hedgehog_floor=0.01, phase_period=3
   ),
+  # configs/ablation.py's split model with twice the heads at half the width (there 4 x 32 in place of 2 x 64),
+  # here 6 heads of 32: Hedgehog's projections shrink to 6 x 32 x 32 per layer (25 k in all, 1.5%). Its twin
+  # has the same heads.
+  "conv4+hedgehog+codon+split+6heads": dict(
+    conv_width=4, feature_map="hedgehog", hedgehog_floor=0.01, phase_period=3, phase_split_state=True, num_heads=6
+  ),
+  "softmax+conv4+codon+6heads": dict(attention="softmax", conv_width=4, phase_period=3, num_heads=6),
 }
 
 

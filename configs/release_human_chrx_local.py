@@ -9,7 +9,8 @@ Variants after a colon, for benchmarks/ablation.py (`--config=configs/release_hu
 `conv4+hedgehog` (the default: the best at equal tokens on bacteria, and faster than the window),
 `conv4+window64` (the second best), `softmax+conv4` (the twin); `conv4+window64+codon` and its twin
 `softmax+conv4+codon` add the codon frame's phase pair (model.phase_period = 3); `conv4+window64+hedgehog2x`
-gives the linear head a learned map with twice the state.
+gives the linear head a learned map with twice the state; `conv4+hedgehog+floor+codon+split+4heads`
+(configs/ablation.py's model of that name) and its twin `softmax+conv4+codon+4heads`.
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -37,6 +38,18 @@ VARIANTS = {
     hedgehog_floor=0.01,
     d_ff=480,
   ),
+  # The bacterial ablation's split model with four heads of 32 (configs/ablation.py, the same model size as
+  # here), unchanged, so that one configuration meets its twin on both genomes; and that twin.
+  "conv4+hedgehog+floor+codon+split+4heads": dict(
+    conv_width=4,
+    feature_map="hedgehog",
+    hedgehog_floor=0.01,
+    d_ff=496,
+    phase_period=3,
+    phase_split_state=True,
+    num_heads=4,
+  ),
+  "softmax+conv4+codon+4heads": dict(attention="softmax", conv_width=4, phase_period=3, num_heads=4),
 }
 
 

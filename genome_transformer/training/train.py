@@ -311,7 +311,14 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
   )
 
   ckpt = checkpointing.Checkpointer(workdir, config, max_to_keep=config.train.max_to_keep)
-  restored = ckpt.restore_latest(abstract_state, train_iter)
+  try:
+    restored = ckpt.restore_latest(abstract_state, train_iter)
+  except BaseException:
+    # A refused checkpoint (another config, unreadable) ends the run here: close the manager first, or its
+    # background threads may still be running at interpreter shutdown and print a traceback after the
+    # clear error (seen under load in tests/test_train.py's config mismatch test).
+    ckpt.close()
+    raise
   if restored is None and init_source:
     state = state_from_export(init_source, tx, abstract_state)
     logging.info("Starting at step 0 from the parameters of %s (config.init_from), fresh optimizer state.", init_source)

@@ -15,6 +15,7 @@ stopped.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import time
@@ -283,7 +284,6 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
   multihost.prepare_dataset(config.data, data_dir)
   make_workdir(workdir)
   is_primary = jax.process_index() == 0
-  writer = metrics_writer.MetricWriter(workdir, enabled=is_primary)
   local_batch = config.train.batch_size // jax.process_count()
   train_iter = input_pipeline.make_train_iterator(
     config.data, data_dir, batch_size_per_process=local_batch, seed=config.seed
@@ -310,61 +310,64 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
     lambda s, sh: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sh), abstract_state, state_sharding
   )
 
-  ckpt = checkpointing.Checkpointer(workdir, config, max_to_keep=config.train.max_to_keep)
-  try:
-    restored = ckpt.restore_latest(abstract_state, train_iter)
-  except BaseException:
-    # A refused checkpoint (another config, unreadable) ends the run here: close the manager first, or its
-    # background threads may still be running at interpreter shutdown and print a traceback after the
-    # clear error (seen under load in tests/test_train.py's config mismatch test).
-    ckpt.close()
-    raise
-  if restored is None and init_source:
-    state = state_from_export(init_source, tx, abstract_state)
-    logging.info("Starting at step 0 from the parameters of %s (config.init_from), fresh optimizer state.", init_source)
-  elif restored is None:
-    state = jax.jit(init_state, out_shardings=state_sharding)(init_rng)
-    logging.info("Starting from scratch in %s.", workdir)
-  else:
-    state = restored
-    logging.info("Resumed from step %d.", int(state.step))
-  num_params = sum(x.size for x in jax.tree.leaves(state.params))
-  logging.info(
-    "Model: %d parameters; %s step, chunk %d, window %d.",
-    num_params,
-    "sub-linear" if uses_sublinear_step(config) else "plain autodiff",
-    config.train.chunk_size,
-    config.data.window_length,
-  )
-
-  if (
-    uses_sublinear_step(config)
-    and config.model.feature_map == "hedgehog"
-    and not config_lib.model_option(config.model, "hedgehog_floor")
-  ):
-    logging.warning(
-      "model.feature_map='hedgehog' with model.hedgehog_floor=0 under the sub-linear step: a feature that "
-      "falls far below the others is lost in the reverse pass's rebuilt states, and the gradient can go "
-      "wrong or NaN (README, 'Hedgehog and the rebuilt states'). Set model.hedgehog_floor, e.g. 0.01."
+  with contextlib.ExitStack() as on_exit:
+    # Closed on every way out, errors included (a refused checkpoint, a failed compile, a non-finite loss):
+    # the saves already started (all of finite states) complete, and the manager's background threads do not
+    # outlive the run to print a traceback at interpreter shutdown after the clear error.
+    writer = on_exit.enter_context(contextlib.closing(metrics_writer.MetricWriter(workdir, enabled=is_primary)))
+    ckpt = on_exit.enter_context(
+      contextlib.closing(checkpointing.Checkpointer(workdir, config, max_to_keep=config.train.max_to_keep))
     )
-  tokens_spec = jax.ShapeDtypeStruct(
-    (config.train.batch_size, config.data.window_length), jnp.uint8, sharding=batch_sharding
-  )
-  train_step = jax.jit(make_train_step(model, tx, config), donate_argnums=0, out_shardings=(state_sharding, replicated))
-  compiled_step = train_step.lower(abstract_state, tokens_spec, step_rng).compile()
-  check_memory(compiled_step, what="Training step")
+    restored = ckpt.restore_latest(abstract_state, train_iter)
+    if restored is None and init_source:
+      state = state_from_export(init_source, tx, abstract_state)
+      logging.info(
+        "Starting at step 0 from the parameters of %s (config.init_from), fresh optimizer state.", init_source
+      )
+    elif restored is None:
+      state = jax.jit(init_state, out_shardings=state_sharding)(init_rng)
+      logging.info("Starting from scratch in %s.", workdir)
+    else:
+      state = restored
+      logging.info("Resumed from step %d.", int(state.step))
+    num_params = sum(x.size for x in jax.tree.leaves(state.params))
+    logging.info(
+      "Model: %d parameters; %s step, chunk %d, window %d.",
+      num_params,
+      "sub-linear" if uses_sublinear_step(config) else "plain autodiff",
+      config.train.chunk_size,
+      config.data.window_length,
+    )
 
-  preemption = multihost.Preemption()
-  preemption.install()
-  num_steps = config.train.num_steps
-  tokens_per_step = config.train.batch_size * config.data.window_length
-  first_step = int(state.step)
-  logging.info("Matmul precision: %s.", config.train.matmul_precision)
-  last_metrics: dict = {}
-  window_start, window_steps = time.perf_counter(), 0
-  last_check = first_step
-  previous_loss = None
-  try:
+    if (
+      uses_sublinear_step(config)
+      and config.model.feature_map == "hedgehog"
+      and not config_lib.model_option(config.model, "hedgehog_floor")
+    ):
+      logging.warning(
+        "model.feature_map='hedgehog' with model.hedgehog_floor=0 under the sub-linear step: a feature that "
+        "falls far below the others is lost in the reverse pass's rebuilt states, and the gradient can go "
+        "wrong or NaN (README, 'Hedgehog and the rebuilt states'). Set model.hedgehog_floor, e.g. 0.01."
+      )
+    tokens_spec = jax.ShapeDtypeStruct(
+      (config.train.batch_size, config.data.window_length), jnp.uint8, sharding=batch_sharding
+    )
+    train_step = jax.jit(
+      make_train_step(model, tx, config), donate_argnums=0, out_shardings=(state_sharding, replicated)
+    )
+    compiled_step = train_step.lower(abstract_state, tokens_spec, step_rng).compile()
+    check_memory(compiled_step, what="Training step")
+
+    preemption = multihost.Preemption()
+    preemption.install()
+    num_steps = config.train.num_steps
+    tokens_per_step = config.train.batch_size * config.data.window_length
+    first_step = int(state.step)
+    logging.info("Matmul precision: %s.", config.train.matmul_precision)
+    last_metrics: dict = {}
+    window_start, window_steps = time.perf_counter(), 0
+    last_check = first_step
+    previous_loss = None
     for step in range(first_step, num_steps):
       local_tokens = next(train_iter)["tokens"]
       tokens_BL = jax.make_array_from_process_local_data(batch_sharding, local_tokens)
@@ -430,8 +433,4 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
       if stop:
         logging.warning("Stopped at step %d on SIGTERM; the same command resumes from here.", done)
         break
-  finally:
-    # Also on an error: the saves already started (all of finite states) complete.
-    ckpt.close()
-    writer.close()
-  return last_metrics
+    return last_metrics

@@ -70,6 +70,13 @@ VARIANTS = {
     {},
   ),
   "softmax+conv4+codon+4heads": ({"attention": "softmax", **_CONV, "phase_period": 3, "num_heads": 4}, {}),
+  # Eight heads of d = 16, the same question one step further: each linear head keeps 3 x 32 features, each
+  # softmax head scores with 16 dimensions; Hedgehog's projections shrink to 8 x 16 x 16.
+  "conv4+hedgehog+floor+codon+split+8heads": (
+    {**_CONV, **_HEDGEHOG, **_FLOOR, "phase_period": 3, "phase_split_state": True, "num_heads": 8},
+    {},
+  ),
+  "softmax+conv4+codon+8heads": ({"attention": "softmax", **_CONV, "phase_period": 3, "num_heads": 8}, {}),
   # Four times (512 features per head, a 64 x 256 projection); 49 k more parameters out of the FFN.
   "conv4+hedgehog4x+floor+codon": (
     {**_CONV, **_HEDGEHOG, **_FLOOR, "num_feature_blocks": 4, "d_ff": 400, "phase_period": 3},

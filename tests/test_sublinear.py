@@ -8,7 +8,7 @@ import textwrap
 
 import jax
 import jax.numpy as jnp
-from model_testing import COMPONENTS, make_config, perturbed
+from model_testing import COMPONENTS, jit_init, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -27,7 +27,7 @@ def _tokens(seed=1, length=L):
 def _setup(dtype=jnp.float32, **overrides):
   config = make_config(**overrides)
   model = model_lib.SLiMPerformer(config)
-  params = model.init(jax.random.PRNGKey(0), _tokens(length=8))["params"]
+  params = jit_init(model, _tokens(length=8))["params"]
   return model, jax.tree.map(lambda p: p.astype(dtype), params)
 
 
@@ -198,7 +198,9 @@ def test_batch_sharded_jit_matches_single_device():
 
 # Issue 12's components (model_testing.COMPONENTS). The chunk sizes below meet the interesting cases:
 # a chunk shorter than a layer's context rows (C = 1), a prefix of s R = 10 tokens that reaches back
-# over several chunks and past the sequence start, and a ragged last chunk.
+# over several chunks and past the sequence start, and a ragged last chunk. Float64 meets every chunk size
+# with all components together and each component alone at the hardest one (C = 1; Hedgehog, not in "all",
+# also ragged); float32 checks each alone and, together, the most chunks (C = 1) and a ragged last chunk.
 
 
 @pytest.mark.parametrize(
@@ -210,10 +212,7 @@ def test_batch_sharded_jit_matches_single_device():
     ("nopos", 7),
     ("hedgehog", 7),
     ("all", 1),
-    ("all", 7),
     ("all", 64),
-    ("all", L - 1),
-    ("all", L),
   ],
 )
 def test_components_equal_autodiff_float32(component, chunk_size):
@@ -228,10 +227,8 @@ def test_components_equal_autodiff_float32(component, chunk_size):
   "component,chunk_size",
   [
     ("conv", 1),
-    ("conv", L - 1),
     ("taylor", 7),
     ("window", 1),
-    ("window", L - 1),
     ("hedgehog", 1),
     ("hedgehog", L - 1),
     ("all", 1),

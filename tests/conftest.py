@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import atexit
 from collections.abc import Callable, Sequence
 import gzip
-import os
-import shutil
-import tempfile
 
 import jax
 import numpy as np
@@ -20,15 +16,6 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 # The tolerances here assume float32 products. On a GPU or TPU the backend's default is TF32 or bfloat16
 # (the sub-linear gradients then differ from autodiff by up to 1.2%); CPUs compute float32 either way.
 jax.config.update("jax_default_matmul_precision", "highest")
-# The suite compiles the same programs again and again: every trainer process it starts compiles
-# configs/tiny.py's step anew (a run, its resumed twin, ...), and separate jit objects compile equal
-# computations. One compilation cache for the session, which those processes inherit through the
-# environment, compiles each once (a tiny trainer run: 14.3 s cold, 8.9 s warm). A cached executable is
-# the one compiled, so runs compared for equality still run the same program.
-_COMPILATION_CACHE = tempfile.mkdtemp(prefix="genome-transformer-tests-jax-cache-")
-atexit.register(shutil.rmtree, _COMPILATION_CACHE, ignore_errors=True)
-os.environ["JAX_COMPILATION_CACHE_DIR"] = _COMPILATION_CACHE
-jax.config.update("jax_compilation_cache_dir", _COMPILATION_CACHE)
 
 # A small genome that exercises the tokenizer policy: soft-masked (lowercase) stretches, an
 # N run long enough to drop windows, and a few IUPAC codes. Window settings for its shards.

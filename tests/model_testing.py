@@ -1,8 +1,6 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """The tiny model config shared by the model, sublinear and inference tests."""
 
-import functools
-
 import jax
 import ml_collections
 
@@ -62,19 +60,6 @@ COMPONENTS = {
 }
 
 
-def jit_init(model, tokens_BL, rngs=None):
-  """`model.init` as one compiled program. Run op by op, the CPU backend compiles every op apart: a
-  component-rich model's init then takes ~5x longer (measured 12 s against 2.5 s for COMPONENTS["all"])."""
-  return jax.jit(model.init)(jax.random.PRNGKey(0) if rngs is None else rngs, tokens_BL)
-
-
-@functools.partial(jax.jit, static_argnums=0, static_argnames=("states_at_end", "return_hidden"))
-def jit_apply(model, variables, *args, **kwargs):
-  """`model.apply` compiled, for the reason of `jit_init`; the flags that change what it returns are static."""
-  return model.apply(variables, *args, **kwargs)
-
-
-@functools.partial(jax.jit, static_argnames=("dtype", "seed", "scale"))
 def perturbed(tree, dtype=None, seed: int = 7, scale: float = 0.2):
   """Parameters moved away from init: the convolution starts as the identity, and tests must see its taps work."""
   leaves, treedef = jax.tree.flatten(tree)

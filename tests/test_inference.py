@@ -3,7 +3,7 @@
 
 import jax
 import jax.numpy as jnp
-from model_testing import COMPONENTS, jit_apply, jit_init, make_config, perturbed
+from model_testing import COMPONENTS, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -16,12 +16,12 @@ B, L = 2, 23
 def _setup(**overrides):
   model = model_lib.SLiMPerformer(make_config(**overrides))
   tokens = jax.random.randint(jax.random.PRNGKey(1), (B, L), 0, 6)
-  params = jit_init(model, tokens)["params"]
+  params = model.init(jax.random.PRNGKey(0), tokens)["params"]
   return model, params, tokens
 
 
 def _full_logp(model, params, tokens, rng=None):
-  logits = jit_apply(model, {"params": params}, tokens, rngs={} if rng is None else {"features": rng})
+  logits = model.apply({"params": params}, tokens, rngs={} if rng is None else {"features": rng})
   logp = jax.nn.log_softmax(logits, -1)
   return jnp.take_along_axis(logp[:, :-1], tokens[:, 1:, None], -1)[..., 0]
 
@@ -54,7 +54,7 @@ def test_softmax_model_scored_in_chunks_from_its_cache_equals_full_forward(chunk
 def test_step_recurrence_equals_full_logits(feature_map):
   model, params, tokens = _setup(feature_map=feature_map)
   rng = jax.random.PRNGKey(9) if feature_map == "favor+" else None
-  full = jit_apply(model, {"params": params}, tokens, rngs={} if rng is None else {"features": rng})
+  full = model.apply({"params": params}, tokens, rngs={} if rng is None else {"features": rng})
   step = jax.jit(lambda tok, states, pos: inference.step(model, params, tok, states, pos, rng))
   states = model_lib.init_states(model.config, B)
   for t in range(L):
@@ -65,7 +65,7 @@ def test_step_recurrence_equals_full_logits(feature_map):
 @pytest.mark.parametrize("on_gptln", [True, False])
 def test_softmax_cached_decode_equals_full_logits(on_gptln):
   model, params, tokens = _setup(attention="softmax", on_gptln=on_gptln)
-  full = jit_apply(model, {"params": params}, tokens)
+  full = model.apply({"params": params}, tokens)
   step = jax.jit(lambda tok, cache, pos: inference.step(model, params, tok, cache, pos))
   cache = model_lib.init_kv_cache(model.config, B, L + 5)  # Slots past the current position stay masked.
   assert cache[0][0].shape == (B, 2, L + 5, 8) and len(cache) == 2
@@ -81,7 +81,7 @@ def test_softmax_with_convolution_steps_from_its_cache():
   """The softmax twin of a convolution model carries the context rows beside its cache."""
   model, params, tokens = _setup(attention="softmax", conv_width=3)
   params = perturbed(params)
-  full = jit_apply(model, {"params": params}, tokens)
+  full = model.apply({"params": params}, tokens)
   step = jax.jit(lambda tok, cache, pos: inference.step(model, params, tok, cache, pos))
   cache = model_lib.init_kv_cache(model.config, B, L)
   for t in range(L):
@@ -180,7 +180,7 @@ def _moved_setup(**overrides):
 def test_components_step_and_chunked_equal_full(component):
   """The carried state holds each layer's context rows; stepping and chunks equal the whole sequence."""
   model, params, tokens = _moved_setup(**COMPONENTS[component])
-  full = jit_apply(model, {"params": params}, tokens)
+  full = model.apply({"params": params}, tokens)
   step = jax.jit(lambda tok, states, pos: inference.step(model, params, tok, states, pos))
   states = model_lib.init_states(model.config, B)
   assert states[0][2].shape[1] == model_lib.context_rows(model.config)  # O(1) per token: R rows per layer.

@@ -5,7 +5,7 @@ import math
 
 import jax
 import jax.numpy as jnp
-from model_testing import COMPONENTS, jit_apply, jit_init, make_config, perturbed
+from model_testing import COMPONENTS, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -20,7 +20,7 @@ def _tokens(seed=1, length=L):
 
 def _init(config, dtype=jnp.float32):
   model = model_lib.SLiMPerformer(config)
-  variables = jit_init(model, _tokens())
+  variables = model.init(jax.random.PRNGKey(0), _tokens())
   return model, jax.tree.map(lambda p: p.astype(dtype), variables)
 
 
@@ -118,7 +118,7 @@ def test_components_match_their_definitions_in_float64(component):
     model, variables = _init(config, jnp.float64)
     variables = perturbed(variables, jnp.float64)
     np.testing.assert_allclose(
-      jit_apply(model, variables, _tokens()), _reference_forward(variables, _tokens(), config), rtol=1e-10, atol=1e-10
+      model.apply(variables, _tokens()), _reference_forward(variables, _tokens(), config), rtol=1e-10, atol=1e-10
     )
 
 
@@ -128,7 +128,7 @@ def test_components_chunked_with_states_equal_full(component):
   config = make_config(**COMPONENTS[component])
   model, variables = _init(config)
   variables = perturbed(variables, jnp.float32)
-  full = jit_apply(model, variables, _tokens())
+  full = model.apply(variables, _tokens())
   apply_chunk = jax.jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s))
   for chunk in (5, 1):
     states, pieces = model_lib.init_states(config, B), []
@@ -144,7 +144,7 @@ def test_components_are_causal(component):
   model, variables = _init(config)
   tokens = _tokens()
   changed = tokens.at[:, 8:].set((tokens[:, 8:] + 3) % 8)
-  before, after = jit_apply(model, variables, tokens), jit_apply(model, variables, changed)
+  before, after = model.apply(variables, tokens), model.apply(variables, changed)
   np.testing.assert_array_equal(before[:, :8], after[:, :8])
   assert not np.allclose(before[:, 8:], after[:, 8:])
 
@@ -154,7 +154,7 @@ def test_matches_reference_semantics_in_float64(on_gptln):
   config = make_config(on_gptln=on_gptln)
   with jax.enable_x64(True):
     model, variables = _init(config, jnp.float64)
-    logits = jit_apply(model, variables, _tokens())
+    logits = model.apply(variables, _tokens())
     assert logits.dtype == jnp.float64
     np.testing.assert_allclose(logits, _reference_forward(variables, _tokens(), config), rtol=1e-10, atol=1e-10)
 
@@ -162,7 +162,7 @@ def test_matches_reference_semantics_in_float64(on_gptln):
 def test_shapes_and_parameters():
   config = make_config()
   model, variables = _init(config)
-  logits = jit_apply(model, variables, _tokens())
+  logits = model.apply(variables, _tokens())
   assert logits.shape == (B, L, config.vocab_size)
   p = variables["params"]
   assert p["embed"]["embedding"].shape == (8, 8)  # D/2: the other half is the sin/cos block.
@@ -190,16 +190,16 @@ def test_shapes_and_parameters():
 def test_hidden_states_and_hashable_module():
   config = make_config()
   model, variables = _init(config)
-  h_BLD = jit_apply(model, variables, _tokens(), return_hidden=True)
+  h_BLD = model.apply(variables, _tokens(), return_hidden=True)
   assert h_BLD.shape == (B, L, 16)
   head = variables["params"]["head"]
   np.testing.assert_allclose(
-    h_BLD @ head["kernel"] + head["bias"][None, None], jit_apply(model, variables, _tokens()), rtol=1e-5, atol=1e-5
+    h_BLD @ head["kernel"] + head["bias"][None, None], model.apply(variables, _tokens()), rtol=1e-5, atol=1e-5
   )
   # The trainer jits with the model as a static argument: equal configs give equal hashes.
   assert hash(model) == hash(model_lib.SLiMPerformer(make_config()))
   jitted = jax.jit(lambda m, v, t: m.apply(v, t), static_argnums=0)
-  np.testing.assert_allclose(jitted(model, variables, _tokens()), jit_apply(model, variables, _tokens()), atol=1e-5)
+  np.testing.assert_allclose(jitted(model, variables, _tokens()), model.apply(variables, _tokens()), atol=1e-5)
 
 
 @pytest.mark.parametrize("on_gptln,feature_map", [(True, "sqr"), (False, "elu+1"), (True, "favor+")])
@@ -207,7 +207,7 @@ def test_chunked_forward_with_states_equals_full(on_gptln, feature_map):
   config = make_config(on_gptln=on_gptln, feature_map=feature_map)
   model, variables = _init(config)
   rngs = {"features": jax.random.PRNGKey(4)}
-  full = jit_apply(model, variables, _tokens(), rngs=rngs)
+  full = model.apply(variables, _tokens(), rngs=rngs)
   states = model_lib.init_states(config, B)
   apply_chunk = jax.jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s, rngs=rngs))
   pieces = []
@@ -223,15 +223,13 @@ def test_rebuild_mode_recovers_start_states():
   model, variables = _init(config)
   tokens = _tokens()
   start = model_lib.init_states(config, B)
-  _, mid = jit_apply(model, variables, tokens[:, :6], states=start)
-  logits, end = jit_apply(model, variables, tokens[:, 6:], position_offset=6, states=mid)
-  logits_r, end_r, start_r = jit_apply(
-    model, variables, tokens[:, 6:], position_offset=6, states=end, states_at_end=True
-  )
+  _, mid = model.apply(variables, tokens[:, :6], states=start)
+  logits, end = model.apply(variables, tokens[:, 6:], position_offset=6, states=mid)
+  logits_r, end_r, start_r = model.apply(variables, tokens[:, 6:], position_offset=6, states=end, states_at_end=True)
   np.testing.assert_allclose(logits_r, logits, rtol=1e-4, atol=1e-5)
   for got, want in zip(jax.tree.leaves((start_r, end_r)), jax.tree.leaves((mid, end))):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
-  _, _, first = jit_apply(model, variables, tokens[:, :6], states=mid, states_at_end=True, first_chunk=True)
+  _, _, first = model.apply(variables, tokens[:, :6], states=mid, states_at_end=True, first_chunk=True)
   for leaf in jax.tree.leaves(first):
     np.testing.assert_array_equal(leaf, 0.0)  # The first chunk starts from exact zeros.
 
@@ -243,8 +241,8 @@ def test_causal(attention, feature_map):
   rngs = {"features": jax.random.PRNGKey(2)}
   tokens = _tokens()
   changed = tokens.at[:, 8:].set((tokens[:, 8:] + 3) % 8)
-  before = jit_apply(model, variables, tokens, rngs=rngs)
-  after = jit_apply(model, variables, changed, rngs=rngs)
+  before = model.apply(variables, tokens, rngs=rngs)
+  after = model.apply(variables, changed, rngs=rngs)
   np.testing.assert_array_equal(before[:, :8], after[:, :8])
   assert not np.allclose(before[:, 8:], after[:, 8:])
 
@@ -252,9 +250,9 @@ def test_causal(attention, feature_map):
 def test_softmax_variant_has_a_cache_not_a_state():
   config = make_config(attention="softmax")
   model, variables = _init(config)
-  assert jit_apply(model, variables, _tokens()).shape == (B, L, 8)
+  assert model.apply(variables, _tokens()).shape == (B, L, 8)
   with pytest.raises(ValueError, match="no recurrence to rebuild"):
-    jit_apply(model, variables, _tokens(), states=model_lib.init_kv_cache(config, B, L), states_at_end=True)
+    model.apply(variables, _tokens(), states=model_lib.init_kv_cache(config, B, L), states_at_end=True)
   with pytest.raises(ValueError, match="no constant-size state"):
     model_lib.init_states(config, B)
 
@@ -268,7 +266,7 @@ def test_favor_features_follow_the_key():
   assert float(jnp.max(jnp.abs(a - c))) > 1e-3
   assert model_lib.init_states(config, B)[0][0].shape == (B, 2, 16, 8)  # M = N d = 16.
   with pytest.raises(ValueError, match="rngs=\\{'features'"):
-    jit_apply(model, variables, _tokens())
+    model.apply(variables, _tokens())
 
 
 def test_position_offset_shifts_the_sinusoids():

@@ -237,15 +237,16 @@ def test_nan_loss_stops_naming_the_step(cache_dir, tmp_path):
 
 def test_heldout_eval_scores_windows_of_the_context():
   """evaluate() scores the first eval.max_bases of each region in windows of eval.context or data.window_length."""
+  import jax  # pylint: disable=g-import-not-at-top
   import ml_collections  # pylint: disable=g-import-not-at-top
-  from model_testing import jit_init, make_config  # pylint: disable=g-import-not-at-top
+  from model_testing import make_config  # pylint: disable=g-import-not-at-top
 
   from genome_transformer.evaluation import heldout  # pylint: disable=g-import-not-at-top
   from genome_transformer.model import inference  # pylint: disable=g-import-not-at-top
   from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
 
   model = model_lib.SLiMPerformer(make_config())
-  params = jit_init(model, np.zeros((1, 8), np.int32))["params"]
+  params = model.init(jax.random.PRNGKey(0), np.zeros((1, 8), np.int32))["params"]
   rng = np.random.default_rng(3)
   regions = [
     ("a", rng.integers(0, 4, 100).astype(np.uint8)),

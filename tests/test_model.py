@@ -5,7 +5,7 @@ import math
 
 import jax
 import jax.numpy as jnp
-from model_testing import COMPONENTS, make_config, perturbed
+from model_testing import COMPONENTS, forward, init_variables, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -20,7 +20,7 @@ def _tokens(seed=1, length=L):
 
 def _init(config, dtype=jnp.float32):
   model = model_lib.SLiMPerformer(config)
-  variables = model.init(jax.random.PRNGKey(0), _tokens())
+  variables = init_variables(model, _tokens())
   return model, jax.tree.map(lambda p: p.astype(dtype), variables)
 
 
@@ -118,7 +118,7 @@ def test_components_match_their_definitions_in_float64(component):
     model, variables = _init(config, jnp.float64)
     variables = perturbed(variables, jnp.float64)
     np.testing.assert_allclose(
-      model.apply(variables, _tokens()), _reference_forward(variables, _tokens(), config), rtol=1e-10, atol=1e-10
+      forward(model, variables, _tokens()), _reference_forward(variables, _tokens(), config), rtol=1e-10, atol=1e-10
     )
 
 
@@ -128,7 +128,7 @@ def test_components_chunked_with_states_equal_full(component):
   config = make_config(**COMPONENTS[component])
   model, variables = _init(config)
   variables = perturbed(variables, jnp.float32)
-  full = model.apply(variables, _tokens())
+  full = forward(model, variables, _tokens())
   apply_chunk = jax.jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s))
   for chunk in (5, 1):
     states, pieces = model_lib.init_states(config, B), []
@@ -144,7 +144,7 @@ def test_components_are_causal(component):
   model, variables = _init(config)
   tokens = _tokens()
   changed = tokens.at[:, 8:].set((tokens[:, 8:] + 3) % 8)
-  before, after = model.apply(variables, tokens), model.apply(variables, changed)
+  before, after = forward(model, variables, tokens), forward(model, variables, changed)
   np.testing.assert_array_equal(before[:, :8], after[:, :8])
   assert not np.allclose(before[:, 8:], after[:, 8:])
 
@@ -154,7 +154,7 @@ def test_matches_reference_semantics_in_float64(on_gptln):
   config = make_config(on_gptln=on_gptln)
   with jax.enable_x64(True):
     model, variables = _init(config, jnp.float64)
-    logits = model.apply(variables, _tokens())
+    logits = forward(model, variables, _tokens())
     assert logits.dtype == jnp.float64
     np.testing.assert_allclose(logits, _reference_forward(variables, _tokens(), config), rtol=1e-10, atol=1e-10)
 
@@ -162,7 +162,7 @@ def test_matches_reference_semantics_in_float64(on_gptln):
 def test_shapes_and_parameters():
   config = make_config()
   model, variables = _init(config)
-  logits = model.apply(variables, _tokens())
+  logits = forward(model, variables, _tokens())
   assert logits.shape == (B, L, config.vocab_size)
   p = variables["params"]
   assert p["embed"]["embedding"].shape == (8, 8)  # D/2: the other half is the sin/cos block.

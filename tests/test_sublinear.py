@@ -8,7 +8,7 @@ import textwrap
 
 import jax
 import jax.numpy as jnp
-from model_testing import COMPONENTS, make_config, perturbed
+from model_testing import COMPONENTS, init_variables, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -27,7 +27,7 @@ def _tokens(seed=1, length=L):
 def _setup(dtype=jnp.float32, **overrides):
   config = make_config(**overrides)
   model = model_lib.SLiMPerformer(config)
-  params = model.init(jax.random.PRNGKey(0), _tokens(length=8))["params"]
+  params = init_variables(model, _tokens(length=8))["params"]
   return model, jax.tree.map(lambda p: p.astype(dtype), params)
 
 

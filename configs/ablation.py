@@ -77,6 +77,13 @@ VARIANTS = {
     {},
   ),
   "softmax+conv4+codon+8heads": ({"attention": "softmax", **_CONV, "phase_period": 3, "num_heads": 8}, {}),
+  # Sixteen heads of d = 8, if eight beat four for the linear model against its own twin (README, "Eight heads"):
+  # each linear head keeps 3 x 16 features; Hedgehog's projections shrink to 16 x 8 x 8.
+  "conv4+hedgehog+floor+codon+split+16heads": (
+    {**_CONV, **_HEDGEHOG, **_FLOOR, "phase_period": 3, "phase_split_state": True, "num_heads": 16},
+    {},
+  ),
+  "softmax+conv4+codon+16heads": ({"attention": "softmax", **_CONV, "phase_period": 3, "num_heads": 16}, {}),
   # Four times (512 features per head, a 64 x 256 projection); 49 k more parameters out of the FFN.
   "conv4+hedgehog4x+floor+codon": (
     {**_CONV, **_HEDGEHOG, **_FLOOR, "num_feature_blocks": 4, "d_ff": 400, "phase_period": 3},

@@ -10,7 +10,8 @@ Variants after a colon, for benchmarks/ablation.py (`--config=configs/release_hu
 `conv4+window64` (the second best), `softmax+conv4` (the twin); `conv4+window64+codon` and its twin
 `softmax+conv4+codon` add the codon frame's phase pair (model.phase_period = 3); `conv4+window64+hedgehog2x`
 gives the linear head a learned map with twice the state; `conv4+hedgehog+floor+codon+split+4heads`
-(configs/ablation.py's model of that name) and its twin `softmax+conv4+codon+4heads`.
+(configs/ablation.py's model of that name) and its twin `softmax+conv4+codon+4heads`; the same with sixteen
+heads, `conv4+hedgehog+floor+codon+split+16heads` and `softmax+conv4+codon+16heads`.
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -50,6 +51,18 @@ VARIANTS = {
     num_heads=4,
   ),
   "softmax+conv4+codon+4heads": dict(attention="softmax", conv_width=4, phase_period=3, num_heads=4),
+  # Sixteen heads of 8, the first linear model ahead of a softmax twin on bacteria (README, "Sixteen heads"),
+  # and its own twin: sixteen softmax heads make the slowest model here (about 6x the linear model's time).
+  "conv4+hedgehog+floor+codon+split+16heads": dict(
+    conv_width=4,
+    feature_map="hedgehog",
+    hedgehog_floor=0.01,
+    d_ff=496,
+    phase_period=3,
+    phase_split_state=True,
+    num_heads=16,
+  ),
+  "softmax+conv4+codon+16heads": dict(attention="softmax", conv_width=4, phase_period=3, num_heads=16),
 }
 
 

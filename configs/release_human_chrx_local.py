@@ -19,6 +19,8 @@ from genome_transformer import config_lib
 
 # Hedgehog's projections (25 k) come out of the FFN, as in configs/ablation.py: within 5% of the twin.
 _CONV4_HEDGEHOG = dict(conv_width=4, feature_map="hedgehog", d_ff=496)
+# configs/ablation.py's split model (Hedgehog with the floor, the state split by codon phase); heads vary.
+_SPLIT = dict(**_CONV4_HEDGEHOG, hedgehog_floor=0.01, phase_period=3, phase_split_state=True)
 VARIANTS = {
   "conv4+hedgehog": _CONV4_HEDGEHOG,
   # The run above went NaN at step 1472 (README, "Hedgehog and the rebuilt states"); the floor mends it.
@@ -41,27 +43,12 @@ VARIANTS = {
   ),
   # The bacterial ablation's split model with four heads of 32 (configs/ablation.py, the same model size as
   # here), unchanged, so that one configuration meets its twin on both genomes; and that twin.
-  "conv4+hedgehog+floor+codon+split+4heads": dict(
-    conv_width=4,
-    feature_map="hedgehog",
-    hedgehog_floor=0.01,
-    d_ff=496,
-    phase_period=3,
-    phase_split_state=True,
-    num_heads=4,
-  ),
+  "conv4+hedgehog+floor+codon+split+4heads": {**_SPLIT, "num_heads": 4},
   "softmax+conv4+codon+4heads": dict(attention="softmax", conv_width=4, phase_period=3, num_heads=4),
-  # Sixteen heads of 8, the first linear model ahead of a softmax twin on bacteria (README, "Sixteen heads"),
-  # and its own twin: sixteen softmax heads make the slowest model here (about 6x the linear model's time).
-  "conv4+hedgehog+floor+codon+split+16heads": dict(
-    conv_width=4,
-    feature_map="hedgehog",
-    hedgehog_floor=0.01,
-    d_ff=496,
-    phase_period=3,
-    phase_split_state=True,
-    num_heads=16,
-  ),
+  # Sixteen heads of 8, the best linear model on bacteria, level there with the eight-head twin (README,
+  # "Sixteen heads"), and its own twin: sixteen softmax heads make the slowest model here (8x the linear
+  # model's time on bacteria).
+  "conv4+hedgehog+floor+codon+split+16heads": {**_SPLIT, "num_heads": 16},
   "softmax+conv4+codon+16heads": dict(attention="softmax", conv_width=4, phase_period=3, num_heads=16),
 }
 

@@ -19,6 +19,8 @@ _WINDOW = dict(window_heads=1, window_size=64)  # One of the two heads: exact so
 _HEDGEHOG = dict(feature_map="hedgehog", d_ff=496)
 # The floor that keeps the sub-linear step's rebuilt states exact (attention.hedgehog_features).
 _FLOOR = dict(hedgehog_floor=0.01)
+# The phase-split model (below, "+split"): Hedgehog with the floor, the codon frame and one state per phase.
+_SPLIT = dict(**_CONV, **_HEDGEHOG, **_FLOOR, phase_period=3, phase_split_state=True)
 
 # name -> (model overrides, data overrides).
 VARIANTS = {
@@ -51,7 +53,7 @@ VARIANTS = {
   # The state split by the key's codon phase (model.phase_split_state: 3 x 128 features per head), a query
   # weighing the three by relative phase: the factor a softmax head makes from the phase pair through q.k.
   "conv4+hedgehog+floor+codon+split": (
-    {**_CONV, **_HEDGEHOG, **_FLOOR, "phase_period": 3, "phase_split_state": True},
+    _SPLIT,
     {},
   ),
   # The state split by recent blocks (model.recency_slots: 4 x 128 features per head, as hedgehog4x's 512): which
@@ -66,24 +68,37 @@ VARIANTS = {
   # than a softmax head, whose weights can already be sharp. Hedgehog's projections shrink to 4 x 32 x 32
   # (12.3 k fewer parameters per model, kept out of the FFN: nearer the twin's count).
   "conv4+hedgehog+floor+codon+split+4heads": (
-    {**_CONV, **_HEDGEHOG, **_FLOOR, "phase_period": 3, "phase_split_state": True, "num_heads": 4},
+    {**_SPLIT, "num_heads": 4},
     {},
   ),
   "softmax+conv4+codon+4heads": ({"attention": "softmax", **_CONV, "phase_period": 3, "num_heads": 4}, {}),
   # Eight heads of d = 16, the same question one step further: each linear head keeps 3 x 32 features, each
   # softmax head scores with 16 dimensions; Hedgehog's projections shrink to 8 x 16 x 16.
   "conv4+hedgehog+floor+codon+split+8heads": (
-    {**_CONV, **_HEDGEHOG, **_FLOOR, "phase_period": 3, "phase_split_state": True, "num_heads": 8},
+    {**_SPLIT, "num_heads": 8},
     {},
   ),
   "softmax+conv4+codon+8heads": ({"attention": "softmax", **_CONV, "phase_period": 3, "num_heads": 8}, {}),
   # Sixteen heads of d = 8, if eight beat four for the linear model against its own twin (README, "Eight heads"):
   # each linear head keeps 3 x 16 features; Hedgehog's projections shrink to 16 x 8 x 8.
   "conv4+hedgehog+floor+codon+split+16heads": (
-    {**_CONV, **_HEDGEHOG, **_FLOOR, "phase_period": 3, "phase_split_state": True, "num_heads": 16},
+    {**_SPLIT, "num_heads": 16},
     {},
   ),
   "softmax+conv4+codon+16heads": ({"attention": "softmax", **_CONV, "phase_period": 3, "num_heads": 16}, {}),
+  # Changes to the sixteen-head model's linear heads only, so its twin stays the one above. Two of the sixteen
+  # heads as exact softmax over the last 64 bases (Based's layout: window and linear heads side by side), the
+  # addition that won on human chrX (README, "On human chrX"), where the linear model must meet its twin too.
+  "conv4+hedgehog+floor+codon+split+16heads+window64x2": (
+    {**_SPLIT, "num_heads": 16, "window_heads": 2, "window_size": 64},
+    {},
+  ),
+  # Twice Hedgehog's state per head (16 x 8 x 16 projections, 3 x 32 features per head), the doubling that tied
+  # the two-head twin on one seed (README, "Twice Hedgehog's state").
+  "conv4+hedgehog2x+floor+codon+split+16heads": (
+    {**_SPLIT, "num_heads": 16, "num_feature_blocks": 2},
+    {},
+  ),
   # Four times (512 features per head, a 64 x 256 projection); 49 k more parameters out of the FFN.
   "conv4+hedgehog4x+floor+codon": (
     {**_CONV, **_HEDGEHOG, **_FLOOR, "num_feature_blocks": 4, "d_ff": 400, "phase_period": 3},

@@ -240,3 +240,52 @@ def test_sliding_window_softmax_equals_explicit_loop():
     np.testing.assert_allclose(
       got[:, row - (L - num_queries)], np.einsum("bhj,bjhd->bhd", weights, v[:, keys]), rtol=1e-5, atol=1e-5
     )
+
+
+@pytest.mark.parametrize("num_blocks", [1, 3, 8, 20])
+def test_causal_softmax_equals_explicit_loop(num_blocks):
+  """Every row's softmax over the rows up to it, whatever the query blocks (ragged: 13 rows in 3, 8 or 20)."""
+  kq, kk, kv = jax.random.split(jax.random.PRNGKey(1), 3)
+  q, k, v = (jax.random.normal(key, (B, L, H, D_HEAD), jnp.float32) for key in (kq, kk, kv))
+  got = np.asarray(attention.causal_softmax(q, k, v, num_blocks))
+  assert got.shape == (B, L, H, D_HEAD)
+  q, k, v = (np.asarray(x, np.float64) for x in (q, k, v))
+  for row in range(L):
+    scores = np.einsum("bhd,bjhd->bhj", q[:, row], k[:, : row + 1]) / math.sqrt(D_HEAD)
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    np.testing.assert_allclose(got[:, row], np.einsum("bhj,bjhd->bhd", weights, v[:, : row + 1]), rtol=1e-5, atol=1e-5)
+
+
+def _full_causal_softmax(q_BLHd, k_BLHd, v_BLHd):
+  """The textbook form: all L x L scores, the upper triangle masked."""
+  scores_BHQK = jnp.einsum("bqhd,bkhd->bhqk", q_BLHd, k_BLHd) / math.sqrt(q_BLHd.shape[-1])
+  scores_BHQK = jnp.where(jnp.tril(jnp.ones((L, L), bool)), scores_BHQK, -jnp.inf)
+  return jnp.einsum("bhqk,bkhd->bqhd", jax.nn.softmax(scores_BHQK, axis=-1), v_BLHd)
+
+
+def _value_and_grads(implementation, dtype, seed=2):
+  q, k, v = (jax.random.normal(key, (B, L, H, D_HEAD), dtype) for key in jax.random.split(jax.random.PRNGKey(seed), 3))
+  return jax.value_and_grad(lambda q, k, v: jnp.sum(jnp.sin(implementation(q, k, v))), argnums=(0, 1, 2))(q, k, v)
+
+
+def test_causal_softmax_gradient_equals_the_full_forms_in_float64():
+  """Query blocks change the order of no sum, only which scores are formed: equal to round-off."""
+  with jax.enable_x64(True):
+    want_loss, want_grads = _value_and_grads(_full_causal_softmax, jnp.float64)
+    got_loss, got_grads = _value_and_grads(functools.partial(attention.causal_softmax, num_blocks=3), jnp.float64)
+    assert got_loss.dtype == jnp.float64
+    np.testing.assert_allclose(got_loss, want_loss, rtol=1e-13)
+    for got, want in zip(got_grads, want_grads, strict=True):
+      np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-13)
+
+
+def test_causal_softmax_agrees_with_the_library_it_replaced():
+  """jax.nn.dot_product_attention (float32 softmax inside): same loss and gradients to float32 round-off."""
+  want_loss, want_grads = _value_and_grads(
+    lambda q, k, v: jax.nn.dot_product_attention(q, k, v, is_causal=True), jnp.float32
+  )
+  got_loss, got_grads = _value_and_grads(attention.causal_softmax, jnp.float32)
+  np.testing.assert_allclose(got_loss, want_loss, rtol=1e-5)
+  for got, want in zip(got_grads, want_grads, strict=True):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -265,7 +265,7 @@ class Layer(nn.Module):
 
     end_state = start_state = None
     if cfg.attention == "softmax" and state is None:
-      a_BOHd = jax.nn.dot_product_attention(q_BEHd, k_BEHd, v_BEHd, is_causal=True)
+      a_BOHd = attention.causal_softmax(q_BEHd, k_BEHd, v_BEHd)
     elif cfg.attention == "softmax":
       a_BOHd, end_state = _cached_softmax(
         q_BEHd[:, num_context:], k_BEHd[:, num_context:], v_BEHd[:, num_context:], state, positions_E[num_context]
@@ -370,7 +370,7 @@ def _cached_softmax(q_BCHd, k_BCHd, v_BCHd, state: LayerState, start) -> Tuple[j
   """Causal softmax of a chunk at positions start.. over a key/value cache of the positions before it.
 
   Returns (out_BCHd, (k cache, v cache) with the chunk written at `start`). Scores in at least float32,
-  scaled by 1/sqrt(d) as jax.nn.dot_product_attention. The cache is read before the chunk's keys and
+  scaled by 1/sqrt(d) as attention.causal_softmax. The cache is read before the chunk's keys and
   values are written into it: reading the updated cache made XLA copy it at every token.
   """
   k_BHTd, v_BHTd = state[0], state[1]

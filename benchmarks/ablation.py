@@ -31,6 +31,7 @@ softmax twins:
       --reference=conv4 --out=benchmarks/results/ablation_human_chrx.json
 """
 
+import json
 import os
 import sys
 
@@ -53,6 +54,12 @@ _SPEED_STEPS = flags.DEFINE_integer(
 )
 _REFERENCE = flags.DEFINE_string("reference", "faithful", "The variant others are compared with.")
 _SEEDS = flags.DEFINE_list("seeds", [], "Seeds to train each variant with (default: the config's own seed).")
+_CURVES_FROM = flags.DEFINE_list(
+  "curves_from",
+  [],
+  "Earlier --out JSONs of this script: their runs stand in for runs missing from WORKDIR (curves and held-out "
+  "figures as recorded, speed from this run's --speed_steps), so that a table re-times every row in one run.",
+)
 _OVERRIDES = flags.DEFINE_list(
   "overrides", [], "FIELD=VALUE config overrides for every run, e.g. train.num_steps=2000."
 )
@@ -104,6 +111,28 @@ def summarize(variant: str, seed: int, config, rows: list[dict]) -> dict:
       for r in eval_rows
     ],
   }
+
+
+def recorded_runs(module, paths: list[str]) -> dict[tuple[str, int], dict]:
+  """(variant, seed) -> the run as an earlier JSON recorded it, without the fields that came from its speed."""
+  runs = {}
+  for path in paths:
+    with open(os.path.join(REPO, path)) as f:
+      record = json.load(f)
+    if record.get("config") != _CONFIG.value or "runs" not in record:
+      raise ValueError(
+        f"--curves_from={path} holds runs of {record.get('config')!r}, not of --config={_CONFIG.value}: give JSONs "
+        "that benchmarks/ablation.py wrote for the same config."
+      )
+    for run in record["runs"]:
+      # Runs recorded before they named their seed trained with the config's own.
+      seed = run.get("seed", variant_config(module, run["variant"]).seed)
+      kept = {k: v for k, v in run.items() if k not in ("validation_at_equal_time", "step_memory_bytes", "params")}
+      kept["seed"] = seed
+      kept["curve"] = [{k: v for k, v in point.items() if k != "train_seconds"} for point in run["curve"]]
+      kept["tokens_per_s"] = kept.pop("logged_tokens_per_s", kept["tokens_per_s"])
+      runs.setdefault((run["variant"], seed), kept)
+  return runs
 
 
 def validation_at_seconds(curve: list[dict], budget: float):
@@ -172,11 +201,14 @@ def main(argv):
             if not common.train_run(f"{_CONFIG.value}:{variant}", workdir, label=label, overrides=overrides):
               print(f"[{label}] failed (attempt {attempt + 1}); see {workdir}/train.log", flush=True)
   results, timed_only = [], []
+  recorded = recorded_runs(module, _CURVES_FROM.value)
   for variant in variants:
     config = variant_config(module, variant)
     measured = None  # Every seed runs the same step: measured once per variant.
     for seed, workdir, _ in seed_runs(variant, config):
       summary = summarize(variant, seed, config, common.read_metrics(workdir))
+      if not summary["curve"] and (variant, seed) in recorded:
+        summary = dict(recorded[(variant, seed)])
       if not summary["curve"]:
         continue
       measured = measured or common.step_memory_params_and_speed(config, _SPEED_STEPS.value)

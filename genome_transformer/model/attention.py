@@ -233,11 +233,10 @@ def causal_softmax(q_BLHd: jax.Array, k_BLHd: jax.Array, v_BLHd: jax.Array, num_
 
   Computed in `num_blocks` blocks of query rows, each scored against the keys up to its last row only,
   so the key blocks after it (the upper triangle, 7/16 of the scores at 8 blocks) are neither computed
-  nor kept for the backward pass. Why not jax.nn.dot_product_attention: on XLA's CPU backend its step
-  (forward and backward) ran 3.8x slower with two heads of 64 and 6x slower with sixteen heads of 8 at
-  L = 1024 (`python benchmarks/train_throughput.py --sections=softmax_attention`). The blocks are
-  unrolled, so their number, not L, sets the program's size. Scores in at least float32, scaled by
-  1/sqrt(d), as sliding_window_softmax.
+  nor kept for the backward pass. Why not jax.nn.dot_product_attention: on XLA's CPU backend its forward
+  and backward ran 3.4x slower with two heads of 64 and 4.7x slower with sixteen heads of 8 at L = 1024
+  (`python benchmarks/softmax_attention.py`). The blocks are unrolled, so their number, not L, sets the
+  program's size. Scores in at least float32, scaled by 1/sqrt(d), as sliding_window_softmax.
   """
   rows = q_BLHd.shape[1]
   block = -(-rows // num_blocks)

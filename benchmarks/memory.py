@@ -4,9 +4,10 @@
 
 "compiled" is XLA's own account of the compiled step (`.memory_analysis()`: temporaries +
 arguments + outputs - aliased), obtained by compiling against abstract inputs, nothing run,
-so it is available at every L. "rss" is the measured peak resident memory of a subprocess
-that compiles and runs the step once (minus the same process's RSS before the step runs),
-only where the compiled estimate is small enough to run on this machine in reasonable time.
+so it is available at every L. "rss" is the growth of the resident memory of a subprocess that
+compiles and then runs the step once: its peak during the step (the peak is reset after compiling)
+minus its RSS before the step, only where the compiled estimate is small enough to run on this
+machine in reasonable time.
 
   python benchmarks/memory.py                 # L = 2^10 .. 2^20 (step 2^2); RSS up to 2^18 for the
                                               # chunked methods, 2^14 for the others (~20 min, 2 cores)
@@ -72,7 +73,23 @@ def compiled_bytes(method: str, length: int) -> dict:
   return dict(result, tokens=4 * length, compile_s=time.time() - start)
 
 
-_rss_bytes = common.peak_rss_bytes
+def _status_bytes(field: str) -> int:
+  with open("/proc/self/status") as f:
+    line = next(line for line in f if line.startswith(field + ":"))
+  return int(line.split()[1]) * 1024  # Reported in kB.
+
+
+def _reset_peak_rss() -> bool:
+  """Sets this process's peak RSS (VmHWM) back to its current RSS: Linux does so on writing 5 to clear_refs.
+
+  Without the reset the peak after the step is a high-water mark since the process began, and the
+  compiler's own peak, which can exceed the step's, hides the step's growth (it read as 0)."""
+  try:
+    with open("/proc/self/clear_refs", "w") as f:
+      f.write("5")
+  except OSError:
+    return False
+  return True
 
 
 def run_point(method: str, length: int) -> None:
@@ -81,14 +98,13 @@ def run_point(method: str, length: int) -> None:
   params = common.init_params(model)
   tokens = jax.random.randint(jax.random.PRNGKey(1), (1, length), 0, 4)
   compiled = jax.jit(fn).lower(params, tokens).compile()
-  before = _rss_bytes()
+  if _reset_peak_rss():
+    before, peak = _status_bytes("VmRSS"), lambda: _status_bytes("VmHWM")
+  else:  # No clear_refs (not Linux): the high-water mark since the start, which may hide the step's growth.
+    before, peak = common.peak_rss_bytes(), common.peak_rss_bytes
   start = time.time()
   jax.block_until_ready(compiled(params, tokens))
-  print(
-    json.dumps(
-      dict(peak_rss=_rss_bytes(), rss_before_step=before, step_rss=_rss_bytes() - before, step_s=time.time() - start)
-    )
-  )
+  print(json.dumps(dict(peak_rss=peak(), rss_before_step=before, step_rss=peak() - before, step_s=time.time() - start)))
 
 
 def measure_rss(method: str, length: int):

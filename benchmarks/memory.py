@@ -12,7 +12,7 @@ machine in reasonable time.
   python benchmarks/memory.py                 # L = 2^10 .. 2^20 (step 2^2); RSS up to 2^18 for the
                                               # chunked methods, 2^14 for the others (~20 min, 2 cores)
   python benchmarks/memory.py --log2_step=1   # every power of two
-  python benchmarks/memory.py --methods=slim,slim_local --min_log2_len=12 --out=benchmarks/results/memory_local.json
+  python benchmarks/memory.py --methods=slim,slim_local --min_log2_len=12 --out=/tmp/memory_local.json
 Writes benchmarks/results/memory.json and memory.png.
 """
 

@@ -219,13 +219,19 @@ def sliding_window_softmax(
   key_rows_E = jnp.arange(rows)
   lag_QE = query_rows_Q[:, None] - key_rows_E[None, :]
   allowed_QE = (lag_QE >= 0) & (lag_QE < window) & (valid_E[None, :] | (lag_QE == 0))
-  scale = 1.0 / math.sqrt(q_BEHd.shape[-1])
-  q_BQHd = q_BEHd[:, rows - num_queries :]
-  score_dtype = jnp.promote_types(q_BEHd.dtype, jnp.float32)
-  scores_BHQE = jnp.einsum("bqhd,bkhd->bhqk", q_BQHd, k_BEHd).astype(score_dtype) * scale
-  scores_BHQE = jnp.where(allowed_QE[None, None], scores_BHQE, -jnp.inf)
-  weights_BHQE = jax.nn.softmax(scores_BHQE, axis=-1).astype(v_BEHd.dtype)
-  return jnp.einsum("bhqk,bkhd->bqhd", weights_BHQE, v_BEHd)
+  return _masked_softmax_attention(q_BEHd[:, rows - num_queries :], k_BEHd, v_BEHd, allowed_QE)
+
+
+def _masked_softmax_attention(q_BQHd, k_BKHd, v_BKHd, allowed_QK: jax.Array) -> jax.Array:
+  """Softmax attention of each query over the keys `allowed_QK` lets it see (at least one per query).
+
+  Scores in at least float32 and scaled by 1/sqrt(d), as the softmax baseline."""
+  scale = 1.0 / math.sqrt(q_BQHd.shape[-1])
+  score_dtype = jnp.promote_types(q_BQHd.dtype, jnp.float32)
+  scores_BHQK = jnp.einsum("bqhd,bkhd->bhqk", q_BQHd, k_BKHd).astype(score_dtype) * scale
+  scores_BHQK = jnp.where(allowed_QK[None, None], scores_BHQK, -jnp.inf)
+  weights_BHQK = jax.nn.softmax(scores_BHQK, axis=-1).astype(v_BKHd.dtype)
+  return jnp.einsum("bhqk,bkhd->bqhd", weights_BHQK, v_BKHd)
 
 
 def causal_softmax(q_BLHd: jax.Array, k_BLHd: jax.Array, v_BLHd: jax.Array, num_blocks: int = 8) -> jax.Array:
@@ -236,20 +242,15 @@ def causal_softmax(q_BLHd: jax.Array, k_BLHd: jax.Array, v_BLHd: jax.Array, num_
   nor kept for the backward pass. Why not jax.nn.dot_product_attention: on XLA's CPU backend its forward
   and backward ran 3.4x slower with two heads of 64 and 4.7x slower with sixteen heads of 8 at L = 1024
   (`python benchmarks/softmax_attention.py`). The blocks are unrolled, so their number, not L, sets the
-  program's size. Scores in at least float32, scaled by 1/sqrt(d), as sliding_window_softmax.
+  program's size.
   """
   rows = q_BLHd.shape[1]
   block = -(-rows // num_blocks)
-  scale = 1.0 / math.sqrt(q_BLHd.shape[-1])
-  score_dtype = jnp.promote_types(q_BLHd.dtype, jnp.float32)
   outs = []
   for start in range(0, rows, block):
     stop = min(start + block, rows)
-    scores_BHQK = jnp.einsum("bqhd,bkhd->bhqk", q_BLHd[:, start:stop], k_BLHd[:, :stop]).astype(score_dtype) * scale
     allowed_QK = jnp.arange(stop)[None, :] <= jnp.arange(start, stop)[:, None]
-    scores_BHQK = jnp.where(allowed_QK[None, None], scores_BHQK, -jnp.inf)
-    weights_BHQK = jax.nn.softmax(scores_BHQK, axis=-1).astype(v_BLHd.dtype)
-    outs.append(jnp.einsum("bhqk,bkhd->bqhd", weights_BHQK, v_BLHd[:, :stop]))
+    outs.append(_masked_softmax_attention(q_BLHd[:, start:stop], k_BLHd[:, :stop], v_BLHd[:, :stop], allowed_QK))
   return jnp.concatenate(outs, axis=1)
 
 

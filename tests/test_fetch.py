@@ -468,9 +468,11 @@ def test_bgzip_style_multi_member_gzip_and_plain_fasta(server, tmp_path, genome_
   'body,message',
   [
     (b'<html>Service moved</html>', 'not a FASTA file'),
-    (gzip.compress(b'just text\n'), 'not a FASTA file'),
+    # mtime=0: a timestamped gzip header would give each xdist worker a different test id.
+    (gzip.compress(b'just text\n', mtime=0), 'not a FASTA file'),
     (b'', 'not a FASTA file'),
   ],
+  ids=['html', 'gzipped-text', 'empty'],
 )
 def test_non_fasta_content_is_rejected_and_removed(server, tmp_path, body, message):
   server.files['/x.fa.gz'] = body

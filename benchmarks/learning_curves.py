@@ -2,7 +2,23 @@
 """Plots training and held-out bits per base against tokens seen, one panel per training genome.
 
   python benchmarks/learning_curves.py --run=bacteria4-slim=pretrained/bacteria4-slim \
-      --run=human-chrx-slim=/work/runs/release_human_chrx --out=pretrained/learning_curves.png
+      --run=my-run=/path/to/workdir --out=/tmp/curves.png
+
+pretrained/learning_curves.png: every release but the 16k match model, beside the softmax models trained
+with the same configs (all bundled, so the figure rebuilds from a clone):
+
+  python benchmarks/learning_curves.py \
+      --run=bacteria4-slim=pretrained/bacteria4-slim \
+      --run=bacteria4-slim-conv=pretrained/bacteria4-slim-conv \
+      --run=bacteria4-slim-gpu=pretrained/bacteria4-slim-gpu \
+      "--run=bacteria4 softmax baseline=benchmarks/baseline_models/bacteria4-softmax" \
+      "--run=bacteria4-slim-conv's softmax twin=benchmarks/baseline_models/bacteria4-softmax-conv" \
+      --run=human-chrx-slim=pretrained/human-chrx-slim \
+      --run=human-chrx-slim-conv=pretrained/human-chrx-slim-conv \
+      --run=human-chrx-slim-gpu=pretrained/human-chrx-slim-gpu \
+      "--run=human softmax baseline=benchmarks/baseline_models/human-chrx-softmax" \
+      "--run=human-chrx-slim-conv's softmax twin=benchmarks/baseline_models/human-chrx-softmax-conv" \
+      --out=pretrained/learning_curves.png
 
 A run is a training workdir (its metrics.jsonl) or an export directory (its train_metrics.jsonl,
 bundled with the releases; its export.json names the genome). The last line written for a step
@@ -13,15 +29,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 from absl import app, flags
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from genome_transformer.training import metrics_writer
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import common  # pylint: disable=g-import-not-at-top
 
 _RUNS = flags.DEFINE_multi_string("run", [], "LABEL=WORKDIR (repeatable).")
 _OUT = flags.DEFINE_string("out", "pretrained/learning_curves.png", "PNG output path.")
@@ -65,7 +81,7 @@ def main(argv):
     raise app.UsageError("Pass --run=LABEL=WORKDIR at least once.")
   runs = [spec.partition("=")[::2] for spec in _RUNS.value]
   genomes = list(dict.fromkeys(genome_of(path) for _, path in runs))
-  fig, axes = plt.subplots(1, len(genomes), figsize=(6.5 * len(genomes), 4.5), squeeze=False)
+  fig, axes = common.pyplot().subplots(1, len(genomes), figsize=(6.5 * len(genomes), 4.5), squeeze=False)
   for number, (label, path) in enumerate(runs):
     ax = axes[0][genomes.index(genome_of(path))]
     series = curves(path)
@@ -96,8 +112,7 @@ def main(argv):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
   os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
-  fig.tight_layout()
-  fig.savefig(_OUT.value, dpi=110)
+  common.save_figure(fig, _OUT.value)
   print(f"Wrote {_OUT.value}")
 
 

@@ -136,6 +136,8 @@ def write_json(path: str, obj) -> None:
 
 
 def save_figure(fig, path: str) -> None:
+  """Writes to a temporary path and renames, as write_json."""
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
   fig.tight_layout()
   fig.savefig(path + ".tmp.png", dpi=120)
   os.replace(path + ".tmp.png", path)

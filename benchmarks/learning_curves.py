@@ -111,7 +111,6 @@ def main(argv):
     ax.set_title(genome)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
-  os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
   common.save_figure(fig, _OUT.value)
   print(f"Wrote {_OUT.value}")
 

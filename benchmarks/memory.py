@@ -104,7 +104,9 @@ def run_point(method: str, length: int) -> None:
     before, peak = common.peak_rss_bytes(), common.peak_rss_bytes
   start = time.time()
   jax.block_until_ready(compiled(params, tokens))
-  print(json.dumps(dict(peak_rss=peak(), rss_before_step=before, step_rss=peak() - before, step_s=time.time() - start)))
+  step_s = time.time() - start
+  peak_rss = peak()
+  print(json.dumps(dict(peak_rss=peak_rss, rss_before_step=before, step_rss=peak_rss - before, step_s=step_s)))
 
 
 def measure_rss(method: str, length: int):

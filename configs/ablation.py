@@ -93,6 +93,13 @@ VARIANTS = {
     {**_SPLIT, "num_heads": 16, "window_heads": 2, "window_size": 64},
     {},
   ),
+  # Human chrX's four-head winner (configs/release_human_chrx_local.py:conv4+window64x2+hedgehog+floor+4heads:
+  # two window heads of 32 beside two Hedgehog heads) with the codon frame and the phase-split state, so that
+  # one model meets its twin on both genomes; the twin is softmax+conv4+codon+4heads (two seeds above).
+  "conv4+window64x2+hedgehog+floor+codon+split+4heads": (
+    {**_SPLIT, "num_heads": 4, "window_heads": 2, "window_size": 64},
+    {},
+  ),
   # Twice Hedgehog's state per head (16 x 8 x 16 projections, 3 x 32 features per head), the doubling that tied
   # the two-head twin on one seed (README, "Twice Hedgehog's state").
   "conv4+hedgehog2x+floor+codon+split+16heads": (

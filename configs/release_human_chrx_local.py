@@ -12,7 +12,9 @@ Variants after a colon, for benchmarks/ablation.py (`--config=configs/release_hu
 gives the linear head a learned map with twice the state; `conv4+hedgehog+floor+codon+split+4heads`
 (configs/ablation.py's model of that name) and its twin `softmax+conv4+codon+4heads`; the same with sixteen
 heads, `conv4+hedgehog+floor+codon+split+16heads` and `softmax+conv4+codon+16heads`; human's own four-head
-candidate `conv4+window64x2+hedgehog+floor+4heads` and its twin `softmax+conv4+4heads`.
+candidate `conv4+window64x2+hedgehog+floor+4heads` and its twin `softmax+conv4+4heads`; the same candidate with
+the codon frame and the split state, `conv4+window64x2+hedgehog+floor+codon+split+4heads` (configs/ablation.py
+runs it on bacteria), and its twin `softmax+conv4+codon+4heads`.
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -58,6 +60,14 @@ VARIANTS = {
     conv_width=4, num_heads=4, window_heads=2, window_size=64, feature_map="hedgehog", hedgehog_floor=0.01, d_ff=496
   ),
   "softmax+conv4+4heads": dict(attention="softmax", conv_width=4, num_heads=4),
+  # The same with the codon frame and the phase-split state: the one model run on both genomes
+  # (configs/ablation.py has it by this name); its twin here is softmax+conv4+codon+4heads.
+  "conv4+window64x2+hedgehog+floor+codon+split+4heads": {
+    **_SPLIT,
+    "num_heads": 4,
+    "window_heads": 2,
+    "window_size": 64,
+  },
 }
 
 

@@ -93,9 +93,9 @@ VARIANTS = {
     {**_SPLIT, "num_heads": 16, "window_heads": 2, "window_size": 64},
     {},
   ),
-  # Human chrX's four-head winner (configs/release_human_chrx_local.py:conv4+window64x2+hedgehog+floor+4heads:
-  # two window heads of 32 beside two Hedgehog heads) with the codon frame and the phase-split state, so that
-  # one model meets its twin on both genomes; the twin is softmax+conv4+codon+4heads (two seeds above).
+  # Human chrX's best linear model (configs/release_human_chrx_local.py:conv4+window64x2+hedgehog+floor+4heads:
+  # two window heads of 32 beside two Hedgehog heads; level with its twin there) with the codon frame and the
+  # phase-split state, so that one model meets its twin on both genomes; the twin is softmax+conv4+codon+4heads.
   "conv4+window64x2+hedgehog+floor+codon+split+4heads": (
     {**_SPLIT, "num_heads": 4, "window_heads": 2, "window_size": 64},
     {},

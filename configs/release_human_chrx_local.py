@@ -24,6 +24,8 @@ from genome_transformer import config_lib
 _CONV4_HEDGEHOG = dict(conv_width=4, feature_map="hedgehog", d_ff=496)
 # configs/ablation.py's split model (Hedgehog with the floor, the state split by codon phase); heads vary.
 _SPLIT = dict(**_CONV4_HEDGEHOG, hedgehog_floor=0.01, phase_period=3, phase_split_state=True)
+# Human's four-head layout: two of four heads of 32 run exact softmax over the last 64 bases.
+_TWO_WINDOWS_OF_FOUR_HEADS = dict(num_heads=4, window_heads=2, window_size=64)
 VARIANTS = {
   "conv4+hedgehog": _CONV4_HEDGEHOG,
   # The run above went NaN at step 1472 (README, "Hedgehog and the rebuilt states"); the floor mends it.
@@ -56,18 +58,11 @@ VARIANTS = {
   # Human's own candidate: conv4+window64's two heads of 64 each cut in two, so two window heads of 32 read
   # the local repeats beside two Hedgehog heads (more linear heads helped Hedgehog here: 1.8575 with two,
   # 1.8495 with sixteen). No codon frame (it bought nothing on human). d_ff 496 keeps it 0.989 of the twin.
-  "conv4+window64x2+hedgehog+floor+4heads": dict(
-    conv_width=4, num_heads=4, window_heads=2, window_size=64, feature_map="hedgehog", hedgehog_floor=0.01, d_ff=496
-  ),
+  "conv4+window64x2+hedgehog+floor+4heads": {**_CONV4_HEDGEHOG, **_TWO_WINDOWS_OF_FOUR_HEADS, "hedgehog_floor": 0.01},
   "softmax+conv4+4heads": dict(attention="softmax", conv_width=4, num_heads=4),
   # The same with the codon frame and the phase-split state: the one model run on both genomes
   # (configs/ablation.py has it by this name); its twin here is softmax+conv4+codon+4heads.
-  "conv4+window64x2+hedgehog+floor+codon+split+4heads": {
-    **_SPLIT,
-    "num_heads": 4,
-    "window_heads": 2,
-    "window_size": 64,
-  },
+  "conv4+window64x2+hedgehog+floor+codon+split+4heads": {**_SPLIT, **_TWO_WINDOWS_OF_FOUR_HEADS},
 }
 
 

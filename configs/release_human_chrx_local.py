@@ -14,7 +14,8 @@ gives the linear head a learned map with twice the state; `conv4+hedgehog+floor+
 heads, `conv4+hedgehog+floor+codon+split+16heads` and `softmax+conv4+codon+16heads`; human's own four-head
 candidate `conv4+window64x2+hedgehog+floor+4heads` and its twin `softmax+conv4+4heads`; the same candidate with
 the codon frame and the split state, `conv4+window64x2+hedgehog+floor+codon+split+4heads` (configs/ablation.py
-runs it on bacteria), and its twin `softmax+conv4+codon+4heads`.
+runs it on bacteria), and its twin `softmax+conv4+codon+4heads`; `conv4+window64x3+hedgehog+floor+4heads`, three
+window heads beside one Hedgehog head (twin `softmax+conv4+4heads`).
 Fields are documented in genome_transformer/config_lib.py.
 """
 
@@ -63,6 +64,16 @@ VARIANTS = {
   # The same with the codon frame and the phase-split state: the one model run on both genomes
   # (configs/ablation.py has it by this name); its twin here is softmax+conv4+codon+4heads.
   "conv4+window64x2+hedgehog+floor+codon+split+4heads": {**_SPLIT, **_TWO_WINDOWS_OF_FOUR_HEADS},
+  # Three of the four heads exact over the last 64 bases, one Hedgehog head: whether the four-head candidate's
+  # tie with softmax+conv4+4heads (its twin too) is a lack of exact local heads. One projection fewer (3 k),
+  # so d_ff 504 keeps it within 1% of the twin.
+  "conv4+window64x3+hedgehog+floor+4heads": {
+    **_CONV4_HEDGEHOG,
+    **_TWO_WINDOWS_OF_FOUR_HEADS,
+    "window_heads": 3,
+    "hedgehog_floor": 0.01,
+    "d_ff": 504,
+  },
 }
 
 

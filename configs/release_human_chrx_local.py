@@ -69,8 +69,9 @@ VARIANTS = {
   # so d_ff 504 keeps it within 1% of the twin.
   "conv4+window64x3+hedgehog+floor+4heads": {
     **_CONV4_HEDGEHOG,
-    **_TWO_WINDOWS_OF_FOUR_HEADS,
+    "num_heads": 4,
     "window_heads": 3,
+    "window_size": 64,
     "hedgehog_floor": 0.01,
     "d_ff": 504,
   },

@@ -100,6 +100,13 @@ VARIANTS = {
     {**_SPLIT, "num_heads": 4, "window_heads": 2, "window_size": 64},
     {},
   ),
+  # Human chrX's three-window model (configs/release_human_chrx_local.py:conv4+window64x3+hedgehog+floor+4heads,
+  # ahead of its twin there) with the codon frame and phase-split state on its one Hedgehog head: the same
+  # question, one layout for both genomes. One Hedgehog projection fewer goes to the FFN (d_ff 504, as there).
+  "conv4+window64x3+hedgehog+floor+codon+split+4heads": (
+    {**_SPLIT, "num_heads": 4, "window_heads": 3, "window_size": 64, "d_ff": 504},
+    {},
+  ),
   # Twice Hedgehog's state per head (16 x 8 x 16 projections, 3 x 32 features per head), the doubling that tied
   # the two-head twin on one seed (README, "Twice Hedgehog's state").
   "conv4+hedgehog2x+floor+codon+split+16heads": (

@@ -70,17 +70,30 @@ def perturbed(tree, dtype=None, seed: int = 7, scale: float = 0.2):
   return jax.tree.unflatten(treedef, [m.astype(dtype) if dtype else m for m in moved])
 
 
+def jit(fun, **jit_kwargs):
+  """jax.jit for programs that a test compiles once and runs for milliseconds: without LLVM's optimizer.
+
+  Most of the suite's time is XLA compiling such programs, and LLVM's passes are a third of each compile:
+  test_sublinear.py's components tests at C = 1 went 19.6 s -> 12.9 s (float32, all) and 17.0 s -> 10.9 s
+  (float64, conv) with the whole process at level 0. The HLO passes still run, so the program is the same,
+  but LLVM's code rounds differently (e.g. no fused multiply-adds): the float32 random features of a
+  float64 FAVOR+ model moved its loss by 4e-9 relative. So a tight comparison compiles both sides with this.
+  Not for the library's own jits nor long runs (the release goldens ran 4x slower at level 0).
+  """
+  return jax.jit(fun, compiler_options={"xla_backend_optimization_level": 0}, **jit_kwargs)
+
+
 # Flax's init and apply called bare run op by op, and every op of a new shape or dtype is an XLA compilation of
 # its own: 12 s (init) and 9 s (apply) for COMPONENTS["all"] in float64 in a fresh process, against 2.5 s and
 # 2 s as one program each; test_model.py with test_match.py went 420 s -> 354 s. Same numbers either way: the
 # float64 definitions in test_model.py hold to 1e-10 through these.
-@functools.partial(jax.jit, static_argnums=0)
+@functools.partial(jit, static_argnums=0)
 def init_variables(model, tokens_BL):
   """model.init at PRNGKey(0), compiled as one program."""
   return model.init(jax.random.PRNGKey(0), tokens_BL)
 
 
-@functools.partial(jax.jit, static_argnums=0)
+@functools.partial(jit, static_argnums=0)
 def forward(model, variables, tokens_BL):
   """model.apply(variables, tokens) (whole-sequence logits), compiled as one program."""
   return model.apply(variables, tokens_BL)

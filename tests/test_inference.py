@@ -3,7 +3,7 @@
 
 import jax
 import jax.numpy as jnp
-from model_testing import COMPONENTS, forward, init_variables, make_config, perturbed
+from model_testing import COMPONENTS, forward, init_variables, jit, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -26,7 +26,7 @@ def _full_logp(model, params, tokens, rng=None):
   return jnp.take_along_axis(logp[:, :-1], tokens[:, 1:, None], -1)[..., 0]
 
 
-_chunked = jax.jit(inference.chunked_log_likelihood, static_argnums=(0, 3))
+_chunked = jit(inference.chunked_log_likelihood, static_argnums=(0, 3))
 
 
 @pytest.mark.parametrize("feature_map,chunk_size", [("sqr", 1), ("sqr", 5), ("elu+1", L), ("favor+", 8)])
@@ -55,7 +55,7 @@ def test_step_recurrence_equals_full_logits(feature_map):
   model, params, tokens = _setup(feature_map=feature_map)
   rng = jax.random.PRNGKey(9) if feature_map == "favor+" else None
   full = model.apply({"params": params}, tokens, rngs={} if rng is None else {"features": rng})
-  step = jax.jit(lambda tok, states, pos: inference.step(model, params, tok, states, pos, rng))
+  step = jit(lambda tok, states, pos: inference.step(model, params, tok, states, pos, rng))
   states = model_lib.init_states(model.config, B)
   for t in range(L):
     logits_BV, states = step(tokens[:, t], states, t)
@@ -66,7 +66,7 @@ def test_step_recurrence_equals_full_logits(feature_map):
 def test_softmax_cached_decode_equals_full_logits(on_gptln):
   model, params, tokens = _setup(attention="softmax", on_gptln=on_gptln)
   full = forward(model, {"params": params}, tokens)
-  step = jax.jit(lambda tok, cache, pos: inference.step(model, params, tok, cache, pos))
+  step = jit(lambda tok, cache, pos: inference.step(model, params, tok, cache, pos))
   cache = model_lib.init_kv_cache(model.config, B, L + 5)  # Slots past the current position stay masked.
   assert cache[0][0].shape == (B, 2, L + 5, 8) and len(cache) == 2
   for t in range(L):
@@ -82,7 +82,7 @@ def test_softmax_with_convolution_steps_from_its_cache():
   model, params, tokens = _setup(attention="softmax", conv_width=3)
   params = perturbed(params)
   full = forward(model, {"params": params}, tokens)
-  step = jax.jit(lambda tok, cache, pos: inference.step(model, params, tok, cache, pos))
+  step = jit(lambda tok, cache, pos: inference.step(model, params, tok, cache, pos))
   cache = model_lib.init_kv_cache(model.config, B, L)
   for t in range(L):
     logits_BV, cache = step(tokens[:, t], cache, t)
@@ -181,7 +181,7 @@ def test_components_step_and_chunked_equal_full(component):
   """The carried state holds each layer's context rows; stepping and chunks equal the whole sequence."""
   model, params, tokens = _moved_setup(**COMPONENTS[component])
   full = forward(model, {"params": params}, tokens)
-  step = jax.jit(lambda tok, states, pos: inference.step(model, params, tok, states, pos))
+  step = jit(lambda tok, states, pos: inference.step(model, params, tok, states, pos))
   states = model_lib.init_states(model.config, B)
   assert states[0][2].shape[1] == model_lib.context_rows(model.config)  # O(1) per token: R rows per layer.
   for t in range(L):

@@ -4,7 +4,7 @@ keeps every equivalence: sub-linear gradients == autodiff, chunked == whole == s
 
 import jax
 import jax.numpy as jnp
-from model_testing import COMPONENTS, forward, init_variables, make_config, perturbed
+from model_testing import COMPONENTS, forward, init_variables, jit, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -105,11 +105,11 @@ def test_starts_as_the_model_without_it_and_then_reads_it():
   assert not np.allclose(with_ids[:, first:], without[:, first:])
 
 
-_full = jax.jit(
+_full = jit(
   lambda model, params, tokens: jax.value_and_grad(lambda p: sublinear.full_loss(model, p, tokens))(params),
   static_argnums=0,
 )
-_slim = jax.jit(sublinear.loss_and_grad, static_argnums=(0, 3))
+_slim = jit(sublinear.loss_and_grad, static_argnums=(0, 3))
 
 
 # The match input alone, and beside the other components together (COMPONENTS["all"]) with a ragged last

@@ -5,7 +5,7 @@ import math
 
 import jax
 import jax.numpy as jnp
-from model_testing import COMPONENTS, forward, init_variables, make_config, perturbed
+from model_testing import COMPONENTS, forward, init_variables, jit, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -129,7 +129,7 @@ def test_components_chunked_with_states_equal_full(component):
   model, variables = _init(config)
   variables = perturbed(variables, jnp.float32)
   full = forward(model, variables, _tokens())
-  apply_chunk = jax.jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s))
+  apply_chunk = jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s))
   for chunk in (5, 1):
     states, pieces = model_lib.init_states(config, B), []
     for start in range(0, L, chunk):
@@ -198,7 +198,7 @@ def test_hidden_states_and_hashable_module():
   )
   # The trainer jits with the model as a static argument: equal configs give equal hashes.
   assert hash(model) == hash(model_lib.SLiMPerformer(make_config()))
-  jitted = jax.jit(lambda m, v, t: m.apply(v, t), static_argnums=0)
+  jitted = jit(lambda m, v, t: m.apply(v, t), static_argnums=0)
   np.testing.assert_allclose(jitted(model, variables, _tokens()), model.apply(variables, _tokens()), atol=1e-5)
 
 
@@ -209,7 +209,7 @@ def test_chunked_forward_with_states_equals_full(on_gptln, feature_map):
   rngs = {"features": jax.random.PRNGKey(4)}
   full = model.apply(variables, _tokens(), rngs=rngs)
   states = model_lib.init_states(config, B)
-  apply_chunk = jax.jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s, rngs=rngs))
+  apply_chunk = jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s, rngs=rngs))
   pieces = []
   for start in range(0, L, 5):  # 5 + 5 + 3: a ragged last chunk; the offset is a traced int.
     logits, states = apply_chunk(_tokens()[:, start : start + 5], jnp.int32(start), states)
@@ -260,7 +260,7 @@ def test_softmax_variant_has_a_cache_not_a_state():
 def test_favor_features_follow_the_key():
   config = make_config(feature_map="favor+", num_feature_blocks=2)
   model, variables = _init(config)  # init needs no "features" rng.
-  apply = jax.jit(lambda key: model.apply(variables, _tokens(), rngs={"features": key}))
+  apply = jit(lambda key: model.apply(variables, _tokens(), rngs={"features": key}))
   a, b, c = apply(jax.random.PRNGKey(1)), apply(jax.random.PRNGKey(1)), apply(jax.random.PRNGKey(2))
   np.testing.assert_array_equal(a, b)
   assert float(jnp.max(jnp.abs(a - c))) > 1e-3

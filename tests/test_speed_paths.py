@@ -10,7 +10,7 @@
 
 import jax
 import jax.numpy as jnp
-from model_testing import make_config
+from model_testing import jit, make_config
 import numpy as np
 import pytest
 
@@ -51,8 +51,8 @@ def test_subchunked_block_equals_prefix_sum_float64(length, kind, blocks):
   assert length > attention.SUBCHUNK  # The sub-chunked path runs.
   with jax.enable_x64(True):
     phi_q, phi_k, v, state, eps = _inputs(length, kind, blocks, jnp.float64)
-    out, end = jax.jit(attention.causal_linear_attention_block)(phi_q, phi_k, v, state, eps)
-    want_out, want_end = jax.jit(_oracle)(phi_q, phi_k, v, state, eps)
+    out, end = jit(attention.causal_linear_attention_block)(phi_q, phi_k, v, state, eps)
+    want_out, want_end = jit(_oracle)(phi_q, phi_k, v, state, eps)
     assert out.shape == (B, length, H, D_HEAD) and out.dtype == jnp.float64
     np.testing.assert_allclose(out, want_out, rtol=1e-11, atol=0)
     for got, want in zip(end, want_end):
@@ -71,10 +71,10 @@ def test_subchunked_block_float32_and_gradients():
 
     return f
 
-  got_v, got_g = jax.jit(jax.value_and_grad(objective(attention.causal_linear_attention_block), argnums=(0, 1, 2, 3)))(
+  got_v, got_g = jit(jax.value_and_grad(objective(attention.causal_linear_attention_block), argnums=(0, 1, 2, 3)))(
     phi_q, phi_k, v, state
   )
-  want_v, want_g = jax.jit(jax.value_and_grad(objective(_oracle), argnums=(0, 1, 2, 3)))(phi_q, phi_k, v, state)
+  want_v, want_g = jit(jax.value_and_grad(objective(_oracle), argnums=(0, 1, 2, 3)))(phi_q, phi_k, v, state)
   np.testing.assert_allclose(got_v, want_v, rtol=1e-5)
   for got, want in zip(jax.tree.leaves(got_g), jax.tree.leaves(want_g)):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * float(jnp.max(jnp.abs(want))))
@@ -85,8 +85,8 @@ def test_sublinear_with_subchunked_chunks_equals_autodiff():
   tokens = jax.random.randint(jax.random.PRNGKey(1), (B, 300), 0, 6)  # Some N/pad targets, which do not count.
   params = model.init(jax.random.PRNGKey(0), tokens[:, :8])["params"]
   chunk = attention.SUBCHUNK * 2  # 300 = 2 x 128 + 44: sub-chunked, ragged, and a short last chunk.
-  loss, grads = jax.jit(lambda p: sublinear.loss_and_grad(model, p, tokens, chunk))(params)
-  want_loss, want_grads = jax.jit(jax.value_and_grad(lambda p: sublinear.full_loss(model, p, tokens)))(params)
+  loss, grads = jit(lambda p: sublinear.loss_and_grad(model, p, tokens, chunk))(params)
+  want_loss, want_grads = jit(jax.value_and_grad(lambda p: sublinear.full_loss(model, p, tokens)))(params)
   assert float(want_loss) > 1.0
   np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
   for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(want_grads)):

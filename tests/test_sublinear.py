@@ -8,7 +8,7 @@ import textwrap
 
 import jax
 import jax.numpy as jnp
-from model_testing import COMPONENTS, init_variables, make_config, perturbed
+from model_testing import COMPONENTS, init_variables, jit, make_config, perturbed
 import numpy as np
 import pytest
 
@@ -31,11 +31,11 @@ def _setup(dtype=jnp.float32, **overrides):
   return model, jax.tree.map(lambda p: p.astype(dtype), params)
 
 
-_full = jax.jit(
+_full = jit(
   lambda model, params, tokens, rng: jax.value_and_grad(lambda p: sublinear.full_loss(model, p, tokens, rng))(params),
   static_argnums=0,
 )
-_slim = jax.jit(sublinear.loss_and_grad, static_argnums=(0, 3))
+_slim = jit(sublinear.loss_and_grad, static_argnums=(0, 3))
 
 
 def _assert_close(got, want, rtol, atol_frac):
@@ -83,7 +83,7 @@ def test_equals_autodiff_float64(feature_map, chunk_size):
   with jax.enable_x64(True):
     model, params = _setup(jnp.float64, feature_map=feature_map)
     rng = jax.random.PRNGKey(3)
-    got = sublinear.loss_and_grad(model, params, _tokens(), chunk_size, rng)
+    got = _slim(model, params, _tokens(), chunk_size, rng)
     assert got[0].dtype == jnp.float64
     _assert_close(got, _full(model, params, _tokens(), rng), rtol=1e-9, atol_frac=1e-11)
 
@@ -148,7 +148,7 @@ def test_variables_or_bare_params_and_checkpointed_baseline():
   assert set(grads) == {"params"}
   want = _full(model, params, tokens, None)
   _assert_close((loss, grads["params"]), want, rtol=1e-4, atol_frac=1e-5)
-  baseline = jax.jit(jax.value_and_grad(lambda p: sublinear.checkpointed_scan_loss(model, p, tokens, 16)))(params)
+  baseline = jit(jax.value_and_grad(lambda p: sublinear.checkpointed_scan_loss(model, p, tokens, 16)))(params)
   _assert_close(baseline, want, rtol=1e-4, atol_frac=1e-5)
 
 

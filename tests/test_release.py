@@ -26,6 +26,7 @@ RELEASES = {
   "bacteria4-slim-gpu": ("builtin:bacteria4", 4300, 1.8825, 1.9247),
   "human-chrx-slim": ("fetch:smalt-chrX", 2400, 1.9934, 2.0052),
   "human-chrx-slim-conv": ("fetch:smalt-chrX", 2400, 1.9960, 2.0355),
+  "human-chrx-slim-window3": ("fetch:smalt-chrX", 2400, 1.9955, 1.9995),
   # Trained on 16 k windows: the 8 kb fit in one, so both protocols are one forward.
   "human-chrx-match-16k": ("fetch:smalt-chrX", 256, 1.9872, 1.9872),
   "human-chrx-slim-gpu": ("fetch:smalt-chrX", 3800, 2.0026, 2.2101),

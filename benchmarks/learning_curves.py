@@ -34,6 +34,7 @@ import sys
 from absl import app, flags
 import numpy as np
 
+from genome_transformer.release import export
 from genome_transformer.training import metrics_writer
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -44,7 +45,7 @@ _OUT = flags.DEFINE_string("out", "pretrained/learning_curves.png", "PNG output 
 
 
 def read_rows(path: str) -> list[dict]:
-  bundled = os.path.join(path, "train_metrics.jsonl")
+  bundled = os.path.join(path, export.TRAIN_METRICS_JSONL)
   if os.path.isfile(bundled):
     with open(bundled, encoding="utf-8") as f:
       return [json.loads(line) for line in f if line.strip()]

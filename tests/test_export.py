@@ -110,6 +110,11 @@ def test_round_trip_keeps_params_and_records_metadata(workdir, exported):
   assert meta["versions"]["genome_transformer"] == genome_transformer.__version__
   assert meta["num_params"] == sum(v.size for v in want.values())
   assert meta["export_date"].startswith("20")
+  # The training log travels with the export, so learning curves outlive the workdir.
+  with open(os.path.join(exported, export.TRAIN_METRICS_JSONL)) as f:
+    bundled = [json.loads(line) for line in f]
+  assert bundled == metrics_writer.read_metrics(workdir)
+  assert any("loss" in row for row in bundled) and bundled[-1]["step"] == NUM_STEPS
   # Nothing but the export itself was left in its parent (the temp dir was renamed into place).
   assert os.listdir(os.path.dirname(exported)) == ["tiny"]
 
@@ -135,6 +140,9 @@ def test_step_option_exports_that_step(workdir, exported, tmp_path):
   # tiny.py evaluates at step 10 only: nothing held out was measured by step 5, and it says so.
   assert early.metadata["validation_bits_per_base"] is None
   assert early.metadata["test_bits_per_base"] is None
+  with open(os.path.join(out, export.TRAIN_METRICS_JSONL)) as f:
+    bundled = [json.loads(line) for line in f]
+  assert bundled == [r for r in metrics_writer.read_metrics(workdir) if r["step"] <= 5] and bundled
   late = _flat(export.load_export(exported).params)
   assert any(not np.array_equal(v, late[k]) for k, v in _flat(early.params).items())
   with pytest.raises(export.ExportError, match=r"no checkpoint at step 7; available steps: 5, 10"):

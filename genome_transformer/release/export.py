@@ -13,6 +13,9 @@ An export is a directory:
                 count, and the size and sha256 of every file under params/).
   params/       an Orbax PyTree checkpoint of the parameter tree alone: no optimizer state, no
                 data iterator, no step counter.
+  train_metrics.jsonl
+                the workdir's metrics.jsonl rows up to the exported step (training and held-out
+                figures), so that learning curves rebuild from the export once the workdir is gone.
 
 Export reads only `state.params` (and the step) from the workdir's Orbax checkpoint, by Orbax's
 partial restore, so the optimizer state (twice the parameters for Adam) is never loaded; the
@@ -60,6 +63,7 @@ FORMAT = export_reader.FORMAT
 FORMAT_VERSION = export_reader.FORMAT_VERSION
 EXPORT_JSON = export_reader.EXPORT_JSON
 PARAMS_DIR = export_reader.PARAMS_DIR
+TRAIN_METRICS_JSONL = "train_metrics.jsonl"
 ExportError = export_reader.ExportError
 ParamsConfigMismatchError = export_reader.ParamsConfigMismatchError
 Export = export_reader.Export
@@ -163,6 +167,10 @@ def _read_metrics(workdir: str) -> list[dict]:
   return metrics_writer.read_metrics(workdir)
 
 
+def _metrics_up_to(workdir: str, step: int) -> list[dict]:
+  return [r for r in _read_metrics(workdir) if isinstance(r.get("step"), int) and r["step"] <= step]
+
+
 def heldout_metrics(workdir: str, step: int) -> dict:
   """Held-out bits per base and training figures from metrics.jsonl, as of `step`.
 
@@ -170,7 +178,7 @@ def heldout_metrics(workdir: str, step: int) -> dict:
   Each split's figure is the latest evaluation at or before `step`, with the step it was made at
   (the trainer evaluates the test split only at the final step).
   """
-  rows = [r for r in _read_metrics(workdir) if isinstance(r.get("step"), int) and r["step"] <= step]
+  rows = _metrics_up_to(workdir, step)
   result: dict[str, Any] = {}
   for split in ("validation", "test"):
     key = f"{split}_bits_per_base"
@@ -307,18 +315,28 @@ def export(workdir: str, out: str, *, step: int | None = None, dtype: str = "flo
     **heldout_metrics(workdir, step),
     "source": {"workdir": workdir, "step": step},
   }
-  write_export(out, params, config_dict, metadata, dtype=dtype, overwrite=overwrite)
+  write_export(
+    out, params, config_dict, metadata, dtype=dtype, overwrite=overwrite, train_metrics=_metrics_up_to(workdir, step)
+  )
   logging.info("Exported step %d of %s (%s) to %s.", step, workdir, dtype, out)
   return out
 
 
 def write_export(
-  out: str, params: Any, config_dict: dict, metadata: dict, *, dtype: str = "float32", overwrite: bool = False
+  out: str,
+  params: Any,
+  config_dict: dict,
+  metadata: dict,
+  *,
+  dtype: str = "float32",
+  overwrite: bool = False,
+  train_metrics: list[dict] | None = None,
 ) -> str:
   """Writes an export directory from a parameter tree and a training config dict (atomically).
 
   `export` uses it for a workdir's checkpoint; it also serves parameters from elsewhere (e.g. a
   test's randomly initialised model). `metadata` gets num_params, versions and export_date added.
+  `train_metrics` rows, if given, are written as train_metrics.jsonl.
   """
   if dtype not in DTYPES:
     raise ExportError(f"dtype={dtype!r}: must be one of {', '.join(DTYPES)}.")
@@ -341,6 +359,9 @@ def write_export(
   try:
     os.makedirs(tmp)
     ocp.PyTreeCheckpointer().save(os.path.join(tmp, PARAMS_DIR), args=ocp.args.PyTreeSave(params))
+    if train_metrics:
+      with open(os.path.join(tmp, TRAIN_METRICS_JSONL), "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(_jsonable(row), sort_keys=True) + "\n" for row in train_metrics)
     document = {
       "format": FORMAT,
       "format_version": FORMAT_VERSION,

@@ -1,10 +1,13 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """TFDS genome_windows shards: contents, splits, N policy, idempotence, failed builds, H. pylori."""
 
+import errno
 import math
 import os
+import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -104,15 +107,16 @@ def test_prepare_is_idempotent_and_configs_do_not_collide(
 
 @pytest.mark.parametrize("exception", [RuntimeError, KeyboardInterrupt])
 def test_failed_build_leaves_nothing(genome_small_fasta, genome_cache_dir, tmp_path, monkeypatch, exception):
-  original = dataset.GenomeWindows._generate_examples
+  original = dataset.GenomeWindows._shard_examples
 
-  def failing(self, split):
-    for i, example in enumerate(original(self, split)):
+  def failing(self, pieces):
+    split = self._plan.regions[pieces[0].region_index].split
+    for i, example in enumerate(original(self, pieces)):
       if split == "validation" and i == 3:  # After the train split was fully written.
         raise exception("simulated failure mid-build")
       yield example
 
-  monkeypatch.setattr(dataset.GenomeWindows, "_generate_examples", failing)
+  monkeypatch.setattr(dataset.GenomeWindows, "_shard_examples", failing)
   data_dir = tmp_path / "deep" / "tfds"
   with pytest.raises(exception, match="simulated"):
     dataset.prepare(genome_small_fasta[0], str(data_dir), 64, 64, 0.5, cache_dir=genome_cache_dir)
@@ -122,6 +126,76 @@ def test_failed_build_leaves_nothing(genome_small_fasta, genome_cache_dir, tmp_p
   assert not builder.prepared
   with pytest.raises(dataset.DatasetConfigError, match="run `python -m genome_transformer.prepare"):
     dataset.load(genome_small_fasta[0], str(data_dir), 64, 64, 0.5, cache_dir=genome_cache_dir)
+
+
+def test_large_corpus_path_many_small_shards_in_genome_order(
+  genome_small_fasta, genome_cache_dir, tmp_path, monkeypatch
+):
+  """The path a gigabase corpus takes, on a small genome: many bounded shards, no write-time shuffle.
+
+  TFDS's shuffler spills to disk through TensorFlow (not installed) once its memory buffer is
+  full; a zero-byte buffer makes any build that goes through it fail here, as hg38 did.
+  """
+  from tensorflow_datasets.core import shuffle  # pylint: disable=g-import-not-at-top
+
+  monkeypatch.setattr(shuffle, "MAX_MEM_BUFFER_SIZE", 0)
+  monkeypatch.setattr(dataset, "_SHARD_TOKEN_BYTES", 64 * 7)  # 7 windows per shard.
+  monkeypatch.setattr(dataset, "_PIECE_WINDOWS", 3)  # Several reads per shard, shards across records.
+  path, seqs = genome_small_fasta
+  builder = dataset.prepare(path, str(tmp_path), 64, 50, 0.5, cache_dir=genome_cache_dir)
+  expected = _expected_windows(seqs, 64, 50, 0.5)
+  record_order = list(seqs)
+  for split, examples in _all_examples(builder).items():
+    got = [(ex["record"].decode(), int(ex["start"])) for ex in examples]
+    assert got == sorted(expected[split], key=lambda k: (record_order.index(k[0]), k[1]))  # Genome order.
+    for ex in examples:
+      name, start = ex["record"].decode(), int(ex["start"])
+      np.testing.assert_array_equal(ex["tokens"], tokenizer.encode(seqs[name][start : start + 64]))
+    lengths = builder.info.splits[split].shard_lengths
+    assert max(lengths) == 7 and sum(lengths) == len(got)
+    assert len(lengths) == math.ceil(len(got) / 7)
+
+
+def test_killed_build_leftovers_are_removed_and_never_read_as_finished(genome_small_fasta, genome_cache_dir, tmp_path):
+  path = genome_small_fasta[0]
+  builder = dataset.make_builder(path, str(tmp_path), 64, 64, 0.5, cache_dir=genome_cache_dir)
+  config_dir = os.path.dirname(builder.data_dir)
+  stale = os.path.join(config_dir, f"incomplete.ABC123_{dataset.GenomeWindows.VERSION}")
+  live = os.path.join(config_dir, f"incomplete.XYZ789_{dataset.GenomeWindows.VERSION}")
+  stale_tmp = os.path.join(str(tmp_path), dataset._TMP_PREFIX + "dead")
+  for d in (stale, live, stale_tmp):
+    os.makedirs(d)
+    with open(os.path.join(d, "genome_windows-train.array_record-00000-of-00002"), "wb") as f:
+      f.write(b"half a shard")
+  old = time.time() - 2 * dataset._STALE_BUILD_SECONDS
+  for d in (stale, stale_tmp):
+    os.utime(d, (old, old))
+  assert not builder.prepared  # A killed build's shards are not a dataset.
+  built = dataset.prepare(path, str(tmp_path), 64, 64, 0.5, cache_dir=genome_cache_dir)
+  assert built.prepared and len(built.as_data_source()["train"]) > 0
+  assert not os.path.exists(stale) and not os.path.exists(stale_tmp)
+  assert os.path.exists(live)  # Touched recently: maybe another process's build; left alone.
+
+
+def test_full_disk_is_one_clear_error_before_writing(genome_small_fasta, genome_cache_dir, tmp_path, monkeypatch):
+  real = shutil.disk_usage
+  monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=1000))
+  data_dir = tmp_path / "tfds"
+  with pytest.raises(dataset.DatasetConfigError, match=r"GB free; the shards need about .* GB\. Free space"):
+    dataset.prepare(genome_small_fasta[0], str(data_dir), 64, 64, 0.5, cache_dir=genome_cache_dir)
+  assert not os.path.exists(data_dir)
+
+
+def test_write_error_mid_build_is_one_clear_error(genome_small_fasta, genome_cache_dir, tmp_path, monkeypatch):
+  def no_space(self, pieces):
+    raise OSError(errno.ENOSPC, "No space left on device")
+    yield  # pylint: disable=unreachable
+
+  monkeypatch.setattr(dataset.GenomeWindows, "_shard_examples", no_space)
+  data_dir = tmp_path / "tfds"
+  with pytest.raises(dataset.DatasetConfigError, match="No space left on device.*nothing of this build is kept"):
+    dataset.prepare(genome_small_fasta[0], str(data_dir), 64, 64, 0.5, cache_dir=genome_cache_dir)
+  assert not os.path.exists(data_dir)
 
 
 def test_shipped_hpylori_build(genome_cache_dir, tmp_path):

@@ -30,17 +30,24 @@ removed, so a failed build leaves nothing under data_dir. Read the shards back w
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+import contextlib
 import dataclasses
+import functools
+import glob
+import io
 import logging
 import math
 import os
 import re
 import shutil
+import sys
 import tempfile
+import time
 from typing import Any
 
 import numpy as np
 import tensorflow_datasets as tfds
+import tqdm
 
 from genome_transformer.genomics import fasta, files, genomes, tokenizer
 from genome_transformer.genomics.genomes import SPLITS, split_bounds  # Re-exported for convenience.
@@ -48,6 +55,13 @@ from genome_transformer.genomics.genomes import SPLITS, split_bounds  # Re-expor
 DATASET_NAME = "genome_windows"
 MIN_WINDOW_LENGTH = 2  # One next-token target needs two tokens.
 _PLAN_BLOCK_BASES = 1 << 24  # Bases read at a time when counting N per window.
+# Token bytes per shard: bounds what a shard's writer holds (its windows until it is counted).
+_SHARD_TOKEN_BYTES = 64 << 20
+_PIECE_WINDOWS = 4096  # Windows per FASTA read while writing (and per progress-bar update).
+_RECORD_OVERHEAD_BYTES = 96  # Serialized bytes per window besides its tokens (record name, start, framing).
+_TMP_PREFIX = ".genome_windows_tmp."
+_STALE_BUILD_SECONDS = 600
+_PROGRESS_LOG_SECONDS = 60
 
 __all__ = [
   "SPLITS",
@@ -198,6 +212,19 @@ class RegionPlan:
   window_starts: np.ndarray  # int64 starts (record coordinates) of the kept windows.
 
 
+@dataclasses.dataclass(frozen=True)
+class ShardPiece:
+  """Windows [lo, hi) of one region's kept starts, written to one shard."""
+
+  region_index: int
+  lo: int
+  hi: int
+
+
+def windows_per_shard(window_length: int) -> int:
+  return max(1, _SHARD_TOKEN_BYTES // window_length)
+
+
 @dataclasses.dataclass
 class WindowPlan:
   window_length: int
@@ -213,6 +240,28 @@ class WindowPlan:
 
   def region_bases(self, split: str) -> int:
     return sum(r.end - r.start for r in self.regions if r.split == split)
+
+  def shards(self, split: str, per_shard: int) -> list[list[ShardPiece]]:
+    """The split's windows in genome order, cut into shards of `per_shard` windows (the last fewer).
+
+    A shard may span regions, so a genome of many small contigs still gets few shards.
+    """
+    shards, current, filled = [], [], 0
+    for index, region in enumerate(self.regions):
+      if region.split != split:
+        continue
+      lo, n = 0, len(region.window_starts)
+      while lo < n:
+        hi = min(n, lo + per_shard - filled, lo + _PIECE_WINDOWS)
+        current.append(ShardPiece(index, lo, hi))
+        filled += hi - lo
+        lo = hi
+        if filled == per_shard:
+          shards.append(current)
+          current, filled = [], 0
+    if current:
+      shards.append(current)
+    return shards
 
   def summary(self) -> dict[str, dict[str, int]]:
     """Per split: kept windows, windows dropped for N, bases in kept windows, region bases."""
@@ -285,15 +334,24 @@ def plan_windows(
   return plan
 
 
-class GenomeWindows(tfds.core.GeneratorBasedBuilder):
-  """Fixed-length token windows of a genome; configs come from `make_builder`."""
+class GenomeWindows(tfds.core.ShardBasedBuilder):
+  """Fixed-length token windows of a genome; configs come from `make_builder`.
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "Single-nucleotide windows; 90/5/5 split by position per record."}
+  Shards are written one at a time in genome order, each from its own slice of the plan: TFDS's
+  write-time shuffle would hold (or spill through TensorFlow) the whole corpus, and the loader
+  shuffles by index at read time anyway.
+  """
+
+  VERSION = tfds.core.Version("2.0.0")
+  RELEASE_NOTES = {
+    "1.0.0": "Single-nucleotide windows; 90/5/5 split by position per record.",
+    "2.0.0": "The same windows, stored in genome order in bounded-size shards (no write-time shuffle).",
+  }
 
   def __init__(self, *args, **kwargs):
     self._plan: WindowPlan | None = None
     self._files: list[fasta.IndexedFasta] | None = None
+    self._progress: Any = None
     super().__init__(*args, **kwargs)
 
   def _info(self) -> tfds.core.DatasetInfo:
@@ -311,8 +369,9 @@ class GenomeWindows(tfds.core.GeneratorBasedBuilder):
       metadata=tfds.core.MetadataDict(),
     )
 
-  def set_plan(self, files: list[fasta.IndexedFasta], plan: WindowPlan) -> None:
-    self._files, self._plan = files, plan
+  def set_plan(self, files: list[fasta.IndexedFasta], plan: WindowPlan, progress: Any = None) -> None:
+    """The plan to write; `progress` (a tqdm bar or None) is advanced once per written window."""
+    self._files, self._plan, self._progress = files, plan, progress
 
   def _ensure_plan(self) -> None:
     if self._plan is None:
@@ -320,7 +379,7 @@ class GenomeWindows(tfds.core.GeneratorBasedBuilder):
       files = genomes.open_genome(list(config.fasta_paths), config.cache_dir or None)
       self.set_plan(files, plan_windows(files, config.window_length, config.stride, config.max_n_fraction))
 
-  def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> dict[str, Any]:
+  def _shard_iterators_per_split(self, dl_manager: tfds.download.DownloadManager) -> dict[str, Any]:
     del dl_manager  # Nothing to download: the genome is local.
     self._ensure_plan()
     config = self.builder_config
@@ -338,17 +397,23 @@ class GenomeWindows(tfds.core.GeneratorBasedBuilder):
         "tokenizer": tokenizer.spec(),
       }
     )
-    return {split: self._generate_examples(split) for split in SPLITS if self._plan.windows(split) > 0}
+    per_shard = windows_per_shard(config.window_length)
+    return {
+      split: [functools.partial(self._shard_examples, pieces) for pieces in self._plan.shards(split, per_shard)]
+      for split in SPLITS
+      if self._plan.windows(split) > 0
+    }
 
-  def _generate_examples(self, split: str) -> Iterator[tuple[str, dict[str, Any]]]:
+  def _shard_examples(self, pieces: Sequence[ShardPiece]) -> Iterator[tuple[str, dict[str, Any]]]:
     length = self.builder_config.window_length
-    for region in self._plan.regions:
-      if region.split != split or len(region.window_starts) == 0:
-        continue
+    for piece in pieces:
+      region = self._plan.regions[piece.region_index]
+      starts = region.window_starts[piece.lo : piece.hi]
       f = self._files[region.file_index]
-      lo = int(region.window_starts[0])
-      tokens = f.fetch(region.record, lo, int(region.window_starts[-1]) + length)
-      for start in region.window_starts.tolist():
+      lo = int(starts[0])
+      # One read per piece: a shard's windows are views of a few buffers, not one copy each.
+      tokens = f.fetch(region.record, lo, int(starts[-1]) + length)
+      for start in starts.tolist():
         yield (
           f"{region.record}:{start}",
           {
@@ -357,6 +422,8 @@ class GenomeWindows(tfds.core.GeneratorBasedBuilder):
             "start": start,
           },
         )
+      if self._progress is not None:
+        self._progress.update(len(starts))
 
   @property
   def prepared(self) -> bool:
@@ -427,32 +494,118 @@ def prepare(
   config = builder.builder_config
   files = genomes.open_genome(list(config.fasta_paths), config.cache_dir)
   plan = plan_windows(files, config.window_length, config.stride, config.max_n_fraction)
-  builder.set_plan(files, plan)
   root = os.path.abspath(data_dir or default_data_dir())
-  created = _make_data_dir(root)
   dataset_dir = os.path.join(root, DATASET_NAME)
   config_dir = os.path.join(dataset_dir, config.name)
+  _remove_stale_builds(root, config_dir)
+  total = sum(plan.windows(split) for split in SPLITS)
+  _check_free_space(root, total * (config.window_length + _RECORD_OVERHEAD_BYTES))
+  created = _make_data_dir(root)
   created += [d for d in (dataset_dir, config_dir) if not os.path.exists(d)]
-  download_dir = tempfile.mkdtemp(prefix=".genome_windows_tmp.", dir=root)
+  download_dir = tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=root)
   # Said once per build (a reused build says nothing): on a pod it shows which host built the shards.
   logging.info("Building %s/%s in %s: %d train windows.", DATASET_NAME, config.name, root, plan.windows("train"))
+  progress = _Progress(total, f"prepare {config.name}")
+  builder.set_plan(files, plan, progress)
   try:
-    builder.download_and_prepare(
-      download_dir=download_dir,
-      download_config=tfds.download.DownloadConfig(try_download_gcs=False),
-      file_format="array_record",
-    )
-  except BaseException:
+    with _quiet_tfds():
+      builder.download_and_prepare(
+        download_dir=download_dir,
+        download_config=tfds.download.DownloadConfig(try_download_gcs=False),
+        file_format="array_record",
+      )
+  except BaseException as e:
+    progress.close()
     shutil.rmtree(download_dir, ignore_errors=True)
     if builder.prepared:  # Another process finished the same build first: use it.
       return _reload(builder)
     _remove_empty_dirs(created)
+    if isinstance(e, OSError) and not isinstance(e, tokenizer.GenomeInputError):
+      raise DatasetConfigError(
+        f"writing the shards under {config_dir} failed ({e.strerror or e}); free space or choose another --data_dir, "
+        "then run again (nothing of this build is kept)."
+      ) from e
     raise
   finally:
     shutil.rmtree(download_dir, ignore_errors=True)
     for f in files:
       f.close()
+  progress.close()
+  logging.info(
+    "Wrote %d windows in %.0f s (%.0f windows/s).", total, progress.elapsed, total / max(progress.elapsed, 1e-9)
+  )
   return _reload(builder)
+
+
+class _Progress:
+  """Windows written: a tqdm bar on a terminal, and a log line now and then where there is none (pods)."""
+
+  def __init__(self, total: int, desc: str):
+    self._total, self._done = total, 0
+    self._started = self._logged = time.monotonic()
+    self._bar = tqdm.tqdm(total=total, unit="windows", unit_scale=True, desc=desc, disable=None, file=sys.stderr)
+
+  @property
+  def elapsed(self) -> float:
+    return time.monotonic() - self._started
+
+  def update(self, n: int) -> None:
+    self._done += n
+    self._bar.update(n)
+    now = time.monotonic()
+    if self._bar.disable and now - self._logged >= _PROGRESS_LOG_SECONDS:
+      self._logged = now
+      rate = self._done / max(now - self._started, 1e-9)
+      eta = tqdm.tqdm.format_interval((self._total - self._done) / max(rate, 1e-9))
+      logging.info("prepare: %d / %d windows (%.0f windows/s, %s left).", self._done, self._total, rate, eta)
+
+  def close(self) -> None:
+    self._bar.close()
+
+
+@contextlib.contextmanager
+def _quiet_tfds():
+  """Our progress replaces TFDS's bars and its per-shard log lines; warnings and errors still show."""
+  absl_logger = logging.getLogger("absl")
+  previous = absl_logger.level
+  tfds.disable_progress_bar()
+  absl_logger.setLevel(max(previous, logging.WARNING))
+  try:
+    with contextlib.redirect_stdout(io.StringIO()):  # "Downloading and preparing dataset Unknown size ..."
+      yield
+  finally:
+    absl_logger.setLevel(previous)
+    tfds.enable_progress_bar()
+
+
+def _remove_stale_builds(root: str, config_dir: str) -> None:
+  """Removes what killed builds left (TFDS's incomplete.* shard directories, our temp directories).
+
+  A live build touches its directory at every shard it writes, so one untouched for
+  `_STALE_BUILD_SECONDS` is dead; a concurrent build of the same dataset is never removed.
+  """
+  leftovers = glob.glob(os.path.join(config_dir, "incomplete.*")) + glob.glob(os.path.join(root, _TMP_PREFIX + "*"))
+  now = time.time()
+  for path in leftovers:
+    try:
+      age = now - os.path.getmtime(path)
+    except OSError:
+      continue
+    if age > _STALE_BUILD_SECONDS:
+      logging.info("Removing %s, left by a build that did not finish.", path)
+      shutil.rmtree(path, ignore_errors=True)
+
+
+def _check_free_space(root: str, needed_bytes: int) -> None:
+  probe = root
+  while not os.path.exists(probe):  # data_dir may not exist yet: ask its file system.
+    probe = os.path.dirname(probe)
+  free = shutil.disk_usage(probe).free
+  if free < needed_bytes:
+    raise DatasetConfigError(
+      f"data_dir {root} has {free / 1e9:.1f} GB free; the shards need about {needed_bytes / 1e9:.1f} GB. "
+      "Free space or choose another --data_dir."
+    )
 
 
 def _reload(builder: GenomeWindows) -> GenomeWindows:

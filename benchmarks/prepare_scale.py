@@ -153,6 +153,7 @@ def _train_command(genome: str, data_dir: str, workdir: str, settings, batch_siz
     f"--config.train.batch_size={batch_size}",
     f"--config.train.num_steps={_TRAIN_STEPS.value}",
     f"--config.train.chunk_size={min(length, 2048)}",
+    f"--config.train.warmup_steps={_TRAIN_STEPS.value // 2}",
     f"--config.train.eval_every={_TRAIN_STEPS.value}",
     f"--config.train.checkpoint_every={_TRAIN_STEPS.value}",
     f"--config.eval.chunk_size={min(length, 2048)}",

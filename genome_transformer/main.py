@@ -16,7 +16,7 @@ from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
 
-from genome_transformer import config_lib
+from genome_transformer import cli, config_lib
 from genome_transformer.genomics import tokenizer
 from genome_transformer.genomics.download import FetchError
 from genome_transformer.training import checkpointing, train
@@ -116,5 +116,27 @@ def main(argv):
     sys.exit(f"Error: {error}")
 
 
+COMMAND = cli.Command(
+  usage="--config=FILE --workdir=DIR [--config.SECTION.FIELD=VALUE ...] [flags]",
+  summary=(
+    "Trains a genome language model, or resumes it from the workdir's latest checkpoint; held-out "
+    "bits per base go to the log, metrics.jsonl and TensorBoard in the workdir."
+  ),
+  flags=["config", "workdir", "distributed", "coordinator_address", "num_processes", "process_id"],
+  notes=[
+    "--config.SECTION.FIELD=VALUE overrides one field of the config (the fields: genome_transformer/config_lib.py). "
+    "--verbosity=1 logs the whole config at the start; the workdir keeps it either way.",
+  ],
+  examples=[
+    "{prog} --config=configs/tiny.py --workdir=/tmp/tiny",
+    "{prog} --config=configs/slim.py --workdir=/tmp/slim --config.train.num_steps=50",
+  ],
+)
+
+
+def run(argv=None, prog: str = "python -m genome_transformer.main") -> None:
+  cli.run(main, COMMAND, prog=prog, argv=argv, flags_parser=parse_flags)
+
+
 if __name__ == "__main__":
-  app.run(main, flags_parser=parse_flags)
+  run()

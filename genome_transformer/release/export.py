@@ -53,6 +53,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 import genome_transformer
+from genome_transformer import cli
 from genome_transformer.genomics import files as files_lib
 from genome_transformer.genomics import genomes, tokenizer
 from genome_transformer.training import checkpointing, export_reader, metrics_writer
@@ -469,6 +470,20 @@ def main(argv):
   print(out)
 
 
-def run() -> None:
+COMMAND = cli.Command(
+  usage="--workdir=DIR --out=DIR [flags]",
+  summary=(
+    "Exports a training workdir's checkpoint for inference: parameters only, the config, the tokenizer, "
+    "held-out figures and training metrics, loadable by `pretrained.load(DIR)` and the score command."
+  ),
+  flags=["workdir", "out", "step", "dtype", "overwrite"],
+  examples=[
+    "{prog} --workdir=/tmp/slim --out=/tmp/my-export",
+    "{prog} --workdir=/tmp/slim --out=/tmp/slim-bf16 --dtype=bfloat16 --step=400",
+  ],
+)
+
+
+def run(argv=None, prog: str = "python -m genome_transformer.export") -> None:
   define_flags()
-  app.run(main)
+  cli.run(main, COMMAND, prog=prog, argv=argv)

@@ -40,6 +40,7 @@ from absl import app, flags
 import numpy as np
 import tqdm
 
+from genome_transformer import cli
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import fasta, tokenizer
 from genome_transformer.release import export as export_lib
@@ -52,32 +53,30 @@ BASES_PER_CALL = 1 << 22  # ... or fewer when they hold more bases than this.
 VARIANTS_PER_CALL = 256  # Variants per API call: the progress bar's step.
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "Release name (see `list`) or export directory.")
+flags.DEFINE_string("model", None, "Release name (`list` shows them) or export directory.")
 flags.DEFINE_string("fasta", None, "FASTA file (plain or gzipped).")
 flags.DEFINE_string("out", "-", "Output path; '-' is stdout (embed needs a file).")
-flags.DEFINE_string("per_base", None, "score: also write per-base log-probabilities to this TSV.")
-flags.DEFINE_string("variants", None, "variants: TSV (chrom pos ref alt, 1-based) or VCF.")
-flags.DEFINE_bool("both_strands", False, "variants: average the forward and reverse-complement scores.")
+flags.DEFINE_string("per_base", None, "Also write per-base log-probabilities to this TSV.")
+flags.DEFINE_string("variants", None, "TSV (chrom pos ref alt, 1-based) or VCF.")
+flags.DEFINE_bool("both_strands", False, "Average the forward and reverse-complement scores.")
 flags.DEFINE_integer(
   "context",
   0,
-  "score, variants: bases of context per scored base: 0 = the model's training window "
-  "(longer sequences in half-overlapping windows of it, as the trainer's held-out figures); "
-  "-1 = unbounded (one recurrence over the whole sequence, past the positions seen in "
-  "training); N >= 2 = windows of N. The API's context=0 / None / N.",
+  "Bases of context per scored base: 0 = the model's training window (half-overlapping windows of it, as "
+  "the held-out figures); -1 = unbounded (one recurrence); N >= 2 = windows of N. The API's context=0/None/N.",
 )
 flags.DEFINE_integer(
   "window",
   0,
-  "variants: bases each side of a variant that are scored: 0 = the model's training window; -1 = the whole "
-  "record; N >= 1 = N bases. The API's window=0 / None / N.",
+  "Bases each side of a variant that are scored: 0 = the model's training window; -1 = the whole record; "
+  "N >= 1 = N bases. The API's window=0/None/N.",
 )
-flags.DEFINE_enum("pool", "mean", ["mean", "last", "none"], "embed: pooling over bases.")
-flags.DEFINE_string("prompt", None, "generate: the bases to continue.")
-flags.DEFINE_integer("n", 100, "generate: number of bases to sample.")
-flags.DEFINE_float("temperature", 1.0, "generate: softmax temperature (0: greedy).")
-flags.DEFINE_integer("top_k", None, "generate: sample among the k most likely bases (1..4).")
-flags.DEFINE_integer("seed", 0, "generate: sampling seed.")
+flags.DEFINE_enum("pool", "mean", ["mean", "last", "none"], "Pooling over bases.")
+flags.DEFINE_string("prompt", None, "The bases to continue.")
+flags.DEFINE_integer("n", 100, "Number of bases to sample.")
+flags.DEFINE_float("temperature", 1.0, "Softmax temperature (0: greedy).")
+flags.DEFINE_integer("top_k", None, "Sample among the k most likely bases (1..4).")
+flags.DEFINE_integer("seed", 0, "Sampling seed.")
 flags.DEFINE_integer("chunk_size", None, "Recurrent chunk length (default: the model's eval.chunk_size).")
 flags.DEFINE_integer("batch_size", pretrained.DEFAULT_BATCH_SIZE, "Sequences per compiled call.")
 
@@ -332,8 +331,65 @@ def main(argv):
     sys.exit(f"Error: {error}")
 
 
-def run(argv=None) -> None:
-  app.run(main, argv=argv)
+_COMPUTE = ["chunk_size", "batch_size"]
+HELP = {
+  "score": cli.Command(
+    usage="--model=NAME --fasta=FILE [flags]",
+    summary="Bits per base of each FASTA record, and optionally every base's log-probability.",
+    flags=["model", "fasta", "out", "per_base", "context", *_COMPUTE],
+    notes=[
+      "Columns: record, length, scored_bases, bits_per_base, log_likelihood_nats; --per_base: record, pos "
+      "(1-based), base, log_prob (natural log; NA where not scored)."
+    ],
+    examples=["{prog} --model=bacteria4-slim --fasta=seqs.fa --out=scores.tsv --per_base=per_base.tsv"],
+  ),
+  "variants": cli.Command(
+    usage="--model=NAME --fasta=REF --variants=FILE [flags]",
+    summary="Log-likelihood ratio ln p(alt) - ln p(ref) of each variant against the reference FASTA.",
+    flags=["model", "fasta", "variants", "out", "both_strands", "window", "context", *_COMPUTE],
+    notes=[
+      "Columns: chrom, pos, id, ref, alt, llr (nats; the strand mean with --both_strands, then llr_forward "
+      "and llr_reverse). A VCF's #CHROM header selects its columns; multi-allelic ALT gives a row per allele."
+    ],
+    examples=["{prog} --model=bacteria4-slim --fasta=ref.fa --variants=vars.vcf --both_strands --out=llr.tsv"],
+  ),
+  "embed": cli.Command(
+    usage="--model=NAME --fasta=FILE --out=FILE.npz [flags]",
+    summary="Embeddings of FASTA records: `names` and `embeddings` [N, D] pooled, or `embedding_<i>` [L_i, D].",
+    flags=["model", "fasta", "out", "pool", *_COMPUTE],
+    examples=["{prog} --model=bacteria4-slim --fasta=seqs.fa --out=emb.npz --pool=mean"],
+  ),
+  "generate": cli.Command(
+    usage="--model=NAME --prompt=BASES [flags]",
+    summary="Samples bases after a prompt and writes them as FASTA.",
+    flags=["model", "prompt", "n", "temperature", "top_k", "seed", "out", "chunk_size"],
+    examples=["{prog} --model=bacteria4-slim --prompt=ATGAAAGCA --n=200 --temperature=0.8 --top_k=3"],
+  ),
+  "list": cli.Command(
+    usage="",
+    summary="The bundled releases: genome, context, parameters and held-out bits per base.",
+    examples=["{prog}"],
+  ),
+}
+OVERVIEW = cli.Command(
+  usage="COMMAND [flags]",
+  summary="Scores, embeds and generates DNA with a pretrained release or an export directory.",
+  subcommands=[
+    ("score", "Bits per base of each FASTA record (and of each base)."),
+    ("variants", "Log-likelihood ratio of each variant (TSV or VCF) against a reference FASTA."),
+    ("embed", "Embeddings of FASTA records (.npz)."),
+    ("generate", "Samples bases after a prompt."),
+    ("list", "The bundled releases and the recommended one per genome."),
+  ],
+  notes=["`{prog} COMMAND -h` lists a command's flags. Bad input exits 1 with one line naming the file and line."],
+  examples=["{prog} list", "{prog} score --model=bacteria4-slim --fasta=seqs.fa"],
+)
+
+
+def run(argv=None, prog: str = "python -m genome_transformer.pretrained") -> None:
+  argv = list(sys.argv if argv is None else argv)
+  name = next((arg for arg in argv[1:] if arg in HELP), None)
+  cli.run(main, HELP[name] if name else OVERVIEW, prog=f"{prog} {name}" if name else prog, argv=argv)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 import dataclasses
+import importlib.util
+import logging
 import os
 import sys
 import textwrap
@@ -98,6 +100,25 @@ def wants_help(argv: Sequence[str]) -> bool:
   return any(arg in HELP_ARGS for arg in args)
 
 
+class _NoTpuProbeRecord(logging.Filter):
+  def filter(self, record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Unable to initialize backend 'tpu'")
+
+
+def quiet_tpu_probe() -> None:
+  """Drops JAX's log line about the failed TPU probe where no TPU runtime is installed.
+
+  Without JAX_PLATFORMS, JAX tries every backend it knows, TPU included, and logs the failure of each;
+  on a CPU or GPU machine that line reports nothing wrong. Where libtpu is installed (or
+  TPU_LIBRARY_PATH names one) its failure is real and stays; other backends' failures always stay.
+  Setting JAX_PLATFORMS instead would have to guess which of cuda, rocm and cpu the user has.
+  """
+  if importlib.util.find_spec("libtpu") is None and not os.environ.get("TPU_LIBRARY_PATH"):
+    logger = logging.getLogger("jax._src.xla_bridge")
+    if not any(isinstance(f, _NoTpuProbeRecord) for f in logger.filters):
+      logger.addFilter(_NoTpuProbeRecord())
+
+
 def one_line_flags_error(prog: str) -> Callable[[list[str]], list[str]]:
   """An absl flags_parser whose errors are one line naming the command and pointing at -h."""
 
@@ -123,6 +144,7 @@ def run(
   if wants_help(argv):
     print_help(command, prog)
     sys.exit(0)
+  quiet_tpu_probe()
 
   def guarded_main(args: list[str]) -> None:
     try:

@@ -2,7 +2,7 @@
 """Pretrained genome language models: load a release or an export; score, embed, generate.
 
   from genome_transformer import pretrained
-  model = pretrained.load("bacteria4-slim")
+  model = pretrained.load("bacteria")  # the recommended bacterial release; "human"; any name of `list`
   model.bits_per_base("ATGAAACGCATTAGCACCACC")
 
 The API is release/pretrained.py (its docstring has the conventions); `python -m
@@ -10,6 +10,7 @@ genome_transformer.pretrained` is its command line, release/pretrained_cli.py.
 """
 
 from genome_transformer.release.pretrained import (
+  RECOMMENDED,
   RELEASES_ENV,
   PretrainedInputError,
   PretrainedModel,
@@ -18,10 +19,12 @@ from genome_transformer.release.pretrained import (
   list_releases,
   load,
   release_dirs,
+  release_name,
   resolve,
 )
 
 __all__ = [
+  "RECOMMENDED",
   "RELEASES_ENV",
   "PretrainedInputError",
   "PretrainedModel",
@@ -30,6 +33,7 @@ __all__ = [
   "list_releases",
   "load",
   "release_dirs",
+  "release_name",
   "resolve",
 ]
 

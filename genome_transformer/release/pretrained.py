@@ -2,7 +2,7 @@
 """Pretrained genome language models: load a release or an export; score, embed, generate.
 
   from genome_transformer.release import pretrained
-  model = pretrained.load("bacteria4-slim")        # a bundled release, or an export directory
+  model = pretrained.load("bacteria")              # a genome's recommended release, a release, an export
   model.bits_per_base("ATGAAACGCATTAGCACCACC")     # bits per base of a sequence
   model.log_likelihood(["ACGT...", "GGC..."])      # per-base natural-log probabilities
   model.score_variants(seq, [(101, "A", "G"), (230, "CT", "C")], both_strands=True)
@@ -64,7 +64,8 @@ Conventions (the README and MODEL_CARD quote them):
 Releases: `load(NAME)` looks for `NAME/export.json` in each directory of
 $GENOME_TRANSFORMER_PRETRAINED (os.pathsep-separated), then `pretrained/` at the root of a
 source checkout (next to the package directory; a wheel does not carry them). `list_releases()`
-lists the names found.
+lists the names found. `load("bacteria")` and `load("human")` load the recommended release of
+each genome (`RECOMMENDED`; `python -m genome_transformer.pretrained list` says which).
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ ReleaseNotFoundError = export_reader.ReleaseNotFoundError
 release_dirs = export_reader.release_dirs
 list_releases = export_reader.list_releases
 resolve = export_reader.resolve
+release_name = export_reader.release_name
+RECOMMENDED = export_reader.RECOMMENDED
 POOLS = ("mean", "last", None)
 MIN_BUCKET = 16  # Shortest padded length: tiny inputs share one compilation.
 BUCKETS_PER_OCTAVE = 8  # Length buckets per doubling of the number of chunks (see bucket_length).
@@ -119,9 +122,13 @@ class Variant(NamedTuple):
 
 
 def load(path_or_name: str, *, dtype: Any = jnp.float32, verify: bool = True) -> PretrainedModel:
-  """Loads a bundled release by name, or an export directory. See the module docstring."""
+  """Loads a bundled release by name or alias (`bacteria`, `human`), or an export directory.
+
+  See the module docstring. An alias's model is named by its release, which outputs record.
+  """
   path = resolve(path_or_name)
-  return PretrainedModel(export_lib.load_export(path, dtype=dtype, verify=verify), name=os.fspath(path_or_name))
+  name = os.fspath(path_or_name)
+  return PretrainedModel(export_lib.load_export(path, dtype=dtype, verify=verify), name=release_name(name))
 
 
 # ----------------------------------------------------------------------------------------------

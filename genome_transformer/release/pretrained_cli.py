@@ -34,6 +34,7 @@ from collections.abc import Iterator
 import contextlib
 import os
 import sys
+import textwrap
 import uuid
 
 from absl import app, flags
@@ -53,7 +54,11 @@ BASES_PER_CALL = 1 << 22  # ... or fewer when they hold more bases than this.
 VARIANTS_PER_CALL = 256  # Variants per API call: the progress bar's step.
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "Release name (`list` shows them) or export directory.")
+flags.DEFINE_string(
+  "model",
+  None,
+  "Release name or alias (`bacteria`, `human`: the recommended ones; `list` shows all) or export directory.",
+)
 flags.DEFINE_string("fasta", None, "FASTA file (plain or gzipped).")
 flags.DEFINE_string("out", "-", "Output path; '-' is stdout (embed needs a file).")
 flags.DEFINE_string("per_base", None, "Also write per-base log-probabilities to this TSV.")
@@ -298,19 +303,57 @@ def command_generate(model: pretrained.PretrainedModel) -> None:
       out.write(sequence[start : start + 60] + "\n")
 
 
+def _measured_on(meta: dict) -> str:
+  """Which held-out bases the export's test_bits_per_base was measured on."""
+  bases, per_record = meta.get("test_bases"), meta.get("heldout_max_bases_per_record")
+  if bases is None or meta.get("test_bits_per_base") is None:
+    return "-"
+  if not per_record:
+    return f"whole test split ({bases:,} scored bases)"
+  return f"test split's first {per_record:,} bases per record"
+
+
+def release_table(names: list[str]) -> list[list[str]]:
+  """`list`'s rows, a header first: one row per release, from its export.json."""
+  aliases = {release: alias for alias, release in pretrained.RECOMMENDED.items()}
+  rows = [["name", "genome", "context", "parameters", "test bits/base", "measured on", "recommended"]]
+  for name in names:
+    document = export_lib.read_export_json(pretrained.resolve(name))
+    meta, config = document["metadata"], document.get("config", {})
+    held = meta.get("test_bits_per_base")
+    rows.append(
+      [
+        name,
+        meta.get("genome", {}).get("spec", "?"),
+        f"{config.get('data', {}).get('window_length', '?')}",
+        f"{meta.get('num_params', 0):,}",
+        "NA" if held is None else f"{held:.4f}",
+        _measured_on(meta),
+        f"yes ({aliases[name]})" if name in aliases else "-",
+      ]
+    )
+  return rows
+
+
 def command_list() -> None:
   names = pretrained.list_releases()
   if not names:
     print(f"No releases found in {', '.join(pretrained.release_dirs())}.")
-  for name in names:
-    document = export_lib.read_export_json(pretrained.resolve(name))
-    meta, m = document["metadata"], document["model_config"]
-    held = meta.get("test_bits_per_base")
-    print(
-      f"{name}\t{meta.get('genome', {}).get('spec', '?')}\t{m['attention']} D={m['d_model']} "
-      f"layers={m['num_layers']}\tsteps={meta.get('steps')}\ttest_bits_per_base="
-      f"{'NA' if held is None else f'{held:.4f}'}"
-    )
+    return
+  rows = release_table(names)
+  widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+  right = {2, 3, 4}  # numbers
+  for row in rows:
+    cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+    print("  ".join(cells).rstrip())
+  shown = ", ".join(f"{alias} = {release}" for alias, release in pretrained.RECOMMENDED.items())
+  notes = [
+    f"Recommended, by alias ({shown}): of each genome's releases, the lowest held-out bits per base on the "
+    "same test bases; --model=ALIAS or pretrained.load(ALIAS) loads it.",
+    "Held-out figures: the genome's test split, never trained on, scored in half-overlapping windows of the "
+    "context; MODEL_CARD.md compares the releases with other models on common bases.",
+  ]
+  print("\n" + "\n".join(textwrap.fill(note, cli.WIDTH) for note in notes))
 
 
 def main(argv):
@@ -341,7 +384,7 @@ HELP = {
       "Columns: record, length, scored_bases, bits_per_base, log_likelihood_nats; --per_base: record, pos "
       "(1-based), base, log_prob (natural log; NA where not scored)."
     ],
-    examples=["{prog} --model=bacteria4-slim --fasta=seqs.fa --out=scores.tsv --per_base=per_base.tsv"],
+    examples=["{prog} --model=bacteria --fasta=seqs.fa --out=scores.tsv --per_base=per_base.tsv"],
   ),
   "variants": cli.Command(
     usage="--model=NAME --fasta=REF --variants=FILE [flags]",
@@ -351,23 +394,26 @@ HELP = {
       "Columns: chrom, pos, id, ref, alt, llr (nats; the strand mean with --both_strands, then llr_forward "
       "and llr_reverse). A VCF's #CHROM header selects its columns; multi-allelic ALT gives a row per allele."
     ],
-    examples=["{prog} --model=bacteria4-slim --fasta=ref.fa --variants=vars.vcf --both_strands --out=llr.tsv"],
+    examples=["{prog} --model=bacteria --fasta=ref.fa --variants=vars.vcf --both_strands --out=llr.tsv"],
   ),
   "embed": cli.Command(
     usage="--model=NAME --fasta=FILE --out=FILE.npz [flags]",
     summary="Embeddings of FASTA records: `names` and `embeddings` [N, D] pooled, or `embedding_<i>` [L_i, D].",
     flags=["model", "fasta", "out", "pool", *_COMPUTE],
-    examples=["{prog} --model=bacteria4-slim --fasta=seqs.fa --out=emb.npz --pool=mean"],
+    examples=["{prog} --model=bacteria --fasta=seqs.fa --out=emb.npz --pool=mean"],
   ),
   "generate": cli.Command(
     usage="--model=NAME --prompt=BASES [flags]",
     summary="Samples bases after a prompt and writes them as FASTA.",
     flags=["model", "prompt", "n", "temperature", "top_k", "seed", "out", "chunk_size"],
-    examples=["{prog} --model=bacteria4-slim --prompt=ATGAAAGCA --n=200 --temperature=0.8 --top_k=3"],
+    examples=["{prog} --model=bacteria --prompt=ATGAAAGCA --n=200 --temperature=0.8 --top_k=3"],
   ),
   "list": cli.Command(
     usage="",
-    summary="The bundled releases: genome, context, parameters and held-out bits per base.",
+    summary=(
+      "The bundled releases: genome, context (training window), parameters, held-out bits per base and on "
+      "which bases, and the recommended release of each genome with its alias."
+    ),
     examples=["{prog}"],
   ),
 }
@@ -382,7 +428,7 @@ OVERVIEW = cli.Command(
     ("list", "The bundled releases and the recommended one per genome."),
   ],
   notes=["`{prog} COMMAND -h` lists a command's flags. Bad input exits 1 with one line naming the file and line."],
-  examples=["{prog} list", "{prog} score --model=bacteria4-slim --fasta=seqs.fa"],
+  examples=["{prog} list", "{prog} score --model=bacteria --fasta=seqs.fa"],
 )
 
 

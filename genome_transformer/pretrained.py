@@ -4,6 +4,7 @@
   from genome_transformer import pretrained
   model = pretrained.load("bacteria")  # the recommended bacterial release; "human"; any name of `list`
   model.bits_per_base("ATGAAACGCATTAGCACCACC")
+  model.bits_per_base("my.fa")  # a FASTA path: one figure per record
 
 The API is release/pretrained.py (its docstring has the conventions); `python -m
 genome_transformer.pretrained` is its command line, release/pretrained_cli.py.
@@ -18,6 +19,7 @@ from genome_transformer.release.pretrained import (
   Variant,
   list_releases,
   load,
+  read_fasta,
   release_dirs,
   release_name,
   resolve,
@@ -32,6 +34,7 @@ __all__ = [
   "Variant",
   "list_releases",
   "load",
+  "read_fasta",
   "release_dirs",
   "release_name",
   "resolve",

@@ -106,6 +106,28 @@ def test_genome_aliases_load_the_recommended_releases(tmp_path, monkeypatch):
     pretrained.resolve("bacteria")
 
 
+def test_a_fasta_path_reads_its_records_or_is_refused(tmp_path, monkeypatch):
+  records = {"r1": _random_bases(7, 70), "r2": _random_bases(8, 40) + "NNacgt"}
+  (tmp_path / "my.fa").write_text("".join(f">{name} description\n{seq}\n" for name, seq in records.items()))
+  m = pretrained.load("bacteria4-slim")
+  want = m.bits_per_base(records)
+  monkeypatch.chdir(tmp_path)
+  for path in ("my.fa", str(tmp_path / "my.fa"), tmp_path / "my.fa"):
+    assert m.bits_per_base(path) == want
+  assert {k: v.tolist() for k, v in pretrained.read_fasta("my.fa").items()} == {
+    k: tokenizer.encode(v).tolist() for k, v in records.items()
+  }
+  np.testing.assert_array_equal(m.log_likelihood("my.fa")[1], m.log_likelihood(records["r2"]))
+  with pytest.raises(pretrained.PretrainedInputError, match=r"'nosuch\.fa' reads as a FASTA path .* no such file"):
+    m.bits_per_base("nosuch.fa")
+  with pytest.raises(
+    pretrained.PretrainedInputError, match=r"prompt: 'my\.fa' is a FASTA file; this takes one sequence"
+  ):
+    m.generate("my.fa", 4)
+  (tmp_path / "ACGT").write_text(">x\nTTTT\n")  # A str of bases is a sequence, whatever files exist.
+  assert m.bits_per_base("ACGT") == m.bits_per_base(np.asarray(tokenizer.encode("ACGT")))
+
+
 def test_list_names_the_recommended_release_of_each_genome():
   result = _cli(os.path.join(REPO, "pretrained"), "list")
   assert result.returncode == 0, result.stderr[-3000:]

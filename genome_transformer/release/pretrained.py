@@ -15,7 +15,9 @@ Conventions (the README and MODEL_CARD quote them):
 
 * Sequences are str or bytes (A C G T U N and the IUPAC codes, any case: the tokenizer's
   policy, so IUPAC codes read as N) or uint8 token arrays with ids 0..4. Several sequences are
-  a list (items named `seqs[i]` in errors) or a {name: sequence} mapping. An empty sequence or
+  a list (items named `seqs[i]` in errors), a {name: sequence} mapping, or a FASTA path (a str
+  with '.', '/' or '~', or a pathlib.Path; `read_fasta` reads it): its records, in file order,
+  as a mapping would give them. A call that takes one sequence refuses a path. An empty sequence or
   an illegal character is an error naming the sequence (and the 1-based position).
 * `log_likelihood(seq)[t] = ln p(base t | bases before t)`, natural log, one entry per base.
   By default "bases before t" are at most the model's training window W (data.window_length):
@@ -82,7 +84,7 @@ import ml_collections
 import numpy as np
 
 from genome_transformer.evaluation import heldout
-from genome_transformer.genomics import tokenizer
+from genome_transformer.genomics import fasta, tokenizer
 from genome_transformer.model import inference, match, sublinear
 from genome_transformer.model import performer as model_lib
 from genome_transformer.release import export as export_lib
@@ -276,8 +278,50 @@ def bucket_length(length: int, chunk_size: int) -> int:
   return chunk_size * (-(-num_chunks // step) * step)
 
 
+# Characters of a file path that no sequence holds: a str with one of them (and no whitespace) is a path.
+_PATH_CHARACTERS = frozenset("./\\~")
+
+
+def fasta_path(value: Any) -> Optional[str]:
+  """`value` as a FASTA path if it is one (an os.PathLike, or a str that reads as a path), else None.
+
+  A str of letters is always a sequence, even if a file of that name exists: a sequence is never
+  mistaken for a file. A path-like str that names no file is an error rather than a sequence, since
+  the tokenizer would only say that '.' or '/' is no base.
+  """
+  if isinstance(value, os.PathLike):
+    return os.fspath(value)
+  if not isinstance(value, str) or not _PATH_CHARACTERS.intersection(value) or any(c.isspace() for c in value):
+    return None
+  try:
+    fasta.check_path(os.path.expanduser(value))
+  except fasta.FastaFormatError as error:
+    raise PretrainedInputError(
+      f"{value!r} reads as a FASTA path (it holds '.', '/', '\\' or '~'), but: {error} A sequence is a str of "
+      "bases only."
+    ) from None
+  return value
+
+
+def read_fasta(path: str | os.PathLike) -> dict[str, np.ndarray]:
+  """{record name: uint8 tokens} of a FASTA file (plain or gzipped), validated by the package's reader.
+
+  Every API call taking sequences takes the result, and also the path itself
+  (`model.bits_per_base("my.fa")`: one result per record, in file order).
+  """
+  path = os.path.expanduser(os.fspath(path))
+  with fasta.open_fasta(path) as fa:
+    return {record.name: fa.fetch(record.name) for record in fa.records}
+
+
 def encode_sequence(seq: Any, name: str) -> np.ndarray:
   """uint8 token ids of one sequence (str, bytes or ids 0..4); errors name `name`."""
+  path = fasta_path(seq)
+  if path is not None:
+    raise PretrainedInputError(
+      f"{name}: {path!r} is a FASTA file; this takes one sequence, not a file: pass one of its records, "
+      f"e.g. pretrained.read_fasta({path!r})[NAME]."
+    )
   if isinstance(seq, np.ndarray) and seq.dtype.kind in "iu":
     tokens_L = seq.reshape(-1)
     if tokens_L.size and (tokens_L.min() < 0 or tokens_L.max() > tokenizer.N_ID):
@@ -299,7 +343,13 @@ def encode_sequence(seq: Any, name: str) -> np.ndarray:
 
 
 def _named_sequences(seqs: Any) -> tuple[list[tuple[str, np.ndarray]], bool]:
-  """([(name, tokens)], whether a single sequence was given)."""
+  """([(name, tokens)], whether a single sequence was given); a FASTA path gives its records."""
+  path = fasta_path(seqs)
+  if path is not None:
+    records = read_fasta(path)
+    if not records:
+      raise PretrainedInputError(f"{path}: no FASTA records.")
+    return [(name, encode_sequence(tokens, f"{path}: record {name!r}")) for name, tokens in records.items()], False
   if isinstance(seqs, (str, bytes, bytearray)) or (isinstance(seqs, np.ndarray) and seqs.ndim <= 1):
     return [("sequence", encode_sequence(seqs, "sequence"))], True
   if isinstance(seqs, Mapping):

@@ -93,3 +93,17 @@ def test_dispatcher_unknown_command():
   result = _help("genome_transformer", [], "bogus")
   assert result.returncode == 1
   assert "genome-transformer: error: unknown command 'bogus'; the commands: train, fetch," in result.stderr
+
+
+def test_console_script_is_the_dispatcher(tmp_path):
+  # What an install puts on PATH: setup.py's metadata, as pip reads it, names the dispatcher's main.
+  subprocess.run(
+    [sys.executable, "setup.py", "-q", "egg_info", f"--egg-base={tmp_path}"],
+    cwd=REPO,
+    check=True,
+    capture_output=True,
+    timeout=120,
+  )
+  (entry_points,) = tmp_path.glob("*.egg-info/entry_points.txt")
+  lines = [line.replace(" ", "") for line in entry_points.read_text().splitlines()]
+  assert "genome-transformer=genome_transformer.__main__:main" in lines

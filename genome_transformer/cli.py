@@ -2,10 +2,12 @@
 """The one convention of every command line here (the `genome-transformer` dispatcher is __main__.py).
 
 Each command's file defines its absl flags, a `Command` (usage, one-line summary, the flags it reads,
-examples) and calls `cli.run(main, command)`. `run` answers `-h` / `--help` itself, from the flags
-the command names: absl's --help prints the __main__ module's docstring and exits 1, and --helpfull
-lists every imported library's flags, among which a command's own are hard to find (--helpfull still
-works, for those). Usage and flag errors end with one line naming the command.
+examples) and `run(argv=None, prog="python -m genome_transformer.NAME")`, which calls
+`cli.run(main, COMMAND, prog=prog, argv=argv)`; the dispatcher calls that `run` with its own program
+name. `cli.run` answers `-h` / `--help` itself, from the flags the command names: absl's --help prints
+the __main__ module's docstring and exits 1, and its --helpfull (which still works) lists every
+imported library's flags, among which a command's own are hard to find. Usage and flag errors end
+with one line naming the command.
 
 It imports absl alone, so that every layer's command (the genome layer's fetch too) can use it.
 """

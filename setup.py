@@ -32,6 +32,9 @@ setuptools.setup(
   packages=setuptools.find_packages(include=["genome_transformer", "genome_transformer.*"]),
   package_data={"genome_transformer.genomics": ["builtin/*.fasta.gz", "builtin/*.json", "builtin/RAGOUT_COPYRIGHT"]},
   install_requires=INSTALL_REQUIRES,
+  # One command with subcommands (genome_transformer/__main__.py), as samtools and bcftools do: one name on
+  # PATH, `genome-transformer -h` lists every command; `python -m genome_transformer.MODULE` stays the same.
+  entry_points={"console_scripts": ["genome-transformer=genome_transformer.__main__:main"]},
   extras_require={
     # gs:// workdirs and exports: gcsfs is etils.epath's gs:// backend, google-cloud-storage tensorboardX's.
     "gcs": GCS_REQUIRES,

@@ -16,7 +16,7 @@ from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
 
-from genome_transformer import config_lib
+from genome_transformer import cli, config_lib
 from genome_transformer.genomics import tokenizer
 from genome_transformer.genomics.download import FetchError
 from genome_transformer.training import checkpointing, train
@@ -82,6 +82,24 @@ def parse_flags(argv):
   return rest
 
 
+def config_summary(config) -> str:
+  """The config in a few lines: what is trained on what, for how long."""
+  data, model, train_config = config.data, config.model, config.train
+  lines = [
+    f"Config {config_flags.get_config_filename(FLAGS['config'])} (--verbosity=1 logs all of it):",
+    f"  data:  {data.genome}, windows of {data.window_length} (stride {data.stride})",
+    f"  model: {model.attention} attention, {model.num_layers} layers, D={model.d_model}, {model.num_heads} heads"
+    + "".join(
+      f", {name} {model.get(name)}" for name in ("conv_width", "window_heads", "match_order") if model.get(name)
+    ),
+    f"  train: {train_config.num_steps} steps of batch {train_config.batch_size}, learning rate "
+    f"{train_config.learning_rate}",
+  ]
+  if config.get("init_from"):
+    lines.append(f"  from:  {config.init_from}")
+  return "\n".join(lines)
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
@@ -98,7 +116,9 @@ def main(argv):
     jax.device_count(),
     jax.devices()[0].platform,
   )
-  logging.info("Config:\n%s", FLAGS.config)
+  logging.info("%s", config_summary(FLAGS.config))
+  # The whole config is saved in every checkpoint of the workdir (checkpoints/STEP/config) as well.
+  logging.vlog(1, "Config:\n%s", FLAGS.config)
   try:
     train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except config_lib.ConfigError as error:
@@ -116,5 +136,27 @@ def main(argv):
     sys.exit(f"Error: {error}")
 
 
+COMMAND = cli.Command(
+  usage="--config=FILE --workdir=DIR [--config.SECTION.FIELD=VALUE ...] [flags]",
+  summary=(
+    "Trains a genome language model, or resumes it from the workdir's latest checkpoint; held-out "
+    "bits per base go to the log, metrics.jsonl and TensorBoard in the workdir."
+  ),
+  flags=["config", "workdir", "distributed", "coordinator_address", "num_processes", "process_id"],
+  notes=[
+    "--config.SECTION.FIELD=VALUE overrides one field of the config (the fields: genome_transformer/config_lib.py). "
+    "--verbosity=1 logs the whole config at the start; the workdir keeps it either way.",
+  ],
+  examples=[
+    "{prog} --config=configs/tiny.py --workdir=/tmp/tiny",
+    "{prog} --config=configs/slim.py --workdir=/tmp/slim --config.train.num_steps=50",
+  ],
+)
+
+
+def run(argv=None, prog: str = "python -m genome_transformer.main") -> None:
+  cli.run(main, COMMAND, prog=prog, argv=argv, flags_parser=parse_flags)
+
+
 if __name__ == "__main__":
-  app.run(main, flags_parser=parse_flags)
+  run()

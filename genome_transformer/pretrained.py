@@ -2,14 +2,16 @@
 """Pretrained genome language models: load a release or an export; score, embed, generate.
 
   from genome_transformer import pretrained
-  model = pretrained.load("bacteria4-slim")
+  model = pretrained.load("bacteria")  # the recommended bacterial release; "human"; any name of `list`
   model.bits_per_base("ATGAAACGCATTAGCACCACC")
+  model.bits_per_base("my.fa")  # a FASTA path: one figure per record
 
 The API is release/pretrained.py (its docstring has the conventions); `python -m
 genome_transformer.pretrained` is its command line, release/pretrained_cli.py.
 """
 
 from genome_transformer.release.pretrained import (
+  RECOMMENDED,
   RELEASES_ENV,
   PretrainedInputError,
   PretrainedModel,
@@ -17,11 +19,14 @@ from genome_transformer.release.pretrained import (
   Variant,
   list_releases,
   load,
+  read_fasta,
   release_dirs,
+  release_name,
   resolve,
 )
 
 __all__ = [
+  "RECOMMENDED",
   "RELEASES_ENV",
   "PretrainedInputError",
   "PretrainedModel",
@@ -29,7 +34,9 @@ __all__ = [
   "Variant",
   "list_releases",
   "load",
+  "read_fasta",
   "release_dirs",
+  "release_name",
   "resolve",
 ]
 

@@ -14,8 +14,10 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(genome_transformer.__file__))
 
 # Lower layers never import higher ones. genomics is JAX-free; config_lib is a leaf that only
 # needs the tokenizer; the flat model modules are the model layer until they move to model/;
-# evaluation sits below training because the trainer scores its held-out splits with it.
+# evaluation sits below training because the trainer scores its held-out splits with it; cli (the
+# command-line convention, absl alone) sits below all, since the genome layer's fetch command uses it.
 LAYERS = {
+  "cli": -1,
   "genomics": 0,
   "config_lib": 1,
   "data": 1,
@@ -27,7 +29,8 @@ LAYERS = {
   "training": 4,
   "release": 5,
 }
-ENTRY_POINTS = ("main", "pretrained", "fetch", "prepare", "export")  # python -m genome_transformer.<name>
+# python -m genome_transformer.<name>; __main__ is the `genome-transformer` dispatcher.
+ENTRY_POINTS = ("main", "pretrained", "fetch", "prepare", "export", "__main__")
 ENTRY_LAYER = 6
 
 

@@ -87,6 +87,57 @@ def test_load_by_release_name_from_env(release_root, monkeypatch):
     pretrained.load("nosuch")
 
 
+def test_genome_aliases_load_the_recommended_releases(tmp_path, monkeypatch):
+  assert pretrained.RECOMMENDED == {"bacteria": "bacteria4-slim-conv", "human": "human-chrx-slim-window3"}
+  for alias, release in pretrained.RECOMMENDED.items():
+    m = pretrained.load(alias)
+    assert m.name == release  # outputs name the release, not the alias
+    assert m.path == pretrained.resolve(release)
+  # A release or directory of the alias's name comes first: an alias never shadows one.
+  (tmp_path / "human").mkdir()
+  monkeypatch.setenv(pretrained.RELEASES_ENV, str(tmp_path))
+  assert pretrained.release_name("human") == "human"
+  assert pretrained.resolve("human") == str(tmp_path / "human")
+  monkeypatch.setenv(pretrained.RELEASES_ENV, str(tmp_path / "nowhere"))
+  monkeypatch.setattr(export.export_reader, "CHECKOUT_DIR", str(tmp_path / "no_checkout"))
+  with pytest.raises(
+    pretrained.ReleaseNotFoundError, match="'bacteria4-slim-conv' \\(what the alias 'bacteria' names\\)"
+  ):
+    pretrained.resolve("bacteria")
+
+
+def test_a_fasta_path_reads_its_records_or_is_refused(tmp_path, monkeypatch):
+  records = {"r1": _random_bases(7, 70), "r2": _random_bases(8, 40) + "NNacgt"}
+  (tmp_path / "my.fa").write_text("".join(f">{name} description\n{seq}\n" for name, seq in records.items()))
+  m = pretrained.load("bacteria4-slim")
+  want = m.bits_per_base(records)
+  monkeypatch.chdir(tmp_path)
+  for path in ("my.fa", str(tmp_path / "my.fa"), tmp_path / "my.fa"):
+    assert m.bits_per_base(path) == want
+  assert {k: v.tolist() for k, v in pretrained.read_fasta("my.fa").items()} == {
+    k: tokenizer.encode(v).tolist() for k, v in records.items()
+  }
+  np.testing.assert_array_equal(m.log_likelihood("my.fa")[1], m.log_likelihood(records["r2"]))
+  with pytest.raises(pretrained.PretrainedInputError, match=r"'nosuch\.fa' reads as a FASTA path .* no such file"):
+    m.bits_per_base("nosuch.fa")
+  with pytest.raises(
+    pretrained.PretrainedInputError, match=r"prompt: 'my\.fa' is a FASTA file; this takes one sequence"
+  ):
+    m.generate("my.fa", 4)
+  (tmp_path / "ACGT").write_text(">x\nTTTT\n")  # A str of bases is a sequence, whatever files exist.
+  assert m.bits_per_base("ACGT") == m.bits_per_base(np.asarray(tokenizer.encode("ACGT")))
+
+
+def test_list_names_the_recommended_release_of_each_genome():
+  result = _cli(os.path.join(REPO, "pretrained"), "list")
+  assert result.returncode == 0, result.stderr[-3000:]
+  table = result.stdout.split("\n\n")[0].splitlines()
+  recommended = sorted(row.split()[0] for row in table[1:] if row.rstrip().endswith(")"))
+  assert recommended == ["bacteria4-slim-conv", "human-chrx-slim-window3"]
+  assert [row.split()[-1] for row in table if row.startswith("human-chrx-slim-window3 ")] == ["(human)"]
+  assert "bacteria = bacteria4-slim-conv, human = human-chrx-slim-window3" in result.stdout
+
+
 def test_log_likelihood_chunked_equals_full_forward(model):
   """context=None: one recurrence over the whole sequence, the behaviour before windowed scoring."""
   tokens_L, logp_LV, _ = _full_forward_logp(model, LONG)
@@ -464,7 +515,15 @@ def test_command_line_embed_generate_and_list(model, release_root, tmp_path):
 
   result = _cli(release_root, "list")
   assert result.returncode == 0, result.stderr[-3000:]
-  (line,) = [row for row in result.stdout.splitlines() if row.startswith("tiny\t")]
+  header, *rows = result.stdout.split("\n\n")[0].splitlines()
+  assert header.split() == "name genome context parameters test bits/base measured on recommended".split()
+  (line,) = [row for row in rows if row.startswith("tiny ")]
   held = model.metadata["test_bits_per_base"]
-  assert line == f"tiny\tbuiltin:hpylori\tlinear D=32 layers=2\tsteps=10\ttest_bits_per_base={held:.4f}"
-  assert "bacteria4-slim\t" in result.stdout  # The bundled releases are listed beside it.
+  per_record = model.metadata["heldout_max_bases_per_record"]
+  assert (
+    line.split()
+    == (
+      f"tiny builtin:hpylori 128 {model.num_params:,} {held:.4f} test split's first {per_record:,} bases per record -"
+    ).split()
+  )
+  assert any(row.startswith("bacteria4-slim ") for row in rows)  # The bundled releases are listed beside it.

@@ -18,6 +18,7 @@ import sys
 
 from absl import app, flags
 
+from genome_transformer import cli
 from genome_transformer.data import dataset
 from genome_transformer.genomics import tokenizer
 from genome_transformer.genomics.download import FetchError
@@ -77,5 +78,16 @@ def main(argv: Sequence[str]) -> None:
   print(summary_table(builder))
 
 
-def run() -> None:
-  app.run(main)
+COMMAND = cli.Command(
+  usage="(--fasta=FILE... | --genome=SPEC) --data_dir=DIR [flags]",
+  summary="Writes a genome's training windows as TFDS shards, split per record into train, validation and test.",
+  flags=["fasta", "genome", "data_dir", "window_length", "stride", "max_n_fraction", "cache_dir"],
+  examples=[
+    "{prog} --genome=builtin:bacteria4 --data_dir=/tmp/data",
+    "{prog} --fasta=a.fa --fasta=b.fa.gz --data_dir=/tmp/data --window_length=1024 --stride=512",
+  ],
+)
+
+
+def run(argv: Sequence[str] | None = None, prog: str = "python -m genome_transformer.prepare") -> None:
+  cli.run(main, COMMAND, prog=prog, argv=argv)

@@ -17,6 +17,7 @@ import sys
 
 from absl import app, flags
 
+from genome_transformer import cli
 from genome_transformer.genomics import files, sources, tokenizer
 from genome_transformer.genomics.download import FetchError
 
@@ -76,6 +77,33 @@ def main(argv: Sequence[str]) -> None:
     print(path, flush=True)
 
 
-def run() -> None:
+COMMAND = cli.Command(
+  usage="[flags] SOURCE...",
+  summary=(
+    "Downloads genomes into the cache (verified, decompressed) and prints the path of each plain FASTA. "
+    "SOURCE: a preset (--list), an NCBI assembly accession (GCF_/GCA_), or a URL."
+  ),
+  flags=[
+    "list",
+    "url",
+    "sha256",
+    "md5",
+    "cache_dir",
+    "verify",
+    "retries",
+    "backoff_s",
+    "ncbi_base_url",
+    "ucsc_base_url",
+  ],
+  examples=[
+    "{prog} --list",
+    "{prog} smalt-chrX",
+    "{prog} GCF_000005845.2 --cache_dir=/data/cache",
+    "{prog} --url=https://host/x.fa.gz --sha256=HEX",
+  ],
+)
+
+
+def run(argv: Sequence[str] | None = None, prog: str = "python -m genome_transformer.fetch") -> None:
   define_flags()
-  app.run(main)
+  cli.run(main, COMMAND, prog=prog, argv=argv)

@@ -34,9 +34,11 @@ is asked for.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import json
+import logging as python_logging
 import math
 import os
 import shutil
@@ -53,6 +55,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 import genome_transformer
+from genome_transformer import cli
 from genome_transformer.genomics import files as files_lib
 from genome_transformer.genomics import genomes, tokenizer
 from genome_transformer.training import checkpointing, export_reader, metrics_writer
@@ -97,9 +100,36 @@ def _checkpoint_manager(workdir: str) -> tuple[epath.Path, ocp.CheckpointManager
       f"workdir {workdir} has no checkpoints/ directory: train first, or pass the workdir the "
       "trainer wrote its checkpoints into."
     )
-  # read_only: exporting must never clean up, create or quarantine anything in the workdir.
-  manager = ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True, create=False))
+  # read_only: exporting must never clean up, create or quarantine anything in the workdir (and so it saves
+  # nothing: save_interval_steps=0 says so, where Orbax would warn that it set it).
+  options = ocp.CheckpointManagerOptions(read_only=True, create=False, save_interval_steps=0)
+  manager = ocp.CheckpointManager(directory, options=options)
   return directory, manager
+
+
+@contextlib.contextmanager
+def _expected_orbax_warnings_dropped(directory: epath.Path) -> Any:
+  """Drops the two warnings Orbax logs on every read-only restore of a training workdir, neither a problem.
+
+  The read-only manager announces that its directory is read-only, and the partial restore of a step's
+  `state` item finds no metadata file of the item's own (the step's is one directory up, where the
+  trainer's manager wrote it). Both are matched with their paths; any other warning is kept.
+  """
+  expected = (f"Given directory is read only={directory}", "Metadata file does not exist: ")
+
+  def keep(record: python_logging.LogRecord) -> bool:
+    message = record.getMessage()
+    if message.startswith(expected[1]):
+      path = message[len(expected[1]) :]
+      return not (path.startswith(f"{directory}/") and path.endswith("/state/_CHECKPOINT_METADATA"))
+    return message != expected[0]
+
+  logger = python_logging.getLogger("absl")  # Orbax logs through absl's logger.
+  logger.addFilter(keep)
+  try:
+    yield
+  finally:
+    logger.removeFilter(keep)
 
 
 def read_checkpoint(workdir: str, step: int | None = None) -> tuple[int, Any, dict]:
@@ -107,6 +137,11 @@ def read_checkpoint(workdir: str, step: int | None = None) -> tuple[int, Any, di
 
   Only the parameters are read (Orbax partial restore); the optimizer state stays on disk.
   """
+  with _expected_orbax_warnings_dropped(files_lib.as_path(workdir or ".") / "checkpoints"):
+    return _read_checkpoint(workdir, step)
+
+
+def _read_checkpoint(workdir: str, step: int | None) -> tuple[int, Any, dict]:
   directory, manager = _checkpoint_manager(workdir)
   try:
     steps = sorted(manager.all_steps())
@@ -469,6 +504,20 @@ def main(argv):
   print(out)
 
 
-def run() -> None:
+COMMAND = cli.Command(
+  usage="--workdir=DIR --out=DIR [flags]",
+  summary=(
+    "Exports a training workdir's checkpoint for inference: parameters only, the config, the tokenizer, "
+    "held-out figures and training metrics, loadable by `pretrained.load(DIR)` and the score command."
+  ),
+  flags=["workdir", "out", "step", "dtype", "overwrite"],
+  examples=[
+    "{prog} --workdir=/tmp/slim --out=/tmp/my-export",
+    "{prog} --workdir=/tmp/slim --out=/tmp/slim-bf16 --dtype=bfloat16 --step=400",
+  ],
+)
+
+
+def run(argv=None, prog: str = "python -m genome_transformer.export") -> None:
   define_flags()
-  app.run(main)
+  cli.run(main, COMMAND, prog=prog, argv=argv)

@@ -2,7 +2,7 @@
 """Pretrained genome language models: load a release or an export; score, embed, generate.
 
   from genome_transformer.release import pretrained
-  model = pretrained.load("bacteria4-slim")        # a bundled release, or an export directory
+  model = pretrained.load("bacteria")              # a genome's recommended release, a release, an export
   model.bits_per_base("ATGAAACGCATTAGCACCACC")     # bits per base of a sequence
   model.log_likelihood(["ACGT...", "GGC..."])      # per-base natural-log probabilities
   model.score_variants(seq, [(101, "A", "G"), (230, "CT", "C")], both_strands=True)
@@ -15,7 +15,9 @@ Conventions (the README and MODEL_CARD quote them):
 
 * Sequences are str or bytes (A C G T U N and the IUPAC codes, any case: the tokenizer's
   policy, so IUPAC codes read as N) or uint8 token arrays with ids 0..4. Several sequences are
-  a list (items named `seqs[i]` in errors) or a {name: sequence} mapping. An empty sequence or
+  a list (items named `seqs[i]` in errors), a {name: sequence} mapping, or a FASTA path (a str
+  with '.', '/' or '~', or a pathlib.Path; `read_fasta` reads it): its records, in file order,
+  as a mapping would give them. A call that takes one sequence refuses a path. An empty sequence or
   an illegal character is an error naming the sequence (and the 1-based position).
 * `log_likelihood(seq)[t] = ln p(base t | bases before t)`, natural log, one entry per base.
   By default "bases before t" are at most the model's training window W (data.window_length):
@@ -64,7 +66,8 @@ Conventions (the README and MODEL_CARD quote them):
 Releases: `load(NAME)` looks for `NAME/export.json` in each directory of
 $GENOME_TRANSFORMER_PRETRAINED (os.pathsep-separated), then `pretrained/` at the root of a
 source checkout (next to the package directory; a wheel does not carry them). `list_releases()`
-lists the names found.
+lists the names found. `load("bacteria")` and `load("human")` load the recommended release of
+each genome (`RECOMMENDED`; `python -m genome_transformer.pretrained list` says which).
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ import ml_collections
 import numpy as np
 
 from genome_transformer.evaluation import heldout
-from genome_transformer.genomics import tokenizer
+from genome_transformer.genomics import fasta, tokenizer
 from genome_transformer.model import inference, match, sublinear
 from genome_transformer.model import performer as model_lib
 from genome_transformer.release import export as export_lib
@@ -93,6 +96,8 @@ ReleaseNotFoundError = export_reader.ReleaseNotFoundError
 release_dirs = export_reader.release_dirs
 list_releases = export_reader.list_releases
 resolve = export_reader.resolve
+release_name = export_reader.release_name
+RECOMMENDED = export_reader.RECOMMENDED
 POOLS = ("mean", "last", None)
 MIN_BUCKET = 16  # Shortest padded length: tiny inputs share one compilation.
 BUCKETS_PER_OCTAVE = 8  # Length buckets per doubling of the number of chunks (see bucket_length).
@@ -119,9 +124,13 @@ class Variant(NamedTuple):
 
 
 def load(path_or_name: str, *, dtype: Any = jnp.float32, verify: bool = True) -> PretrainedModel:
-  """Loads a bundled release by name, or an export directory. See the module docstring."""
+  """Loads a bundled release by name or alias (`bacteria`, `human`), or an export directory.
+
+  See the module docstring. An alias's model is named by its release, which outputs record.
+  """
   path = resolve(path_or_name)
-  return PretrainedModel(export_lib.load_export(path, dtype=dtype, verify=verify), name=os.fspath(path_or_name))
+  name = os.fspath(path_or_name)
+  return PretrainedModel(export_lib.load_export(path, dtype=dtype, verify=verify), name=release_name(name))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -269,8 +278,50 @@ def bucket_length(length: int, chunk_size: int) -> int:
   return chunk_size * (-(-num_chunks // step) * step)
 
 
+# Characters of a file path that no sequence holds: a str with one of them (and no whitespace) is a path.
+_PATH_CHARACTERS = frozenset("./\\~")
+
+
+def fasta_path(value: Any) -> Optional[str]:
+  """`value` as a FASTA path if it is one (an os.PathLike, or a str that reads as a path), else None.
+
+  A str of letters is always a sequence, even if a file of that name exists: a sequence is never
+  mistaken for a file. A path-like str that names no file is an error rather than a sequence, since
+  the tokenizer would only say that '.' or '/' is no base.
+  """
+  if isinstance(value, os.PathLike):
+    return os.fspath(value)
+  if not isinstance(value, str) or not _PATH_CHARACTERS.intersection(value) or any(c.isspace() for c in value):
+    return None
+  try:
+    fasta.check_path(os.path.expanduser(value))
+  except fasta.FastaFormatError as error:
+    raise PretrainedInputError(
+      f"{value!r} reads as a FASTA path (it holds '.', '/', '\\' or '~'), but: {error} A sequence is a str of "
+      "bases only."
+    ) from None
+  return value
+
+
+def read_fasta(path: str | os.PathLike) -> dict[str, np.ndarray]:
+  """{record name: uint8 tokens} of a FASTA file (plain or gzipped), validated by the package's reader.
+
+  Every API call taking sequences takes the result, and also the path itself
+  (`model.bits_per_base("my.fa")`: one result per record, in file order).
+  """
+  path = os.path.expanduser(os.fspath(path))
+  with fasta.open_fasta(path) as fa:
+    return {record.name: fa.fetch(record.name) for record in fa.records}
+
+
 def encode_sequence(seq: Any, name: str) -> np.ndarray:
   """uint8 token ids of one sequence (str, bytes or ids 0..4); errors name `name`."""
+  path = fasta_path(seq)
+  if path is not None:
+    raise PretrainedInputError(
+      f"{name}: {path!r} is a FASTA file; this takes one sequence, not a file: pass one of its records, "
+      f"e.g. pretrained.read_fasta({path!r})[NAME]."
+    )
   if isinstance(seq, np.ndarray) and seq.dtype.kind in "iu":
     tokens_L = seq.reshape(-1)
     if tokens_L.size and (tokens_L.min() < 0 or tokens_L.max() > tokenizer.N_ID):
@@ -292,7 +343,13 @@ def encode_sequence(seq: Any, name: str) -> np.ndarray:
 
 
 def _named_sequences(seqs: Any) -> tuple[list[tuple[str, np.ndarray]], bool]:
-  """([(name, tokens)], whether a single sequence was given)."""
+  """([(name, tokens)], whether a single sequence was given); a FASTA path gives its records."""
+  path = fasta_path(seqs)
+  if path is not None:
+    records = read_fasta(path)
+    if not records:
+      raise PretrainedInputError(f"{path}: no FASTA records.")
+    return [(name, encode_sequence(tokens, f"{path}: record {name!r}")) for name, tokens in records.items()], False
   if isinstance(seqs, (str, bytes, bytearray)) or (isinstance(seqs, np.ndarray) and seqs.ndim <= 1):
     return [("sequence", encode_sequence(seqs, "sequence"))], True
   if isinstance(seqs, Mapping):

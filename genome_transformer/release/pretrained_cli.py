@@ -34,12 +34,14 @@ from collections.abc import Iterator
 import contextlib
 import os
 import sys
+import textwrap
 import uuid
 
 from absl import app, flags
 import numpy as np
 import tqdm
 
+from genome_transformer import cli
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import fasta, tokenizer
 from genome_transformer.release import export as export_lib
@@ -52,32 +54,34 @@ BASES_PER_CALL = 1 << 22  # ... or fewer when they hold more bases than this.
 VARIANTS_PER_CALL = 256  # Variants per API call: the progress bar's step.
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "Release name (see `list`) or export directory.")
+flags.DEFINE_string(
+  "model",
+  None,
+  "Release name or alias (`bacteria`, `human`: the recommended ones; `list` shows all) or export directory.",
+)
 flags.DEFINE_string("fasta", None, "FASTA file (plain or gzipped).")
 flags.DEFINE_string("out", "-", "Output path; '-' is stdout (embed needs a file).")
-flags.DEFINE_string("per_base", None, "score: also write per-base log-probabilities to this TSV.")
-flags.DEFINE_string("variants", None, "variants: TSV (chrom pos ref alt, 1-based) or VCF.")
-flags.DEFINE_bool("both_strands", False, "variants: average the forward and reverse-complement scores.")
+flags.DEFINE_string("per_base", None, "Also write per-base log-probabilities to this TSV.")
+flags.DEFINE_string("variants", None, "TSV (chrom pos ref alt, 1-based) or VCF.")
+flags.DEFINE_bool("both_strands", False, "Average the forward and reverse-complement scores.")
 flags.DEFINE_integer(
   "context",
   0,
-  "score, variants: bases of context per scored base: 0 = the model's training window "
-  "(longer sequences in half-overlapping windows of it, as the trainer's held-out figures); "
-  "-1 = unbounded (one recurrence over the whole sequence, past the positions seen in "
-  "training); N >= 2 = windows of N. The API's context=0 / None / N.",
+  "Bases of context per scored base: 0 = the model's training window (half-overlapping windows of it, as "
+  "the held-out figures); -1 = unbounded (one recurrence); N >= 2 = windows of N. The API's context=0/None/N.",
 )
 flags.DEFINE_integer(
   "window",
   0,
-  "variants: bases each side of a variant that are scored: 0 = the model's training window; -1 = the whole "
-  "record; N >= 1 = N bases. The API's window=0 / None / N.",
+  "Bases each side of a variant that are scored: 0 = the model's training window; -1 = the whole record; "
+  "N >= 1 = N bases. The API's window=0/None/N.",
 )
-flags.DEFINE_enum("pool", "mean", ["mean", "last", "none"], "embed: pooling over bases.")
-flags.DEFINE_string("prompt", None, "generate: the bases to continue.")
-flags.DEFINE_integer("n", 100, "generate: number of bases to sample.")
-flags.DEFINE_float("temperature", 1.0, "generate: softmax temperature (0: greedy).")
-flags.DEFINE_integer("top_k", None, "generate: sample among the k most likely bases (1..4).")
-flags.DEFINE_integer("seed", 0, "generate: sampling seed.")
+flags.DEFINE_enum("pool", "mean", ["mean", "last", "none"], "Pooling over bases.")
+flags.DEFINE_string("prompt", None, "The bases to continue.")
+flags.DEFINE_integer("n", 100, "Number of bases to sample.")
+flags.DEFINE_float("temperature", 1.0, "Softmax temperature (0: greedy).")
+flags.DEFINE_integer("top_k", None, "Sample among the k most likely bases (1..4).")
+flags.DEFINE_integer("seed", 0, "Sampling seed.")
 flags.DEFINE_integer("chunk_size", None, "Recurrent chunk length (default: the model's eval.chunk_size).")
 flags.DEFINE_integer("batch_size", pretrained.DEFAULT_BATCH_SIZE, "Sequences per compiled call.")
 
@@ -299,19 +303,57 @@ def command_generate(model: pretrained.PretrainedModel) -> None:
       out.write(sequence[start : start + 60] + "\n")
 
 
+def _measured_on(meta: dict) -> str:
+  """Which held-out bases the export's test_bits_per_base was measured on."""
+  bases, per_record = meta.get("test_bases"), meta.get("heldout_max_bases_per_record")
+  if bases is None or meta.get("test_bits_per_base") is None:
+    return "-"
+  if not per_record:
+    return f"whole test split ({bases:,} scored bases)"
+  return f"test split's first {per_record:,} bases per record"
+
+
+def release_table(names: list[str]) -> list[list[str]]:
+  """`list`'s rows, a header first: one row per release, from its export.json."""
+  aliases = {release: alias for alias, release in pretrained.RECOMMENDED.items()}
+  rows = [["name", "genome", "context", "parameters", "test bits/base", "measured on", "recommended"]]
+  for name in names:
+    document = export_lib.read_export_json(pretrained.resolve(name))
+    meta, config = document["metadata"], document.get("config", {})
+    held = meta.get("test_bits_per_base")
+    rows.append(
+      [
+        name,
+        meta.get("genome", {}).get("spec", "?"),
+        f"{config.get('data', {}).get('window_length', '?')}",
+        f"{meta.get('num_params', 0):,}",
+        "NA" if held is None else f"{held:.4f}",
+        _measured_on(meta),
+        f"yes ({aliases[name]})" if name in aliases else "-",
+      ]
+    )
+  return rows
+
+
 def command_list() -> None:
   names = pretrained.list_releases()
   if not names:
     print(f"No releases found in {', '.join(pretrained.release_dirs())}.")
-  for name in names:
-    document = export_lib.read_export_json(pretrained.resolve(name))
-    meta, m = document["metadata"], document["model_config"]
-    held = meta.get("test_bits_per_base")
-    print(
-      f"{name}\t{meta.get('genome', {}).get('spec', '?')}\t{m['attention']} D={m['d_model']} "
-      f"layers={m['num_layers']}\tsteps={meta.get('steps')}\ttest_bits_per_base="
-      f"{'NA' if held is None else f'{held:.4f}'}"
-    )
+    return
+  rows = release_table(names)
+  widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+  right = {2, 3, 4}  # numbers
+  for row in rows:
+    cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+    print("  ".join(cells).rstrip())
+  shown = ", ".join(f"{alias} = {release}" for alias, release in pretrained.RECOMMENDED.items())
+  notes = [
+    f"Recommended, by alias ({shown}): of each genome's releases, the lowest held-out bits per base on the "
+    "same test bases; --model=ALIAS or pretrained.load(ALIAS) loads it.",
+    "Held-out figures: the genome's test split, never trained on, scored in half-overlapping windows of the "
+    "context; MODEL_CARD.md compares the releases with other models on common bases.",
+  ]
+  print("\n" + "\n".join(textwrap.fill(note, cli.WIDTH) for note in notes))
 
 
 def main(argv):
@@ -332,8 +374,68 @@ def main(argv):
     sys.exit(f"Error: {error}")
 
 
-def run(argv=None) -> None:
-  app.run(main, argv=argv)
+_COMPUTE = ["chunk_size", "batch_size"]
+HELP = {
+  "score": cli.Command(
+    usage="--model=NAME --fasta=FILE [flags]",
+    summary="Bits per base of each FASTA record, and optionally every base's log-probability.",
+    flags=["model", "fasta", "out", "per_base", "context", *_COMPUTE],
+    notes=[
+      "Columns: record, length, scored_bases, bits_per_base, log_likelihood_nats; --per_base: record, pos "
+      "(1-based), base, log_prob (natural log; NA where not scored)."
+    ],
+    examples=["{prog} --model=bacteria --fasta=seqs.fa --out=scores.tsv --per_base=per_base.tsv"],
+  ),
+  "variants": cli.Command(
+    usage="--model=NAME --fasta=REF --variants=FILE [flags]",
+    summary="Log-likelihood ratio ln p(alt) - ln p(ref) of each variant against the reference FASTA.",
+    flags=["model", "fasta", "variants", "out", "both_strands", "window", "context", *_COMPUTE],
+    notes=[
+      "Columns: chrom, pos, id, ref, alt, llr (nats; the strand mean with --both_strands, then llr_forward "
+      "and llr_reverse). A VCF's #CHROM header selects its columns; multi-allelic ALT gives a row per allele."
+    ],
+    examples=["{prog} --model=bacteria --fasta=ref.fa --variants=vars.vcf --both_strands --out=llr.tsv"],
+  ),
+  "embed": cli.Command(
+    usage="--model=NAME --fasta=FILE --out=FILE.npz [flags]",
+    summary="Embeddings of FASTA records: `names` and `embeddings` [N, D] pooled, or `embedding_<i>` [L_i, D].",
+    flags=["model", "fasta", "out", "pool", *_COMPUTE],
+    examples=["{prog} --model=bacteria --fasta=seqs.fa --out=emb.npz --pool=mean"],
+  ),
+  "generate": cli.Command(
+    usage="--model=NAME --prompt=BASES [flags]",
+    summary="Samples bases after a prompt and writes them as FASTA.",
+    flags=["model", "prompt", "n", "temperature", "top_k", "seed", "out", "chunk_size"],
+    examples=["{prog} --model=bacteria --prompt=ATGAAAGCA --n=200 --temperature=0.8 --top_k=3"],
+  ),
+  "list": cli.Command(
+    usage="",
+    summary=(
+      "The bundled releases: genome, context (training window), parameters, held-out bits per base and on "
+      "which bases, and the recommended release of each genome with its alias."
+    ),
+    examples=["{prog}"],
+  ),
+}
+OVERVIEW = cli.Command(
+  usage="COMMAND [flags]",
+  summary="Scores, embeds and generates DNA with a pretrained release or an export directory.",
+  subcommands=[
+    ("score", "Bits per base of each FASTA record (and of each base)."),
+    ("variants", "Log-likelihood ratio of each variant (TSV or VCF) against a reference FASTA."),
+    ("embed", "Embeddings of FASTA records (.npz)."),
+    ("generate", "Samples bases after a prompt."),
+    ("list", "The bundled releases and the recommended one per genome."),
+  ],
+  notes=["`{prog} COMMAND -h` lists a command's flags. Bad input exits 1 with one line naming the file and line."],
+  examples=["{prog} list", "{prog} score --model=bacteria --fasta=seqs.fa"],
+)
+
+
+def run(argv=None, prog: str = "python -m genome_transformer.pretrained") -> None:
+  argv = list(sys.argv if argv is None else argv)
+  name = next((arg for arg in argv[1:] if arg in HELP), None)
+  cli.run(main, HELP[name] if name else OVERVIEW, prog=f"{prog} {name}" if name else prog, argv=argv)
 
 
 if __name__ == "__main__":

@@ -193,7 +193,8 @@ def _new_builder(config: GenomeWindowsConfig, data_dir: str) -> GenomeWindows:
   quiet = _DropCustomConfigWarning()
   absl_logger.addFilter(quiet)
   try:
-    return GenomeWindows(config=config, data_dir=data_dir, file_format="array_record")
+    with _tfds_info_quiet():  # "Load dataset info from ..." on every open.
+      return GenomeWindows(config=config, data_dir=data_dir, file_format="array_record")
   finally:
     absl_logger.removeFilter(quiet)
 
@@ -566,16 +567,24 @@ class _Progress:
 @contextlib.contextmanager
 def _quiet_tfds():
   """Our progress replaces TFDS's bars and its per-shard log lines; warnings and errors still show."""
-  absl_logger = logging.getLogger("absl")
-  previous = absl_logger.level
   tfds.disable_progress_bar()
-  absl_logger.setLevel(max(previous, logging.WARNING))
   try:
-    with contextlib.redirect_stdout(io.StringIO()):  # "Downloading and preparing dataset Unknown size ..."
+    with _tfds_info_quiet(), contextlib.redirect_stdout(io.StringIO()):  # "Downloading and preparing dataset ..."
       yield
   finally:
-    absl_logger.setLevel(previous)
     tfds.enable_progress_bar()
+
+
+@contextlib.contextmanager
+def _tfds_info_quiet():
+  """TFDS's INFO lines (absl's logger) off for a while; its warnings and errors still show."""
+  absl_logger = logging.getLogger("absl")
+  previous = absl_logger.level
+  absl_logger.setLevel(max(previous, logging.WARNING))
+  try:
+    yield
+  finally:
+    absl_logger.setLevel(previous)
 
 
 def _remove_stale_builds(root: str, config_dir: str) -> None:

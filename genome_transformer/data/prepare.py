@@ -23,7 +23,7 @@ from genome_transformer.data import dataset
 from genome_transformer.genomics import tokenizer
 from genome_transformer.genomics.download import FetchError
 
-_FASTA = flags.DEFINE_multi_string("fasta", [], "A FASTA file (plain or gzipped); repeatable.")
+_FASTA = flags.DEFINE_multi_string("fasta", [], "A FASTA file (plain or gzipped).")
 _GENOME = flags.DEFINE_string(
   "genome", None, "A genome spec instead of --fasta, e.g. builtin:bacteria4, builtin:ecoli, or comma-separated paths."
 )

@@ -1,12 +1,12 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""Scoring of arbitrarily long sequences with the recurrent form of the model.
+"""Scoring and embedding of arbitrarily long sequences with the recurrent form of the model.
 
 Causal linear attention is a recurrence whose state per layer is (S, z) plus the layer's last R
 input rows (attention.py, performer.py), so a sequence of any length can be scored chunk by chunk
 (recurrence.scan_chunks), or one token at a time (recurrence.step), in memory that does not grow
 with its length. Both equal the whole-sequence forward up to round-off (tests). The softmax
 baseline runs through the same loops from a key/value cache (performer.init_kv_cache), whose size
-and per-token work grow with the context.
+and per-token work grow with the context. Generation is generation.py's.
 
 Held-out scoring uses `windowed_log_likelihood`: windows of the training length, so that no
 position is scored past the absolute positions the model was trained on.
@@ -126,6 +126,63 @@ def windowed_log_likelihood(
       logp_L[start + first : start + stop] = window_logp_BW[row, first:stop]
   logp_L[tokens_L >= tokenizer.NUM_BASES] = np.nan
   return logp_L
+
+
+def hidden_states(
+  model: model_lib.SLiMPerformer,
+  params,
+  tokens_BL: jax.Array,
+  lengths_B: jax.Array,
+  chunk_size: int,
+  rng: Optional[jax.Array] = None,
+  pool: Optional[str] = None,
+) -> jax.Array:
+  """The last layer's output (before the head): [B, L, D] (pool None), or pooled [B, D].
+
+  pool="mean" averages h over positions < lengths_B, "last" takes h at lengths_B - 1. A linear
+  model runs chunk by chunk with carried states, pooling as it goes, so with a pool memory is one
+  chunk's; a softmax model runs one whole-sequence forward. jit with `model`, `chunk_size` and
+  `pool` static.
+  """
+  batch, length = tokens_BL.shape
+  ids_BL = match.model_inputs(model.config, tokens_BL)
+  if model.config.attention != "linear":
+    variables, _ = recurrence.as_variables(params)
+    h_BLD = model.apply(variables, ids_BL, return_hidden=True, rngs=recurrence.feature_rngs(rng))
+    return _pool(h_BLD, jnp.arange(length), lengths_B, pool)
+
+  def per_chunk(pooled_BD, h_BCD, chunk, _):
+    if pool is None:
+      return pooled_BD, h_BCD
+    positions_C = chunk.offset + jnp.arange(chunk.ids.shape[-1])
+    return pooled_BD + _pool(h_BCD, positions_C, lengths_B, pool), None
+
+  chunks, _ = recurrence.chunked_inputs(ids_BL, chunk_size)
+  dtype = recurrence.float_dtype(params)
+  states0 = model_lib.init_states(model.config, batch, dtype)
+  width = model.config.d_model
+  pooled0 = jnp.zeros((batch, width), jnp.promote_types(dtype, jnp.float32))
+  _, pooled_BD, h_NBCD = recurrence.scan_chunks(
+    model, params, states0, chunks, per_chunk, pooled0, rng=rng, return_hidden=True
+  )
+  if pool is None:
+    return jnp.moveaxis(h_NBCD, 0, 1).reshape(batch, -1, width)[:, :length]
+  return pooled_BD
+
+
+hidden_states_jit = jax.jit(hidden_states, static_argnums=(0, 4, 6))
+
+
+def _pool(h_BLD, positions_L, lengths_B, pool):
+  """Mean pool: the chunk's share of the mean (sum / length); last: h at position length-1; None: h."""
+  if pool is None:
+    return h_BLD
+  h_BLD = h_BLD.astype(jnp.promote_types(h_BLD.dtype, jnp.float32))
+  if pool == "mean":
+    weights_BL = (positions_L[None, :] < lengths_B[:, None]) / lengths_B[:, None].astype(h_BLD.dtype)
+  else:
+    weights_BL = (positions_L[None, :] == lengths_B[:, None] - 1).astype(h_BLD.dtype)
+  return jnp.einsum("bl,bld->bd", weights_BL.astype(h_BLD.dtype), h_BLD)
 
 
 # The one-token recurrence is recurrence.py's; these names are kept for callers of this module.

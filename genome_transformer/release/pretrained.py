@@ -219,7 +219,7 @@ def parse_variant(
 ) -> tuple[int, np.ndarray, np.ndarray, str]:
   """(0-based start, ref ids, alt ids, label), checked against the sequence; errors name the variant."""
   pos, ref, alt, label = _variant_fields(variant, index)
-  if isinstance(pos, bool) or not isinstance(pos, (int, np.integer)):
+  if not _is_int(pos):
     raise PretrainedInputError(f"{label}: pos must be an integer (1-based, as in VCF), got {pos!r}.")
   pos = int(pos)
   ref_ids, alt_ids = _allele(ref, "ref", label), _allele(alt, "alt", label)
@@ -287,7 +287,7 @@ class PretrainedModel:
 
   def _chunk(self, chunk_size: Optional[int]) -> int:
     chunk = self.chunk_size if chunk_size is None else chunk_size
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+    if not _is_int(chunk) or chunk < 1:
       raise PretrainedInputError(f"chunk_size={chunk_size!r} must be a positive integer.")
     return int(chunk)
 
@@ -295,7 +295,7 @@ class PretrainedModel:
     """The scoring context W in bases (0: the training window), or None: unbounded."""
     if context is None:
       return None
-    if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or context == 1 or context < 0:
+    if not _is_int(context) or context == 1 or context < 0:
       raise PretrainedInputError(
         f"context={context!r} must be 0 (the training window, {self.window_length} "
         "bases), a number of bases >= 2, or None (unbounded)."
@@ -421,7 +421,7 @@ class PretrainedModel:
     `window` bases each side of the variant (0: the training window W; None: the whole sequence),
     each region scored by log_likelihood with `context` (0: windows of W; see the module docstring).
     """
-    if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 0):
+    if window is not None and (not _is_int(window) or window < 0):
       raise PretrainedInputError(
         f"window={window!r} must be 0 (the training window, {self.window_length} bases each side), a number of "
         "bases >= 1, or None (the whole sequence)."
@@ -572,15 +572,13 @@ class PretrainedModel:
   ) -> str:
     """The n bases (A C G T) sampled after `prompt`; see the module docstring."""
     tokens_P = encode_sequence(prompt, "prompt").astype(np.int32)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+    if not _is_int(n) or n < 0:
       raise PretrainedInputError(f"n={n!r} must be a number of bases >= 0.")
     if not isinstance(temperature, (int, float, np.floating)) or not math.isfinite(temperature) or temperature < 0:
       raise PretrainedInputError(f"temperature={temperature!r} must be a finite number >= 0 (0: greedy).")
-    if top_k is not None and (
-      isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= tokenizer.NUM_BASES
-    ):
+    if top_k is not None and (not _is_int(top_k) or not 1 <= top_k <= tokenizer.NUM_BASES):
       raise PretrainedInputError(f"top_k={top_k!r} must be None or 1..{tokenizer.NUM_BASES} (bases A C G T).")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+    if not _is_int(seed):
       raise PretrainedInputError(f"seed={seed!r} must be an integer.")
     if n == 0:
       return ""
@@ -625,8 +623,13 @@ class PretrainedModel:
     return tokenizer.decode(buffer_L[len(tokens_P) : total].astype(np.uint8))
 
 
+def _is_int(value: Any) -> bool:
+  """Whether `value` is an integer (Python or NumPy); bool is not, though Python makes it one."""
+  return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def _check_batch_size(batch_size: Any) -> None:
-  if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+  if not _is_int(batch_size) or batch_size < 1:
     raise PretrainedInputError(f"batch_size={batch_size!r} must be a positive integer.")
 
 

@@ -116,8 +116,8 @@ def scan_chunks(
   (the head and, in the last layer, everything after its keys and values).
 
   `states`: per-layer states (performer.init_states, or init_kv_cache for a softmax model), or
-  None to run each chunk as a whole sequence from position 0 with no state (a softmax sequence
-  that fits in one chunk, whose cache would only be read back by itself).
+  None to run each chunk as a whole sequence, with no state in or out (a softmax sequence that
+  fits in one chunk, whose cache would only be read back by itself).
   `checkpoint`: jax.checkpoint on each chunk, so plain autodiff of the scan stores only every
   chunk's carry (O(L / C) states) and recomputes the chunk's activations.
   `num_valid`: the chunks at index >= num_valid run but leave the states as they were, so padded

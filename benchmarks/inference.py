@@ -2,9 +2,9 @@
 """Inference speed: per-token generation time and memory against context length, and scoring throughput.
 
 Generation. For each context c (1k .. 1M bases of E. coli K-12, the embedded genome):
-  linear    the recurrent model: the prompt runs through the chunked recurrence (a lax.scan over
-            chunks of --prefill_chunk carrying the per-layer (S, z)) to get the state at c, then
-            a jitted lax.scan of --decode_tokens calls of inference.step (greedy, feeding back its
+  linear    the recurrent model: the prompt runs through the chunked recurrence (recurrence.scan_chunks
+            over chunks of --prefill_chunk carrying the per-layer (S, z)) to get the state at c, then
+            a jitted recurrence.decode of --decode_tokens steps (greedy, feeding back its
             own token) is timed; per-token time is the median over --repeats such scans.
             The state, 2 s H M (d + 1) floats, is the same at every c.
   softmax   the softmax twin decoding from a key/value cache (inference.step from performer.init_kv_cache),
@@ -50,7 +50,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import common  # pylint: disable=g-import-not-at-top
 from genome_transformer.genomics import tokenizer  # pylint: disable=g-import-not-at-top
-from genome_transformer.model import inference  # pylint: disable=g-import-not-at-top
+from genome_transformer.model import inference, recurrence  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
 
 _QUICK = flags.DEFINE_bool("quick", False, "Contexts up to 2^16 and 128 kb of scoring.")
@@ -92,35 +92,21 @@ def genome_tokens(n: int) -> np.ndarray:
 @functools.partial(jax.jit, static_argnums=(0,), donate_argnums=(2,))
 def prefill(model, params, states, tokens_NC, offset):
   """The states after the chunks tokens_NC starting at absolute position `offset`."""
-
-  def body(states, xs):
-    index, tokens_C = xs
-    _, states = model.apply(
-      {"params": params},
-      tokens_C[None],
-      position_offset=offset + index * tokens_C.shape[0],
-      states=states,
-      return_hidden=True,
-    )
-    return states, None
-
-  states, _ = jax.lax.scan(body, states, (jnp.arange(tokens_NC.shape[0]), tokens_NC))
+  chunks = recurrence.stacked_chunks(tokens_NC[:, None], offset)
+  states, _, _ = recurrence.scan_chunks(model, params, states, chunks, return_hidden=True)
   return states
 
 
 def decode_fn(model, num_tokens: int):
   """jit((params, memory, token_B, position) -> (memory, token_B, position, tokens)), memory donated."""
 
-  def run(params, memory, token_B, position):
-    def body(carry, _):
-      memory, token_B, position = carry
-      logits_BV, memory = inference.step(model, params, token_B, memory, position)
-      # Greedy over the bases A C G T, fed back: a real generation loop's dependence chain.
-      token_B = jnp.argmax(logits_BV[:, : tokenizer.NUM_BASES], axis=-1).astype(jnp.int32)
-      return (memory, token_B, position + 1), token_B
+  def greedy(logits_BV, position, _):
+    # Greedy over the bases A C G T, fed back: a real generation loop's dependence chain.
+    token_B = jnp.argmax(logits_BV[:, : tokenizer.NUM_BASES], axis=-1).astype(jnp.int32)
+    return token_B, token_B
 
-    (memory, token_B, position), tokens_TB = jax.lax.scan(body, (memory, token_B, position), None, length=num_tokens)
-    return memory, token_B, position, tokens_TB
+  def run(params, memory, token_B, position):
+    return recurrence.decode(model, params, memory, token_B, position, greedy, length=num_tokens)
 
   return jax.jit(run, donate_argnums=(1,))
 

@@ -1,26 +1,25 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""Scoring and generation of arbitrarily long sequences with the recurrent form of the model.
+"""Scoring and embedding of arbitrarily long sequences with the recurrent form of the model.
 
 Causal linear attention is a recurrence whose state per layer is (S, z) plus the layer's last R
-input rows (attention.py, performer.py), so a sequence of any length can be scored chunk by chunk,
-or one token at a time, in memory that does not grow with its length. Both equal the
-whole-sequence forward up to round-off (tests). The softmax baseline steps through the same model
-from a key/value cache (performer.init_kv_cache), whose size and per-token work grow with the
-context.
+input rows (attention.py, performer.py), so a sequence of any length can be scored chunk by chunk
+(recurrence.scan_chunks), or one token at a time (recurrence.step), in memory that does not grow
+with its length. Both equal the whole-sequence forward up to round-off (tests). The softmax
+baseline runs through the same loops from a key/value cache (performer.init_kv_cache), whose size
+and per-token work grow with the context. Generation is generation.py's.
 
 Held-out scoring uses `windowed_log_likelihood`: windows of the training length, so that no
 position is scored past the absolute positions the model was trained on.
 """
 
-from typing import Optional, Tuple
+from typing import Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from genome_transformer import config_lib
 from genome_transformer.genomics import tokenizer
-from genome_transformer.model import match, sublinear
+from genome_transformer.model import match, recurrence, sublinear
 from genome_transformer.model import performer as model_lib
 
 
@@ -33,7 +32,7 @@ def chunked_log_likelihood(
   entry t scores token t.
 
   Every position is scored, whatever its target (base, N or padding): callers choose what
-  counts (the training loss counts targets < 4). Both attentions run as a lax.scan over chunks:
+  counts (the training loss counts targets < 4). Both attentions run through recurrence.scan_chunks:
   linear attention carries the per-layer states, so activation memory is one chunk's, flat in L
   (the result itself is O(L)); softmax carries a key/value cache of the whole (chunk-padded)
   sequence, so memory is O(L (C + layers D)) where one full forward's scores would be O(L^2)
@@ -42,30 +41,23 @@ def chunked_log_likelihood(
   twice the work for nothing (benchmarks/inference.py: 2.6x slower at 1 k). jit with `model` and
   `chunk_size` static.
   """
-  variables, _ = sublinear.as_variables(params)
-  rngs = sublinear.feature_rngs(rng)
   batch, length = tokens_BL.shape
-  ids_BL = match.model_inputs(model.config, tokens_BL)
-  chunks, _ = sublinear.chunked_inputs(ids_BL, chunk_size)
+  chunks, _ = recurrence.chunked_inputs(match.model_inputs(model.config, tokens_BL), chunk_size)
 
-  def body(states, xs):
-    ids_BC, next_B, offset = xs
-    if states is None:  # A softmax sequence in one chunk: no cache to read or fill.
-      logits_BCV = model.apply(variables, ids_BC, position_offset=offset, rngs=rngs)
-    else:
-      logits_BCV, states = model.apply(variables, ids_BC, position_offset=offset, states=states, rngs=rngs)
-    targets_BC, _ = sublinear.chunk_targets(ids_BC, next_B)
-    return states, sublinear.target_log_probs(logits_BCV, targets_BC)
+  def score(acc, logits_BCV, chunk, _):
+    targets_BC, _ = sublinear.chunk_targets(chunk.ids, chunk.next_ids)
+    return acc, sublinear.target_log_probs(logits_BCV, targets_BC)
 
-  dtype = sublinear.float_dtype(variables)
+  dtype = recurrence.float_dtype(params)
+  num_chunks = chunks.ids.shape[0]
   if model.config.attention == "linear":
     states0 = model_lib.init_states(model.config, batch, dtype)
-  elif chunks[0].shape[0] == 1:
-    states0 = None
+  elif num_chunks == 1:
+    states0 = None  # No cache to read or fill.
   else:
     # The ragged last chunk is padded: the cache holds it whole, so its write is not clamped back.
-    states0 = model_lib.init_kv_cache(model.config, batch, chunks[0].shape[0] * chunks[0].shape[2], dtype)
-  _, logp_NBC = jax.lax.scan(body, states0, chunks)
+    states0 = model_lib.init_kv_cache(model.config, batch, num_chunks * chunks.ids.shape[2], dtype)
+  _, _, logp_NBC = recurrence.scan_chunks(model, params, states0, chunks, score, rng=rng)
   logp_BL = jnp.moveaxis(logp_NBC, 0, 1).reshape(batch, -1)[:, :length]
   # Entry t of the scan scores token t + 1: move it to t + 1, where its token is.
   return jnp.concatenate([jnp.full((batch, 1), jnp.nan, logp_BL.dtype), logp_BL[:, :-1]], axis=1)
@@ -136,39 +128,63 @@ def windowed_log_likelihood(
   return logp_L
 
 
-def step(
-  model: model_lib.SLiMPerformer, params, token_B: jax.Array, states, position, rng: Optional[jax.Array] = None
-) -> Tuple[jax.Array, tuple]:
-  """Consumes one token per sequence at absolute `position` from `states`: (logits_BV, new states).
+def hidden_states(
+  model: model_lib.SLiMPerformer,
+  params,
+  tokens_BL: jax.Array,
+  lengths_B: jax.Array,
+  chunk_size: int,
+  rng: Optional[jax.Array] = None,
+  pool: Optional[str] = None,
+) -> jax.Array:
+  """The last layer's output (before the head): [B, L, D] (pool None), or pooled [B, D].
 
-  logits_BV are the next-token logits after `token_B`, equal to the whole-sequence forward's
-  logits at `position`. Start a linear model from performer.init_states(config, B) (O(1) per
-  token), a softmax model from performer.init_kv_cache(config, B, max_length) (its cache holds
-  positions < `position`; work and memory grow with max_length). A model with the match input
-  carries (those states, match.MatchState) (`with_match_state`). favor+ needs the same `rng` at
-  every step of a sequence. jit with `model` static.
+  pool="mean" averages h over positions < lengths_B, "last" takes h at lengths_B - 1. A linear
+  model runs chunk by chunk with carried states, pooling as it goes, so with a pool memory is one
+  chunk's; a softmax model runs one whole-sequence forward. jit with `model`, `chunk_size` and
+  `pool` static.
   """
-  variables, _ = sublinear.as_variables(params)
-  order = config_lib.model_option(model.config, "match_order")
-  ids_B = token_B
-  if order:
-    states, match_state = states
-    match_B, match_state = match.step(match_state, token_B, order)
-    ids_B = match.pack(token_B, match_B)
-  logits_B1V, new_states = model.apply(
-    variables, ids_B[:, None], position_offset=position, states=states, rngs=sublinear.feature_rngs(rng)
+  batch, length = tokens_BL.shape
+  ids_BL = match.model_inputs(model.config, tokens_BL)
+  if model.config.attention != "linear":
+    variables, _ = recurrence.as_variables(params)
+    h_BLD = model.apply(variables, ids_BL, return_hidden=True, rngs=recurrence.feature_rngs(rng))
+    return _pool(h_BLD, jnp.arange(length), lengths_B, pool)
+
+  def per_chunk(pooled_BD, h_BCD, chunk, _):
+    if pool is None:
+      return pooled_BD, h_BCD
+    positions_C = chunk.offset + jnp.arange(chunk.ids.shape[-1])
+    return pooled_BD + _pool(h_BCD, positions_C, lengths_B, pool), None
+
+  chunks, _ = recurrence.chunked_inputs(ids_BL, chunk_size)
+  dtype = recurrence.float_dtype(params)
+  states0 = model_lib.init_states(model.config, batch, dtype)
+  width = model.config.d_model
+  pooled0 = jnp.zeros((batch, width), jnp.promote_types(dtype, jnp.float32))
+  _, pooled_BD, h_NBCD = recurrence.scan_chunks(
+    model, params, states0, chunks, per_chunk, pooled0, rng=rng, return_hidden=True
   )
-  return logits_B1V[:, 0], ((new_states, match_state) if order else new_states)
+  if pool is None:
+    return jnp.moveaxis(h_NBCD, 0, 1).reshape(batch, -1, width)[:, :length]
+  return pooled_BD
 
 
-def with_match_state(model_config, states, tokens_BL: Optional[jax.Array] = None, length=0):
-  """The `step` states of a model with the match input: (states, match state after tokens [0, length)).
+hidden_states_jit = jax.jit(hidden_states, static_argnums=(0, 4, 6))
 
-  A model without it steps from `states` alone, which are returned as they are.
-  """
-  order = config_lib.model_option(model_config, "match_order")
-  if not order:
-    return states
-  if tokens_BL is None:
-    return states, match.initial_state(order, jax.tree.leaves(states)[0].shape[0])
-  return states, match.state_after(tokens_BL, length, order)
+
+def _pool(h_BLD, positions_L, lengths_B, pool):
+  """Mean pool: the chunk's share of the mean (sum / length); last: h at position length-1; None: h."""
+  if pool is None:
+    return h_BLD
+  h_BLD = h_BLD.astype(jnp.promote_types(h_BLD.dtype, jnp.float32))
+  if pool == "mean":
+    weights_BL = (positions_L[None, :] < lengths_B[:, None]) / lengths_B[:, None].astype(h_BLD.dtype)
+  else:
+    weights_BL = (positions_L[None, :] == lengths_B[:, None] - 1).astype(h_BLD.dtype)
+  return jnp.einsum("bl,bld->bd", weights_BL.astype(h_BLD.dtype), h_BLD)
+
+
+# The one-token recurrence is recurrence.py's; these names are kept for callers of this module.
+step = recurrence.step
+with_match_state = recurrence.with_match_state

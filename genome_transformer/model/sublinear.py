@@ -20,7 +20,7 @@ sequence has no target; the last position of a chunk predicts the first token of
 `model.init(...)["params"]` returns); gradients come back in the structure that was passed.
 """
 
-from typing import Any, Optional, Tuple
+from typing import Optional, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -29,29 +29,9 @@ from genome_transformer.genomics.tokenizer import (
   NUM_BASES,  # Ids below it (A, C, G, T) are the only targets that count.
   PAD_ID,  # Never a target; fills ragged chunks and prefixes.
 )
-from genome_transformer.model import match
+from genome_transformer.model import match, recurrence
 from genome_transformer.model import performer as model_lib
-
-
-def as_variables(params) -> Tuple[Any, bool]:
-  """Linen variables for `params`, and whether the caller passed the bare parameter tree."""
-  if isinstance(params, dict) or hasattr(params, "keys"):
-    if set(params.keys()) == {"params"}:
-      return params, False
-  return {"params": params}, True
-
-
-def feature_rngs(rng: Optional[jax.Array]) -> dict:
-  """The `rngs` argument of apply: FAVOR+ draws from "features"; other maps need none."""
-  return {} if rng is None else {"features": rng}
-
-
-def float_dtype(tree) -> jnp.dtype:
-  """The dtype of the first floating leaf (the compute dtype of the parameters)."""
-  for leaf in jax.tree.leaves(tree):
-    if jnp.issubdtype(leaf.dtype, jnp.floating):
-      return leaf.dtype
-  return jnp.float32
+from genome_transformer.model.recurrence import as_variables, chunked_inputs, feature_rngs, float_dtype
 
 
 def target_log_probs(logits_BLV: jax.Array, targets_BL: jax.Array) -> jax.Array:
@@ -85,31 +65,6 @@ def full_loss(
   return sum_nll / jnp.maximum(count, 1)
 
 
-def chunked_inputs(ids_BL: jax.Array, chunk_size: int):
-  """((ids [N, B, C], first id of the next chunk [N, B], offsets [N]), base-target count).
-
-  `ids_BL`: the model's input ids (match.model_inputs of the tokens; the tokens themselves for a
-  model without the match input).
-
-  The ragged end is padded with PAD, and the token after the last is PAD: padding tokens only
-  feed positions after the end (causality) and are never targets, so they change neither the
-  loss nor the gradient. Chunk targets are derived inside each chunk (`chunk_targets`), so the
-  only O(L) arrays are the tokens themselves.
-  """
-  if chunk_size < 1:
-    raise ValueError(f"chunk_size={chunk_size} must be >= 1.")
-  batch, length = ids_BL.shape
-  chunk_size = min(chunk_size, length)
-  num_chunks = -(-length // chunk_size)
-  pad = num_chunks * chunk_size - length
-  padded_BL = jnp.pad(ids_BL, [(0, 0), (0, pad + 1)], constant_values=PAD_ID)
-  tokens_NBC = jnp.moveaxis(padded_BL[:, :-1].reshape(batch, num_chunks, chunk_size), 1, 0)
-  next_NB = padded_BL[:, chunk_size::chunk_size].T
-  # The normaliser is known before any chunk runs, so each chunk's loss term is exact.
-  count = jnp.sum(match.tokens_of(ids_BL[:, 1:]) < NUM_BASES)
-  return (tokens_NBC, next_NB, jnp.arange(num_chunks) * chunk_size), count
-
-
 def chunk_targets(ids_BC: jax.Array, next_B: jax.Array) -> Tuple[jax.Array, jax.Array]:
   """(targets, weights): position t predicts t+1; the chunk's last predicts the next chunk's first."""
   targets_BC = match.tokens_of(jnp.concatenate([ids_BC[:, 1:], next_B[:, None]], axis=1))
@@ -141,22 +96,18 @@ def _prefix_reader(model: model_lib.SLiMPerformer, ids_BL: jax.Array):
   return lambda offset: jax.lax.dynamic_slice_in_dim(padded_BL, offset, num_prefix, axis=1)
 
 
-def _forward_states(model, variables, chunks, rngs, states, collect: bool = False):
+def _forward_states(model, variables, chunks, rng, states, collect: bool = False):
   """Forward over chunks keeping only the per-layer states: (final states, stacked start states or None).
 
-  Nothing but the states leaves the loop body, so XLA drops the work that does not feed them:
-  the head and the loss (the reverse pass recomputes every chunk's loss anyway) and, in the last
-  layer, the queries, the attention output and the FFN.
+  Nothing but the states leaves the loop, so XLA drops the work that does not feed them: the head
+  and the loss (the reverse pass recomputes every chunk's loss anyway) and, in the last layer, the
+  queries, the attention output and the FFN.
   """
-
-  def body(states, xs):
-    tokens_BC, _, offset = xs
-    _, new_states = model.apply(
-      variables, tokens_BC, position_offset=offset, states=states, rngs=rngs, return_hidden=True
-    )
-    return new_states, (states if collect else None)
-
-  return jax.lax.scan(body, states, chunks)
+  per_chunk = (lambda acc, out, chunk, start_states: (acc, start_states)) if collect else None
+  final_states, _, starts = recurrence.scan_chunks(
+    model, variables, states, chunks, per_chunk, rng=rng, return_hidden=True
+  )
+  return final_states, starts
 
 
 def loss_and_grad(
@@ -192,7 +143,7 @@ def loss_and_grad(
   dtype = float_dtype(variables)
   norm = jnp.maximum(count, 1).astype(jnp.promote_types(dtype, jnp.float32))
   states0 = model_lib.init_states(model.config, batch, state_dtype or dtype, dtype)
-  final_states, _ = _forward_states(model, variables, chunks, rngs, states0)
+  final_states, _ = _forward_states(model, variables, chunks, rng, states0)
 
   num_chunks = chunks[0].shape[0]
   is_first = jnp.arange(num_chunks) == 0
@@ -253,7 +204,7 @@ def chunk_start_states(
   chunks, _ = chunked_inputs(ids_BL, chunk_size)
   dtype = float_dtype(variables)
   states0 = model_lib.init_states(model.config, tokens_BL.shape[0], state_dtype or dtype, dtype)
-  final_states, starts = _forward_states(model, variables, chunks, rngs, states0, collect=True)
+  final_states, starts = _forward_states(model, variables, chunks, rng, states0, collect=True)
   if not rebuilt:
     return starts
   is_first = jnp.arange(chunks[0].shape[0]) == 0
@@ -286,18 +237,10 @@ def checkpointed_scan_loss(
   states for the backward pass: memory O(L / C) states (benchmarks/memory.py compares).
   """
   _check_linear(model)
-  variables, _ = as_variables(params)
-  rngs = feature_rngs(rng)
   chunks, count = chunked_inputs(match.model_inputs(model.config, tokens_BL), chunk_size)
-  states0 = model_lib.init_states(model.config, tokens_BL.shape[0], float_dtype(variables))
-
-  @jax.checkpoint
-  def body(carry, xs):
-    states, sum_nll = carry
-    tokens_BC, next_B, offset = xs
-    logits_BCV, states = model.apply(variables, tokens_BC, position_offset=offset, states=states, rngs=rngs)
-    return (states, sum_nll + _chunk_nll(logits_BCV, tokens_BC, next_B)), None
-
-  sum0 = jnp.zeros((), jnp.promote_types(float_dtype(variables), jnp.float32))
-  (_, sum_nll), _ = jax.lax.scan(body, (states0, sum0), chunks)
+  dtype = float_dtype(params)
+  states0 = model_lib.init_states(model.config, tokens_BL.shape[0], dtype)
+  add_nll = lambda sum_nll, logits_BCV, chunk, _: (sum_nll + _chunk_nll(logits_BCV, chunk.ids, chunk.next_ids), None)
+  sum0 = jnp.zeros((), jnp.promote_types(dtype, jnp.float32))
+  _, sum_nll, _ = recurrence.scan_chunks(model, params, states0, chunks, add_nll, sum0, rng=rng, checkpoint=True)
   return sum_nll / jnp.maximum(count, 1)

@@ -73,7 +73,6 @@ each genome (`RECOMMENDED`; `python -m genome_transformer.pretrained list` says 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-import functools
 import math
 import os
 from typing import Any, NamedTuple, Optional
@@ -85,7 +84,7 @@ import numpy as np
 
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import fasta, tokenizer
-from genome_transformer.model import inference, match, sublinear
+from genome_transformer.model import generation, inference
 from genome_transformer.model import performer as model_lib
 from genome_transformer.release import export as export_lib
 from genome_transformer.training import export_reader
@@ -131,127 +130,6 @@ def load(path_or_name: str, *, dtype: Any = jnp.float32, verify: bool = True) ->
   path = resolve(path_or_name)
   name = os.fspath(path_or_name)
   return PretrainedModel(export_lib.load_export(path, dtype=dtype, verify=verify), name=release_name(name))
-
-
-# ----------------------------------------------------------------------------------------------
-# Compiled kernels (model, chunk sizes and pooling static; one compilation per length bucket).
-
-
-@functools.partial(jax.jit, static_argnums=(0, 4, 6))
-def _hidden_jit(model, params, tokens_BL, lengths_B, chunk_size, rng, pool):
-  """Final hidden states [B, L, D] (pool None) or pooled [B, D], chunk by chunk with carried states."""
-  variables, _ = sublinear.as_variables(params)
-  rngs = sublinear.feature_rngs(rng)
-  batch, length = tokens_BL.shape
-  ids_BL = match.model_inputs(model.config, tokens_BL)
-  if model.config.attention != "linear":
-    h_BLD = model.apply(variables, ids_BL, return_hidden=True, rngs=rngs)
-    return _pool(h_BLD, jnp.arange(length), lengths_B, pool)
-
-  chunks, _ = sublinear.chunked_inputs(ids_BL, chunk_size)
-
-  def body(carry, xs):
-    states, pooled_BD = carry
-    ids_BC, _, offset = xs
-    h_BCD, states = model.apply(variables, ids_BC, position_offset=offset, states=states, return_hidden=True, rngs=rngs)
-    if pool is None:
-      return (states, pooled_BD), h_BCD
-    positions_C = offset + jnp.arange(ids_BC.shape[1])
-    return (states, pooled_BD + _pool(h_BCD, positions_C, lengths_B, pool)), None
-
-  states0 = model_lib.init_states(model.config, batch, sublinear.float_dtype(variables))
-  width = model.config.d_model
-  pooled0 = jnp.zeros((batch, width), jnp.promote_types(sublinear.float_dtype(variables), jnp.float32))
-  (_, pooled_BD), h_NBCD = jax.lax.scan(body, (states0, pooled0), chunks)
-  if pool is None:
-    return jnp.moveaxis(h_NBCD, 0, 1).reshape(batch, -1, width)[:, :length]
-  return pooled_BD
-
-
-def _pool(h_BLD, positions_L, lengths_B, pool):
-  """Mean pool: the chunk's share of the mean (sum / length); last: h at position length-1; None: h."""
-  if pool is None:
-    return h_BLD
-  h_BLD = h_BLD.astype(jnp.promote_types(h_BLD.dtype, jnp.float32))
-  if pool == "mean":
-    weights_BL = (positions_L[None, :] < lengths_B[:, None]) / lengths_B[:, None].astype(h_BLD.dtype)
-  else:
-    weights_BL = (positions_L[None, :] == lengths_B[:, None] - 1).astype(h_BLD.dtype)
-  return jnp.einsum("bl,bld->bd", weights_BL.astype(h_BLD.dtype), h_BLD)
-
-
-def _sample(logits_V, key, temperature, top_k):
-  """A base id 0..3: only A C G T logits are kept; top_k of them; softmax at `temperature`."""
-  logits_4 = logits_V[: tokenizer.NUM_BASES].astype(jnp.float32) / temperature
-  kth = jnp.sort(logits_4)[tokenizer.NUM_BASES - top_k]
-  logits_4 = jnp.where(logits_4 >= kth, logits_4, -jnp.inf)
-  return jax.random.categorical(key, logits_4).astype(jnp.int32)
-
-
-@functools.partial(jax.jit, static_argnums=(0,))
-def _prefill_jit(model, params, chunks_NC, num_chunks, tail_T, num_tail, rng):
-  """Per-layer states after consuming num_chunks whole chunks, then num_tail single tokens.
-
-  The padded chunks and tail steps past the counts run but their states are discarded (a pad
-  must not enter the sums S and z), so one compilation serves every prompt length in a bucket.
-  """
-  variables, _ = sublinear.as_variables(params)
-  rngs = sublinear.feature_rngs(rng)
-  chunk = chunks_NC.shape[1]
-  states0 = model_lib.init_states(model.config, 1, sublinear.float_dtype(variables))
-  # A position's match depends on everything before it, so the ids come from the whole prompt.
-  prompt_1P = chunks_NC.reshape(1, -1)
-  ids_NC = match.model_inputs(model.config, prompt_1P).reshape(chunks_NC.shape)
-
-  def chunk_body(states, xs):
-    index, ids_C = xs
-    _, new_states = model.apply(variables, ids_C[None], position_offset=index * chunk, states=states, rngs=rngs)
-    return _keep_if(index < num_chunks, new_states, states), None
-
-  states, _ = jax.lax.scan(chunk_body, states0, (jnp.arange(chunks_NC.shape[0]), ids_NC))
-  states = inference.with_match_state(model.config, states, prompt_1P, num_chunks * chunk)
-
-  def tail_body(states, xs):
-    index, token = xs
-    _, new_states = inference.step(model, params, token[None], states, num_chunks * chunk + index, rng)
-    return _keep_if(index < num_tail, new_states, states), None
-
-  states, _ = jax.lax.scan(tail_body, states, (jnp.arange(tail_T.shape[0]), tail_T))
-  return states
-
-
-def _keep_if(condition, new, old):
-  return jax.tree.map(lambda n, o: jnp.where(condition, n, o), new, old)
-
-
-@functools.partial(jax.jit, static_argnums=(0,))
-def _step_logits_jit(model, params, states, token, position, rng):
-  logits_1V, states = inference.step(model, params, token[None], states, position, rng)
-  return logits_1V[0], states
-
-
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _decode_jit(model, block, params, states, token, position, key, temperature, top_k, rng):
-  """Feeds `token` at `position`, samples the next, and so on `block` times, from the carried state."""
-
-  def body(carry, _):
-    states, token, position = carry
-    logits_1V, states = inference.step(model, params, token[None], states, position, rng)
-    token = _sample(logits_1V[0], jax.random.fold_in(key, position), temperature, top_k)
-    return (states, token, position + 1), token
-
-  (states, token, position), tokens_T = jax.lax.scan(body, (states, token, position), None, length=block)
-  return states, token, position, tokens_T
-
-
-@functools.partial(jax.jit, static_argnums=(0,))
-def _full_logits_at_jit(model, params, tokens_L, position, rng):
-  ids_1L = match.model_inputs(model.config, tokens_L[None])
-  logits_1LV = model.apply({"params": params}, ids_1L, rngs=sublinear.feature_rngs(rng))
-  return jax.lax.dynamic_index_in_dim(logits_1LV[0], position, keepdims=False)
-
-
-_sample_jit = jax.jit(_sample)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -398,7 +276,7 @@ def parse_variant(
 ) -> tuple[int, np.ndarray, np.ndarray, str]:
   """(0-based start, ref ids, alt ids, label), checked against the sequence; errors name the variant."""
   pos, ref, alt, label = _variant_fields(variant, index)
-  if isinstance(pos, bool) or not isinstance(pos, (int, np.integer)):
+  if not _is_int(pos):
     raise PretrainedInputError(f"{label}: pos must be an integer (1-based, as in VCF), got {pos!r}.")
   pos = int(pos)
   ref_ids, alt_ids = _allele(ref, "ref", label), _allele(alt, "alt", label)
@@ -466,7 +344,7 @@ class PretrainedModel:
 
   def _chunk(self, chunk_size: Optional[int]) -> int:
     chunk = self.chunk_size if chunk_size is None else chunk_size
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+    if not _is_int(chunk) or chunk < 1:
       raise PretrainedInputError(f"chunk_size={chunk_size!r} must be a positive integer.")
     return int(chunk)
 
@@ -474,7 +352,7 @@ class PretrainedModel:
     """The scoring context W in bases (0: the training window), or None: unbounded."""
     if context is None:
       return None
-    if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or context == 1 or context < 0:
+    if not _is_int(context) or context == 1 or context < 0:
       raise PretrainedInputError(
         f"context={context!r} must be 0 (the training window, {self.window_length} "
         "bases), a number of bases >= 2, or None (unbounded)."
@@ -600,7 +478,7 @@ class PretrainedModel:
     `window` bases each side of the variant (0: the training window W; None: the whole sequence),
     each region scored by log_likelihood with `context` (0: windows of W; see the module docstring).
     """
-    if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 0):
+    if window is not None and (not _is_int(window) or window < 0):
       raise PretrainedInputError(
         f"window={window!r} must be 0 (the training window, {self.window_length} bases each side), a number of "
         "bases >= 1, or None (the whole sequence)."
@@ -691,7 +569,7 @@ class PretrainedModel:
       lengths_B = np.ones(tokens_BL.shape[0], np.int32)
       lengths_B[: len(indices)] = [len(token_lists[i]) for i in indices]
       out = np.asarray(
-        _hidden_jit(
+        inference.hidden_states_jit(
           self.model,
           self.params,
           jnp.asarray(tokens_BL),
@@ -718,7 +596,7 @@ class PretrainedModel:
     chunks_NC[:num_chunks] = tokens_P[: num_chunks * chunk].reshape(num_chunks, chunk)
     tail_T = np.full(chunk, tokenizer.PAD_ID, np.int32)
     tail_T[:num_tail] = tokens_P[num_chunks * chunk :]
-    return _prefill_jit(
+    return generation.prefill_jit(
       self.model, self.params, jnp.asarray(chunks_NC), num_chunks, jnp.asarray(tail_T), num_tail, self.features_rng
     )
 
@@ -729,10 +607,12 @@ class PretrainedModel:
       padded = np.full(bucket_length(len(tokens_P), self._chunk(chunk_size)), tokenizer.PAD_ID, np.int32)
       padded[: len(tokens_P)] = tokens_P
       return np.asarray(
-        _full_logits_at_jit(self.model, self.params, jnp.asarray(padded), len(tokens_P) - 1, self.features_rng)
+        generation.full_logits_at_jit(
+          self.model, self.params, jnp.asarray(padded), len(tokens_P) - 1, self.features_rng
+        )
       )
     states = self._prefill(tokens_P[:-1], chunk_size)
-    logits_V, _ = _step_logits_jit(
+    logits_V, _ = generation.step_logits_jit(
       self.model, self.params, states, jnp.asarray(tokens_P[-1]), len(tokens_P) - 1, self.features_rng
     )
     return np.asarray(logits_V)
@@ -749,15 +629,13 @@ class PretrainedModel:
   ) -> str:
     """The n bases (A C G T) sampled after `prompt`; see the module docstring."""
     tokens_P = encode_sequence(prompt, "prompt").astype(np.int32)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+    if not _is_int(n) or n < 0:
       raise PretrainedInputError(f"n={n!r} must be a number of bases >= 0.")
     if not isinstance(temperature, (int, float, np.floating)) or not math.isfinite(temperature) or temperature < 0:
       raise PretrainedInputError(f"temperature={temperature!r} must be a finite number >= 0 (0: greedy).")
-    if top_k is not None and (
-      isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= tokenizer.NUM_BASES
-    ):
+    if top_k is not None and (not _is_int(top_k) or not 1 <= top_k <= tokenizer.NUM_BASES):
       raise PretrainedInputError(f"top_k={top_k!r} must be None or 1..{tokenizer.NUM_BASES} (bases A C G T).")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+    if not _is_int(seed):
       raise PretrainedInputError(f"seed={seed!r} must be an integer.")
     if n == 0:
       return ""
@@ -772,7 +650,7 @@ class PretrainedModel:
     token, position = jnp.asarray(tokens_P[-1], jnp.int32), jnp.int32(len(tokens_P) - 1)
     pieces = []
     for _ in range(-(-int(n) // GENERATE_BLOCK)):
-      states, token, position, tokens_T = _decode_jit(
+      states, token, position, tokens_T = generation.sample_block_jit(
         self.model,
         GENERATE_BLOCK,
         self.params,
@@ -793,13 +671,22 @@ class PretrainedModel:
     buffer_L = np.full(bucket_length(total, self._chunk(chunk_size)), tokenizer.PAD_ID, np.int32)
     buffer_L[: len(tokens_P)] = tokens_P
     for position in range(len(tokens_P) - 1, total - 1):
-      logits_V = _full_logits_at_jit(self.model, self.params, jnp.asarray(buffer_L), position, self.features_rng)
-      buffer_L[position + 1] = int(_sample_jit(logits_V, jax.random.fold_in(key, position), temperature, top_k))
+      logits_V = generation.full_logits_at_jit(
+        self.model, self.params, jnp.asarray(buffer_L), position, self.features_rng
+      )
+      buffer_L[position + 1] = int(
+        generation.sample_jit(logits_V, jax.random.fold_in(key, position), temperature, top_k)
+      )
     return tokenizer.decode(buffer_L[len(tokens_P) : total].astype(np.uint8))
 
 
+def _is_int(value: Any) -> bool:
+  """Whether `value` is an integer (Python or NumPy); bool is not, though Python makes it one."""
+  return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def _check_batch_size(batch_size: Any) -> None:
-  if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+  if not _is_int(batch_size) or batch_size < 1:
     raise PretrainedInputError(f"batch_size={batch_size!r} must be a positive integer.")
 
 

@@ -19,7 +19,7 @@ to stderr, and its errors name no line; every error here names the file, line an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 import dataclasses
 import re
 
@@ -150,15 +150,29 @@ def _escape(text: str) -> str:
   return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def write_vcf(out, table: VariantTable, fields: Sequence[InfoField], values: Sequence[Sequence[Sequence[float]]]):
-  """Writes `table` back with `values[f][r][a]` (NaN: not scored) as INFO key `fields[f].key` of record r, allele a."""
+def write_vcf(
+  out,
+  table: VariantTable,
+  fields: Sequence[InfoField],
+  values: Sequence[Sequence[Sequence[float]]],
+  contig_lengths: Mapping[str, int] | None = None,
+):
+  """Writes `table` back with `values[f][r][a]` (NaN: not scored) as INFO key `fields[f].key` of record r, allele a.
+
+  Contigs of the records that the header does not declare get a `##contig` line from `contig_lengths`
+  (the reference's records): htslib tools (bcftools, tabix) want every contig declared.
+  """
   keys = {f.key for f in fields}
   *meta, columns = table.header
   own_line = re.compile(r"^##INFO=<ID=([^,>]+)")
+  declared = {m.group(1) for line in meta if (m := re.match(r"^##contig=<ID=([^,>]+)", line))}
   for line in meta:
     match = own_line.match(line)
     if not (match and match.group(1) in keys):  # an earlier run's definition is replaced, not repeated
       out.write(line + "\n")
+  for chrom in dict.fromkeys(r.chrom for r in table.records):
+    if chrom not in declared and contig_lengths and chrom in contig_lengths:
+      out.write(f"##contig=<ID={chrom},length={contig_lengths[chrom]}>\n")
   for f in fields:
     out.write(f'##INFO=<ID={f.key},Number=A,Type=Float,Description="{_escape(f.description)}">\n')
   names = columns.split("\t")

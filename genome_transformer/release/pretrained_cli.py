@@ -376,7 +376,7 @@ def command_variants(model: pretrained.PretrainedModel) -> None:
     print(skipped.warning(display, table.num_alleles), file=sys.stderr)
   with atomic_output(FLAGS.out) as out:
     if out_format == VCF:
-      _write_scored_vcf(out, table, scores, model, window, context)
+      _write_scored_vcf(out, table, scores, model, window, context, lengths)
       return
     header = "chrom\tpos\tid\tref\talt\tllr" + ("\tllr_forward\tllr_reverse" if FLAGS.both_strands else "")
     out.write(header + "\n")
@@ -387,7 +387,7 @@ def command_variants(model: pretrained.PretrainedModel) -> None:
         out.write(f"{record.chrom}\t{record.pos}\t{record.vid}\t{record.ref}\t{alt}\t{fmt(row.mean())}{extra}\n")
 
 
-def _write_scored_vcf(out, table, scores, model, window, context) -> None:
+def _write_scored_vcf(out, table, scores, model, window, context, lengths) -> None:
   window_text = "the whole record" if window is None else f"{window or model.window_length} bases each side"
   context_text = "unbounded context" if context is None else f"context {context or model.window_length}"
   about = f"genome-transformer {model.name}, {window_text}, {context_text}"
@@ -404,7 +404,7 @@ def _write_scored_vcf(out, table, scores, model, window, context) -> None:
       vcf.InfoField(f"{INFO_KEY}_REV", f"ln p(alt) - ln p(ref) in nats, reverse complement; {about}"),
     ]
     values += [[rows[:, 0] for rows in scores], [rows[:, 1] for rows in scores]]
-  vcf.write_vcf(out, table, fields, values)
+  vcf.write_vcf(out, table, fields, values, lengths)
 
 
 def command_embed(model: pretrained.PretrainedModel) -> None:

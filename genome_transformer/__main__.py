@@ -29,7 +29,7 @@ COMMANDS = {
   "export": ("genome_transformer.release.export", "Export a training workdir for inference.", False),
   "score": ("genome_transformer.release.pretrained_cli", "Bits per base of each FASTA record.", True),
   "variants": ("genome_transformer.release.pretrained_cli", "Log-likelihood ratio of each variant.", True),
-  "embed": ("genome_transformer.release.pretrained_cli", "Embeddings of FASTA records (.npz).", True),
+  "embed": ("genome_transformer.release.pretrained_cli", "Embeddings of FASTA records (.npz or .npy).", True),
   "generate": ("genome_transformer.release.pretrained_cli", "Sample bases after a prompt.", True),
   "list": ("genome_transformer.release.pretrained_cli", "The bundled releases and the recommended ones.", True),
 }

@@ -1,6 +1,8 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """FASTA reading: pyfaidx index built and refreshed, CRLF, gzip and irregular files, genomes."""
 
+import gzip
+import io
 import os
 import time
 
@@ -14,8 +16,8 @@ SEQ1 = "".join(RNG.choice(list("ACGTacgtN"), 1234))
 SEQ2 = "".join(RNG.choice(list("ACGT"), 300))
 
 
-def _fai_rows(path):
-  with open(path + ".fai") as f:
+def _fai_rows(fai_path):
+  with open(fai_path) as f:
     return [line.rstrip("\n").split("\t") for line in f]
 
 
@@ -26,8 +28,10 @@ def _bump_mtime(path, seconds):
 
 def test_index_built_with_samtools_fields(genome_write_fasta, tmp_path):
   path = genome_write_fasta([("chr1 first", SEQ1), ("chr2", SEQ2)], width=60)
-  with fasta.open_fasta(path, cache_dir=str(tmp_path / "cache")) as f:
-    assert f.path == path  # Regular plain file: indexed in place, no copy.
+  cache = str(tmp_path / "cache")
+  with fasta.open_fasta(path, cache_dir=cache) as f:
+    assert f.path == path  # Regular plain file: read in place, no copy; its index in the cache.
+    assert f.index_path == fasta.cache_index_path(path, cache) and f.index_path.startswith(cache)
     assert f.names == ["chr1", "chr2"]
     assert [r.length for r in f.records] == [1234, 300]
     assert f.records[0].description == "chr1 first"
@@ -38,40 +42,60 @@ def test_index_built_with_samtools_fields(genome_write_fasta, tmp_path):
     tokens, mask = f.fetch_with_mask("chr1", 0, 500)
     assert tokenizer.decode(tokens, mask) == SEQ1[:500]
   offset2 = len(">chr1 first\n") + 1234 + 21 + len(">chr2\n")  # 21 lines of 60 + newline.
-  assert _fai_rows(path) == [["chr1", "1234", "12", "60", "61"], ["chr2", "300", str(offset2), "60", "61"]]
+  assert _fai_rows(fasta.cache_index_path(path, cache)) == [
+    ["chr1", "1234", "12", "60", "61"],
+    ["chr2", "300", str(offset2), "60", "61"],
+  ]
   assert not os.path.exists(tmp_path / "cache" / "fasta")
+  assert sorted(os.listdir(os.path.dirname(path))) == ["cache", "genome.fa"]  # Nothing beside the user's file.
 
 
 def test_stale_fai_is_rebuilt(genome_write_fasta, tmp_path):
   path = genome_write_fasta([("chr1", SEQ1)])
-  fasta.open_fasta(path, cache_dir=str(tmp_path)).close()
-  assert _fai_rows(path)[0][1] == "1234"
+  fasta.open_fasta(path, cache_dir=str(tmp_path / "cache")).close()
+  index = fasta.cache_index_path(path, str(tmp_path / "cache"))
+  assert _fai_rows(index)[0][1] == "1234"
   genome_write_fasta([("chr1", SEQ1 + "ACGT"), ("chrX", SEQ2)])
   _bump_mtime(path, 10)  # The FASTA is now newer than its .fai: stale.
-  with fasta.open_fasta(path, cache_dir=str(tmp_path)) as f:
+  with fasta.open_fasta(path, cache_dir=str(tmp_path / "cache")) as f:
     assert f.names == ["chr1", "chrX"]
     assert f.fetch_chars("chr1", 1230, 1238) == (SEQ1 + "ACGT")[1230:]
-  assert [row[:2] for row in _fai_rows(path)] == [["chr1", "1238"], ["chrX", "300"]]
+  assert [row[:2] for row in _fai_rows(index)] == [["chr1", "1238"], ["chrX", "300"]]
 
 
-def test_newer_but_inconsistent_fai_is_rebuilt(genome_write_fasta, tmp_path):
+def test_newer_but_inconsistent_fai_is_not_trusted(genome_write_fasta, tmp_path):
   path = genome_write_fasta([("chr1", SEQ1)])
   with open(path + ".fai", "w") as f:
     f.write("chr1\t99\t6\t60\t61\n")  # Wrong length, though newer than the FASTA.
   _bump_mtime(path + ".fai", 10)
-  with fasta.open_fasta(path, cache_dir=str(tmp_path)) as f:
+  with fasta.open_fasta(path, cache_dir=str(tmp_path / "cache")) as f:
     assert f.length("chr1") == 1234
     assert f.fetch_chars("chr1", 1200, 1234) == SEQ1[1200:]
-  assert _fai_rows(path)[0][1] == "1234"
+    assert f.index_path == fasta.cache_index_path(path, str(tmp_path / "cache"))
+  assert _fai_rows(f.index_path)[0][1] == "1234"
+  assert _fai_rows(path + ".fai")[0][1] == "99"  # The user's file is left as it was.
+
+
+def test_fresh_consistent_fai_beside_is_read_not_rewritten(genome_write_fasta, tmp_path):
+  path = genome_write_fasta([("chr1", SEQ1), ("chr2", SEQ2)])
+  with open(path + ".fai", "w") as f:  # What samtools faidx writes.
+    f.write(f"chr1\t1234\t6\t60\t61\nchr2\t300\t{6 + 1234 + 21 + 6}\t60\t61\n")
+  _bump_mtime(path + ".fai", 10)
+  before = os.stat(path + ".fai").st_mtime_ns
+  with fasta.open_fasta(path, cache_dir=str(tmp_path / "cache")) as f:
+    assert f.index_path == path + ".fai" and f.fetch_chars("chr2") == SEQ2
+  assert os.stat(path + ".fai").st_mtime_ns == before
+  assert not os.path.exists(tmp_path / "cache" / "fai")
 
 
 def test_fresh_consistent_fai_is_kept(genome_write_fasta, tmp_path):
   path = genome_write_fasta([("chr1", SEQ1)])
-  fasta.open_fasta(path, cache_dir=str(tmp_path)).close()
-  before = os.stat(path + ".fai").st_mtime_ns
+  fasta.open_fasta(path, cache_dir=str(tmp_path / "cache")).close()
+  index = fasta.cache_index_path(path, str(tmp_path / "cache"))
+  before = os.stat(index).st_mtime_ns
   time.sleep(0.01)
-  fasta.open_fasta(path, cache_dir=str(tmp_path)).close()
-  assert os.stat(path + ".fai").st_mtime_ns == before
+  fasta.open_fasta(path, cache_dir=str(tmp_path / "cache")).close()
+  assert os.stat(index).st_mtime_ns == before
 
 
 def test_windows_line_endings_accepted(genome_write_fasta, tmp_path):
@@ -106,6 +130,22 @@ def test_irregular_lines_get_a_regular_copy(genome_write_fasta, tmp_path):
     assert f.path != path and f.layout.regular
     assert f.fetch_chars("chr1") == SEQ1 and f.fetch_chars("chr2") == SEQ2
   assert not os.path.exists(path + ".fai")
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_stdin_is_read_through_a_private_copy_removed_on_close(gz, tmp_path):
+  text = f">chr1 x\n{SEQ1[:500]}\n{SEQ1[500:]}\n>chr2\n{SEQ2}\n".encode()
+  stream = io.BufferedReader(io.BytesIO(gzip.compress(text) if gz else text))
+  cache = str(tmp_path / "cache")
+  with fasta._open_stdin(cache, stream) as f:  # pylint: disable=protected-access
+    assert f.source == "<stdin>" and f.names == ["chr1", "chr2"]
+    assert f.fetch_chars("chr1") == SEQ1 and f.fetch_chars("chr2", 10, 20) == SEQ2[10:20]
+    assert f.path.startswith(os.path.join(cache, "stdin"))
+  assert os.listdir(os.path.join(cache, "stdin")) == []
+  bad = io.BufferedReader(io.BytesIO(b">chr1\nACGX\n"))
+  with pytest.raises(tokenizer.IllegalCharacterError, match=r"<stdin>: line 2: record 'chr1'"):
+    fasta._open_stdin(cache, bad)  # pylint: disable=protected-access
+  assert os.listdir(os.path.join(cache, "stdin")) == []
 
 
 def test_scan_reports_irregularity_and_blank_lines(genome_write_fasta):

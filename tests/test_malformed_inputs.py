@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from genome_transformer.data import dataset
-from genome_transformer.genomics import tokenizer
+from genome_transformer.genomics import fasta, tokenizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOOD = "".join(np.random.default_rng(3).choice(list("ACGT"), 2000))
@@ -146,7 +146,7 @@ def test_data_dir_blocked_by_a_file(tmp_path, sub):
   with pytest.raises(tokenizer.GenomeInputError, match=message):
     _prepare(path, tmp_path, data_dir=str(data_dir))
   assert blocker.read_text() == "not a directory"
-  assert sorted(os.listdir(tmp_path)) == ["blocker", "ok.fa", "ok.fa.fai"]
+  assert sorted(os.listdir(tmp_path)) == ["blocker", "cache", "ok.fa"]  # The index is in the cache.
 
 
 def test_window_longer_than_every_record(tmp_path):
@@ -223,7 +223,8 @@ def test_windows_line_endings_stale_and_foreign_fai_are_accepted(tmp_path):
     ex = source[i]
     start = int(ex["start"])
     np.testing.assert_array_equal(ex["tokens"], tokenizer.encode(GOOD[start : start + 100]))
-  assert open(path + ".fai").read().split("\t")[:2] == ["chr1", "2000"]
+  assert open(path + ".fai").read().split("\t")[:2] == ["chr1", "5"]  # Not trusted, and not rewritten.
+  assert open(fasta.cache_index_path(path, str(tmp_path / "cache"))).read().split("\t")[:2] == ["chr1", "2000"]
   # Now stale: the FASTA changes after its index was written.
   with open(path, "wb") as f:
     f.write((">chr1\r\n" + GOOD[::-1] + "\r\n").encode())

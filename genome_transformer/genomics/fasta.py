@@ -8,12 +8,16 @@ any region as uint8 tokens (see tokenizer.py for the policy).
 What "indexable" means and what we do about it:
 
 * A plain FASTA whose lines are regular (every sequence line of a record has the same length
-  except the last; at most one blank line, after a record's last line) is indexed in place:
-  `FILE.fai` next to it, written to a temp name by pyfaidx and renamed into place. Windows
-  (CRLF) line endings are regular and read as is.
-* A `.fai` is rebuilt when it is older than the FASTA (the staleness rule of samtools and
+  except the last; at most one blank line, after a record's last line) is read in place. Its
+  index is never written beside the user's file: it goes to `<cache>/fai/<hash of the real
+  path>/FILE.fai` (written to a temp name by pyfaidx and renamed into place). A fresh `FILE.fai`
+  that agrees with the file (samtools faidx's) is read instead; files inside the cache keep
+  theirs beside them. Windows (CRLF) line endings are regular and read as is.
+* An index is rebuilt when it is older than the FASTA (the staleness rule of samtools and
   pyfaidx) and also when it is newer but disagrees with the file (names, lengths, offsets or
   line widths differ from what the validation pass measured: a half-written or foreign index).
+* `-` is standard input (plain or gzip/bgzip), validated while it is copied to a private
+  folder of the cache that is removed when the file is closed.
 * gzip/bgzip input (detected by its magic bytes, whatever the name), irregular line layouts,
   and files whose directory is not writable are rewritten once, validated, as a plain FASTA
   with 60-base lines in the cache (`<cache>/fasta/<sha256 of the input, 16 hex>/NAME.fasta`),
@@ -33,13 +37,15 @@ names, empty records, illegal characters, a file with no records.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 import dataclasses
 import gzip
 import hashlib
 import json
 import logging
 import os
+import shutil
+import sys
 import tempfile
 import time
 from typing import BinaryIO
@@ -421,9 +427,9 @@ def _fai_matches(fai_rows: list[tuple[str, int, int, int, int]] | None, layout: 
   return True
 
 
-def _build_fai(fasta_path: str, layout: FastaLayout) -> None:
-  """pyfaidx builds the index to a temp name; it is checked against the scan, then renamed."""
-  fai_path = fasta_path + ".fai"
+def _build_fai(fasta_path: str, layout: FastaLayout, fai_path: str | None = None) -> None:
+  """pyfaidx builds the index to a temp name; it is checked against the scan, then renamed to `fai_path`."""
+  fai_path = fai_path or fasta_path + ".fai"
   fd, tmp = tempfile.mkstemp(
     prefix=os.path.basename(fai_path) + ".", suffix=".tmp", dir=os.path.dirname(os.path.abspath(fai_path))
   )
@@ -446,13 +452,24 @@ def _build_fai(fasta_path: str, layout: FastaLayout) -> None:
       os.unlink(tmp)
 
 
-def _index_fresh(fasta_path: str, layout: FastaLayout) -> bool:
-  fai_path = fasta_path + ".fai"
+def _index_fresh(fasta_path: str, layout: FastaLayout, fai_path: str | None = None) -> bool:
+  fai_path = fai_path or fasta_path + ".fai"
   return (
     os.path.exists(fai_path)
     and os.stat(fai_path).st_mtime_ns >= os.stat(fasta_path).st_mtime_ns
     and _fai_matches(_read_fai(fai_path), layout)
   )
+
+
+def cache_index_path(path: str, cache_dir: str) -> str:
+  """Where the index of a FASTA outside the cache goes: under the cache, keyed by the file's real path."""
+  key = hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:24]
+  return os.path.join(cache_dir, "fai", key, os.path.basename(path) + ".fai")
+
+
+def _in_cache(path: str, cache_dir: str) -> bool:
+  real, root = os.path.realpath(path), os.path.realpath(cache_dir)
+  return os.path.commonpath([real, root]) == root
 
 
 def _layout_to_json(layout: FastaLayout) -> dict:
@@ -605,39 +622,71 @@ def _remember_layout(cache_dir: str, path: str, layout: FastaLayout, scan_starte
     logging.info("cannot record the validation of %s in %s (%s)", path, record_path, e)
 
 
-def _ensure_indexed(path: str, cache_dir: str | None) -> tuple[str, FastaLayout]:
+def _ensure_indexed(path: str, cache_dir: str | None) -> tuple[str, FastaLayout, str | None]:
+  """(plain FASTA to read, its layout, its .fai): the file itself where it is plain and regular, else a copy."""
   path = os.fspath(path)
   cache_dir = files.cache_root(cache_dir)
   compression = _readable_compression(path, path)
   if compression == "gzip":
-    return _normalized_copy(path, path, compression, cache_dir)
+    return (*_normalized_copy(path, path, compression, cache_dir), None)
   layout = _cached_scan(path, cache_dir)
   # pyfaidx treats names ending in .gz/.bgz as BGZF; a plain file so named goes to the cache.
   if not layout.regular or path.lower().endswith((".gz", ".bgz")):
     if not layout.regular:
       logging.info("%s: irregular line layout at %s; writing a regular copy", path, layout.irregular_at)
-    return _normalized_copy(path, path, None, cache_dir)
+    return (*_normalized_copy(path, path, None, cache_dir), None)
   if _index_fresh(path, layout):
-    return path, layout
+    return path, layout, None  # Beside it, made by samtools, by fetch or by us: read, never rewritten.
+  if _in_cache(path, cache_dir):
+    fai_path = None  # The package's own files keep their index beside them, as samtools would.
+  else:
+    # The user's directory is theirs: no file is written beside their FASTA.
+    fai_path = cache_index_path(path, cache_dir)
+    if _index_fresh(path, layout, fai_path):
+      return path, layout, fai_path
+    try:
+      os.makedirs(os.path.dirname(fai_path), exist_ok=True)
+    except OSError as e:
+      raise FastaFormatError(
+        f"{path}: cannot create {os.path.dirname(fai_path)} for its index ({e}); set "
+        f"${files.CACHE_ENV} to a writable directory."
+      ) from None
   try:
-    _build_fai(path, layout)
+    _build_fai(path, layout, fai_path)
   except OSError as e:
-    logging.info("%s: cannot write %s.fai (%s); indexing a copy in the cache", path, path, e)
-    return _normalized_copy(path, path, None, cache_dir)
+    logging.info("%s: cannot write its index (%s); indexing a copy in the cache", path, e)
+    return (*_normalized_copy(path, path, None, cache_dir), None)
   except pyfaidx.FastaIndexingError as e:
     logging.info("%s: pyfaidx cannot index it as is (%s); writing a regular copy", path, e)
-    return _normalized_copy(path, path, None, cache_dir)
-  return path, layout
+    return (*_normalized_copy(path, path, None, cache_dir), None)
+  return path, layout, fai_path
 
 
 class IndexedFasta:
   """Random access to a validated, indexed FASTA; regions come back as uint8 tokens."""
 
-  def __init__(self, path: str, *, source: str | None = None, layout: FastaLayout | None = None):
+  def __init__(
+    self,
+    path: str,
+    *,
+    source: str | None = None,
+    layout: FastaLayout | None = None,
+    index_path: str | None = None,
+    cleanup: Callable[[], None] | None = None,
+  ):
     self.path = os.fspath(path)
     self.source = source or self.path  # The user's file name, for error messages.
     self.layout = layout or scan_fasta(self.path, display=self.source)
-    self._fasta = pyfaidx.Fasta(self.path, as_raw=True, rebuild=False, build_index=False, sequence_always_upper=False)
+    self.index_path = index_path or self.path + ".fai"
+    self._cleanup = cleanup
+    self._fasta = pyfaidx.Fasta(
+      self.path,
+      indexname=self.index_path,
+      as_raw=True,
+      rebuild=False,
+      build_index=False,
+      sequence_always_upper=False,
+    )
     self._lengths = {r.name: r.length for r in self.layout.records}
 
   @property
@@ -674,6 +723,9 @@ class IndexedFasta:
 
   def close(self) -> None:
     self._fasta.close()
+    if self._cleanup is not None:
+      self._cleanup()
+      self._cleanup = None
 
   def __enter__(self) -> IndexedFasta:
     return self
@@ -682,7 +734,55 @@ class IndexedFasta:
     self.close()
 
 
+def _stdin_lines(stream: BinaryIO, display: str) -> Iterator[bytes]:
+  """Lines of a plain or gzip/bgzip stream (told apart by its first bytes, as for files)."""
+  head = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
+  if head == _GZIP_MAGIC:
+    try:
+      with gzip.GzipFile(fileobj=stream, mode="rb") as f:
+        first = f.readline()
+        _check_text(first, display)
+        yield first
+        yield from f
+    except EOFError:
+      raise FastaFormatError(f"{display}: truncated gzip stream (it ends early).") from None
+    except (gzip.BadGzipFile, zlib.error) as e:
+      raise FastaFormatError(f"{display}: corrupt gzip data ({e}).") from None
+    return
+  _check_text(stream.peek(_SNIFF_BYTES)[:_SNIFF_BYTES] if hasattr(stream, "peek") else b"", display)
+  yield from stream
+
+
+def _open_stdin(cache_dir: str | None, stream: BinaryIO | None = None) -> IndexedFasta:
+  """Standard input, validated while it is written to a private cache folder, indexed, removed on close.
+
+  A stream cannot be read twice nor indexed in place; the copy lives only as long as the handle.
+  """
+  display = "<stdin>"
+  root = files.cache_root(cache_dir)
+  try:
+    os.makedirs(os.path.join(root, "stdin"), exist_ok=True)
+    work = tempfile.mkdtemp(prefix="fasta-", dir=os.path.join(root, "stdin"))
+  except OSError as e:
+    raise FastaFormatError(
+      f"{display}: cannot create a folder for it under {root} ({e}); set ${files.CACHE_ENV} to a writable directory."
+    ) from None
+  out_path = os.path.join(work, "stdin.fasta")
+  try:
+    with open(out_path, "wb") as out:
+      writer = _LineWriter(out)
+      lines = _stdin_lines(stream or sys.stdin.buffer, display)
+      layout = writer.layout(_scan_lines(lines, display, writer, out_path), out_path)
+    _build_fai(out_path, layout)
+  except BaseException:
+    shutil.rmtree(work, ignore_errors=True)
+    raise
+  return IndexedFasta(out_path, source=display, layout=layout, cleanup=lambda: shutil.rmtree(work, ignore_errors=True))
+
+
 def open_fasta(path: str, cache_dir: str | None = None) -> IndexedFasta:
-  """Validates, indexes (or refreshes a stale .fai) and opens a plain or gzipped FASTA."""
-  indexed, layout = _ensure_indexed(path, cache_dir)
-  return IndexedFasta(indexed, source=os.fspath(path), layout=layout)
+  """Validates, indexes (or refreshes a stale .fai) and opens a plain or gzipped FASTA; '-' reads stdin."""
+  if os.fspath(path) == "-":
+    return _open_stdin(cache_dir)
+  indexed, layout, index_path = _ensure_indexed(path, cache_dir)
+  return IndexedFasta(indexed, source=os.fspath(path), layout=layout, index_path=index_path)

@@ -1,41 +1,39 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """Command line of the pretrained models: score, variants, embed, generate, list.
 
-  python -m genome_transformer.pretrained score --model=NAME_OR_DIR --fasta=seqs.fa [--out=scores.tsv]
-      [--per_base=per_base.tsv] [--context=0]
-  python -m genome_transformer.pretrained variants --model=... --fasta=ref.fa --variants=vars.tsv
-      [--both_strands] [--window=0] [--context=0] [--out=scores.tsv]
-  python -m genome_transformer.pretrained embed --model=... --fasta=seqs.fa --out=emb.npz [--pool=mean|last|none]
+  python -m genome_transformer.pretrained score --model=NAME_OR_DIR --fasta=seqs.fa [--regions=r.bed]
+      [--out=scores.tsv|.bedgraph] [--per_base=per_base.tsv|.bedgraph] [--context=0]
+  python -m genome_transformer.pretrained variants --model=... --fasta=ref.fa --variants=vars.vcf.gz
+      [--both_strands] [--window=0] [--context=0] [--out=scores.tsv|scored.vcf|scored.vcf.gz]
+  python -m genome_transformer.pretrained embed --model=... --fasta=seqs.fa --out=emb.npz|emb.npy
+      [--regions=r.bed] [--pool=mean|last|none]
   python -m genome_transformer.pretrained generate --model=... --prompt=ACGT --n=100 [--temperature=1]
       [--top_k=4] [--seed=0] [--out=generated.fa]
   python -m genome_transformer.pretrained list
 
-Inputs: FASTA files plain or gzipped (validated and indexed by fasta.py; errors name the file,
-record and position). Variants: a tab-separated file with columns chrom, pos, ref, alt (pos
-1-based; extra columns ignored; lines starting with '#' are comments), or a VCF (its `#CHROM POS
-ID REF ALT` header selects the VCF columns; multi-allelic ALT lists give one row per allele).
-Outputs are tab-separated with a header, written to a temporary file and renamed into place
-('-', the default, is stdout); progress goes to stderr (tqdm, shown on a terminal).
+Inputs: FASTA, VCF/TSV variants and BED regions from a path (plain, gzip or bgzip, told apart by
+their first bytes) or '-' for stdin (one of them). FASTA is validated and indexed by fasta.py (its
+index goes to the cache, never beside the user's file); variants by genomics/vcf.py; regions by
+genomics/bed.py. Errors name the file, line and field.
 
-Output columns:
-  score:    record, length, scored_bases, bits_per_base, log_likelihood_nats
-  per-base: record, pos (1-based), base, log_prob (natural log; NA where not scored)
-  variants: chrom, pos, id, ref, alt, llr (nats, ln p(alt) - ln p(ref); the strand mean with
-            --both_strands, then llr_forward and llr_reverse)
-  embed:    npz with `names` and `embeddings` [N, D] (pooled), or `names` and `embedding_<i>`
-            [L_i, D] per record (--pool=none)
+Outputs: --out's extension picks the format (`OUTPUTS`; a trailing .gz writes BGZF, which tabix
+indexes); an extension a command cannot write is refused before the model loads. Files are written
+to a temporary name and renamed into place ('-', the default, is stdout); progress goes to stderr
+(tqdm, shown on a terminal). Each command's -h page lists its columns.
 
-Bad input exits with status 1 and one line naming the file, line, record or variant.
+Variants that cannot be scored (symbolic or missing alleles, non-bases, REF not matching the
+reference, a chromosome not in the FASTA) are counted in one warning line and left NA; a file of
+which no allele can be scored is an error naming the first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 import contextlib
+import dataclasses
 import os
 import sys
 import textwrap
-import uuid
 
 from absl import app, flags
 import numpy as np
@@ -43,7 +41,7 @@ import tqdm
 
 from genome_transformer import cli
 from genome_transformer.evaluation import heldout
-from genome_transformer.genomics import fasta, tokenizer
+from genome_transformer.genomics import bed, fasta, textio, tokenizer, vcf
 from genome_transformer.release import export as export_lib
 from genome_transformer.release import pretrained
 from genome_transformer.training import checkpointing
@@ -59,10 +57,17 @@ flags.DEFINE_string(
   None,
   "Release name or alias (`bacteria`, `human`: the recommended ones; `list` shows all) or export directory.",
 )
-flags.DEFINE_string("fasta", None, "FASTA file (plain or gzipped).")
-flags.DEFINE_string("out", "-", "Output path; '-' is stdout (embed needs a file).")
-flags.DEFINE_string("per_base", None, "Also write per-base log-probabilities to this TSV.")
-flags.DEFINE_string("variants", None, "TSV (chrom pos ref alt, 1-based) or VCF.")
+flags.DEFINE_string("fasta", None, "FASTA file: plain, gzip or bgzip; '-' reads stdin.")
+flags.DEFINE_string(
+  "out",
+  "-",
+  "Output file, its format by its extension (-h of each command lists them; .gz: BGZF); '-' is stdout (TSV).",
+)
+flags.DEFINE_string("per_base", None, "Also write each base's log-probability: FILE.tsv or FILE.bedgraph (.gz: BGZF).")
+flags.DEFINE_string("variants", None, "VCF or TSV (chrom pos ref alt, 1-based): plain, gzip or bgzip; '-' reads stdin.")
+flags.DEFINE_string(
+  "regions", None, "BED file (0-based, end exclusive; plain, gzip or '-'): each region is scored as one sequence."
+)
 flags.DEFINE_bool("both_strands", False, "Average the forward and reverse-complement scores.")
 flags.DEFINE_integer(
   "context",
@@ -90,27 +95,66 @@ class CommandLineError(tokenizer.GenomeInputError):
   """A bad flag value or input file, named in the message."""
 
 
-@contextlib.contextmanager
-def atomic_output(path: str, mode: str = "w") -> Iterator:
-  """Yields a file to write; renamed to `path` only if the block completes ('-' = stdout)."""
+atomic_output = textio.atomic_output
+
+# --out formats by extension (a trailing .gz writes BGZF, which tabix indexes), per command and flag.
+TSV, BEDGRAPH, VCF, NPZ, NPY, FASTA = "tsv", "bedgraph", "vcf", "npz", "npy", "fasta"
+_EXTENSIONS = {
+  ".tsv": TSV,
+  ".bedgraph": BEDGRAPH,
+  ".vcf": VCF,
+  ".npz": NPZ,
+  ".npy": NPY,
+  ".fa": FASTA,
+  ".fasta": FASTA,
+  ".fna": FASTA,
+}
+_BINARY = (NPZ, NPY)
+OUTPUTS = {
+  ("score", "out"): (TSV, BEDGRAPH),
+  ("score", "per_base"): (TSV, BEDGRAPH),
+  ("variants", "out"): (TSV, VCF),
+  ("embed", "out"): (NPZ, NPY),
+  ("generate", "out"): (FASTA,),
+}
+INFO_KEY = "GT_LLR"  # The VCF INFO key of the score; with --both_strands also _FWD and _REV.
+
+
+def output_format(command: str, flag: str) -> str | None:
+  """The format --flag's extension names, checked against what `command` writes (None: flag not given)."""
+  path = getattr(FLAGS, flag)
+  if path is None or path == "":
+    return None
+  formats = OUTPUTS[(command, flag)]
   if path == "-":
-    yield sys.stdout
-    sys.stdout.flush()
-    return
-  path = os.path.abspath(os.path.expanduser(path))
-  if os.path.isdir(path):
-    raise CommandLineError(f"{path} is a directory; name the output file to write, e.g. {path}/out.tsv.")
-  directory = os.path.dirname(path)
-  if not os.path.isdir(directory):
-    raise CommandLineError(f"{path}: the directory {directory} does not exist.")
-  tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:8]}")
-  try:
-    with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
-      yield f
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
+    if formats[0] in _BINARY:
+      return None  # the command says what to pass instead
+    return formats[0]
+  expanded = os.path.abspath(os.path.expanduser(path))
+  if os.path.isdir(expanded):
+    raise CommandLineError(f"{expanded} is a directory; name the output file to write, e.g. {expanded}/out.tsv.")
+  name = os.path.basename(path).lower()
+  gz = textio.compression_suffix(name)
+  stem = name[: name.rindex(".")] if gz else name
+  extension = os.path.splitext(stem)[1]
+  kind = _EXTENSIONS.get(extension)
+  choices = ", ".join(e for e, f in _EXTENSIONS.items() if f in formats) + (
+    " (each also as .gz, BGZF)" if formats[0] not in _BINARY else ""
+  )
+  if kind not in formats or (gz and kind in _BINARY):
+    what = f"'{extension}{gz}'" if extension else "a name without an extension"
+    example = path[: len(path) - len(extension) - len(gz)] + next(e for e, f in _EXTENSIONS.items() if f in formats)
+    raise CommandLineError(
+      f"--{flag}={path}: cannot write {what}; `{command}` --{flag} writes {choices}, chosen by the extension "
+      f"(e.g. --{flag}={example})."
+    )
+  return kind
+
+
+def _check_stdin() -> None:
+  readers = [f"--{name}" for name in ("fasta", "variants", "regions") if getattr(FLAGS, name) == "-"]
+  if len(readers) > 1:
+    raise CommandLineError(f"{' and '.join(readers)} are both '-': standard input can be read by one of them only.")
 
 
 def _require(flag: str, command: str) -> str:
@@ -125,22 +169,27 @@ def _progress(total: int, unit: str, desc: str) -> tqdm.tqdm:
   return tqdm.tqdm(total=total, unit=unit, unit_scale=True, desc=desc, disable=None, file=sys.stderr)
 
 
-def _record_groups(fa: fasta.IndexedFasta) -> Iterator[list[fasta.FastaRecord]]:
+def _sequences(fa: fasta.IndexedFasta) -> list[bed.Region]:
+  """What `score` and `embed` process: the --regions, else every record whole (named as the record)."""
+  if not FLAGS.regions:
+    return [bed.Region(r.name, 0, r.length, r.name) for r in fa.records]
+  return bed.read_bed(FLAGS.regions, {r.name: r.length for r in fa.records}, fa.source)
+
+
+def _groups(items: list[bed.Region]) -> Iterator[list[bed.Region]]:
   group, bases = [], 0
-  for record in fa.records:
-    if group and (len(group) >= RECORDS_PER_CALL or bases + record.length > BASES_PER_CALL):
+  for item in items:
+    if group and (len(group) >= RECORDS_PER_CALL or bases + item.length > BASES_PER_CALL):
       yield group
       group, bases = [], 0
-    group.append(record)
-    bases += record.length
+    group.append(item)
+    bases += item.length
   if group:
     yield group
 
 
-def _fetch(fa: fasta.IndexedFasta, record: fasta.FastaRecord) -> np.ndarray:
-  if record.length == 0:
-    raise CommandLineError(f"{fa.source}: record {record.name!r} is empty.")
-  return fa.fetch(record.name)
+def _fetch(fa: fasta.IndexedFasta, region: bed.Region) -> np.ndarray:
+  return fa.fetch(region.chrom, region.start, region.end)
 
 
 def _context_flag() -> int | None:
@@ -152,78 +201,99 @@ def _context_flag() -> int | None:
   return None if FLAGS.context == -1 else FLAGS.context
 
 
+def _track_line(name: str, description: str) -> str:
+  return f'track type=bedGraph name="{name}" description="{description}"\n'
+
+
 def command_score(model: pretrained.PretrainedModel) -> None:
   path = _require("fasta", "score")
+  out_format, per_base_format = output_format("score", "out"), output_format("score", "per_base")
   context = _context_flag()
-  with fasta.open_fasta(path) as fa, atomic_output(FLAGS.out) as out, contextlib.ExitStack() as stack:
+  with fasta.open_fasta(path) as fa, contextlib.ExitStack() as stack:
+    items = _sequences(fa)
+    out = stack.enter_context(atomic_output(FLAGS.out))
     per_base = stack.enter_context(atomic_output(FLAGS.per_base)) if FLAGS.per_base else None
-    out.write("record\tlength\tscored_bases\tbits_per_base\tlog_likelihood_nats\n")
-    if per_base:
+    if out_format == BEDGRAPH:
+      out.write(_track_line("bits_per_base", f"bits per base, {model.name}"))
+    else:
+      out.write("record\tlength\tscored_bases\tbits_per_base\tlog_likelihood_nats\n")
+    if per_base_format == BEDGRAPH:
+      per_base.write(_track_line("log_prob", f"ln p(base | bases before it), {model.name}"))
+    elif per_base:
       per_base.write("record\tpos\tbase\tlog_prob\n")
-    bar = stack.enter_context(_progress(sum(r.length for r in fa.records), "bp", "score"))
-    for group in _record_groups(fa):
-      tokens = {r.name: _fetch(fa, r) for r in group}
+    bar = stack.enter_context(_progress(sum(r.length for r in items), "bp", "score"))
+    for group in _groups(items):
+      tokens = [_fetch(fa, r) for r in group]
       logps = model.log_likelihood(tokens, context=context, chunk_size=FLAGS.chunk_size, batch_size=FLAGS.batch_size)
-      for (name, tokens_L), logp_L in zip(tokens.items(), logps):
+      for region, tokens_L, logp_L in zip(group, tokens, logps):
         total, scored = heldout.scored_log_likelihood(logp_L)
         bpb = heldout.bits_per_base(total, scored)
-        out.write(f"{name}\t{len(tokens_L)}\t{scored}\t{bpb:.6f}\t{total:.6f}\n")
+        if out_format == BEDGRAPH:
+          if scored:  # bedGraph has no missing value: a region with no scored base has no line
+            out.write(f"{region.chrom}\t{region.start}\t{region.end}\t{bpb:.6f}\n")
+        else:
+          out.write(f"{region.name}\t{len(tokens_L)}\t{scored}\t{bpb:.6f}\t{total:.6f}\n")
         if per_base:
-          _write_per_base(per_base, name, tokens_L, logp_L)
+          _write_per_base(per_base, per_base_format, region, tokens_L, logp_L)
         bar.update(len(tokens_L))
 
 
-def _write_per_base(f, name: str, tokens_L: np.ndarray, logp_L: np.ndarray) -> None:
-  bases = np.frombuffer(tokenizer.decode(tokens_L).encode("ascii"), "S1").astype(str)
+def _write_per_base(f, kind: str, region: bed.Region, tokens_L: np.ndarray, logp_L: np.ndarray) -> None:
+  """Rows in the record's coordinates (a region's bases at their place in its chromosome)."""
   values = np.char.mod("%.6f", logp_L.astype(np.float64))
-  values[~np.isfinite(logp_L)] = "NA"
-  positions = np.arange(1, len(tokens_L) + 1).astype(str)
-  for start in range(0, len(tokens_L), 1 << 16):
+  finite = np.isfinite(logp_L)
+  starts = np.arange(region.start, region.end)
+  name = region.chrom
+  if kind == BEDGRAPH:
+    starts, values = starts[finite], values[finite]
+    ends = (starts + 1).astype(str)
+    columns = [starts.astype(str), ends, values]
+  else:
+    values[~finite] = "NA"
+    bases = np.frombuffer(tokenizer.decode(tokens_L).encode("ascii"), "S1").astype(str)
+    columns = [(starts + 1).astype(str), bases, values]
+  for start in range(0, len(columns[0]), 1 << 16):
     stop = start + (1 << 16)
-    rows = [f"{name}\t{p}\t{b}\t{v}\n" for p, b, v in zip(positions[start:stop], bases[start:stop], values[start:stop])]
-    f.write("".join(rows))
+    rows = ["\t".join(cells) for cells in zip(*(c[start:stop] for c in columns))]
+    f.write("".join(f"{name}\t{row}\n" for row in rows))
 
 
-def read_variants(path: str) -> list[tuple[str, pretrained.Variant, str]]:
-  """[(chrom, Variant, VCF ID or '.')] from a TSV (chrom pos ref alt) or VCF.
+def read_variants(path: str) -> vcf.VariantTable:
+  """The variants of a TSV (chrom pos ref alt) or VCF; see genomics/vcf.py."""
+  return vcf.read_variants(path)
 
-  Each Variant's id names the file and line, so errors about it point at the line.
-  """
-  if not os.path.isfile(path):
-    raise CommandLineError(f"{path}: no such variants file.")
-  columns = (0, 1, None, 2, 3)  # chrom, pos, id, ref, alt
-  variants = []
-  with open(path, encoding="utf-8", errors="replace") as f:
-    for number, line in enumerate(f, 1):
-      line = line.rstrip("\r\n")
-      if not line.strip() or line.startswith("##"):
-        continue
-      fields = line.split("\t")
-      if line.startswith("#"):
-        names = [x.strip().lstrip("#").lower() for x in fields]
-        if names[:5] == ["chrom", "pos", "id", "ref", "alt"]:
-          columns = (0, 1, 2, 3, 4)
-        continue
-      where = f"{path} line {number}"
-      needed = max(c for c in columns if c is not None) + 1
-      if len(fields) < needed:
-        raise CommandLineError(
-          f"{where}: {len(fields)} tab-separated column(s); expected at least {needed} "
-          f"({'CHROM POS ID REF ALT' if columns[2] is not None else 'chrom pos ref alt'})."
-        )
-      chrom, pos_text = fields[columns[0]].strip(), fields[columns[1]].strip()
-      try:
-        pos = int(pos_text)
-      except ValueError:
-        raise CommandLineError(f"{where}: pos {pos_text!r} is not an integer (1-based position).") from None
-      vid = fields[columns[2]].strip() if columns[2] is not None else "."
-      ref = fields[columns[3]].strip()
-      for alt in fields[columns[4]].strip().split(","):
-        label = where if vid in ("", ".") else f"{where} ({vid})"
-        variants.append((chrom, pretrained.Variant(pos, ref, alt, label), vid or "."))
-  if not variants:
-    raise CommandLineError(f"{path}: no variants (only comments or blank lines).")
-  return variants
+
+@dataclasses.dataclass
+class _Skipped:
+  """Alleles not scored, by reason: how many, and the message of the first."""
+
+  counts: dict[str, int] = dataclasses.field(default_factory=dict)
+  first: dict[str, tuple[int, str]] = dataclasses.field(default_factory=dict)  # reason -> (line, message)
+
+  def add(self, reason: str, line: int, message: str) -> None:
+    self.counts[reason] = self.counts.get(reason, 0) + 1
+    self.first.setdefault(reason, (line, message))
+
+  def total(self) -> int:
+    return sum(self.counts.values())
+
+  def warning(self, display: str, num_alleles: int) -> str:
+    parts = [f"{self.counts[r]} {r} (first at line {self.first[r][0]})" for r in vcf.REASONS if r in self.counts]
+    return f"Warning: {display}: {self.total()} of {num_alleles} alleles not scored, left NA: {'; '.join(parts)}."
+
+  def first_message(self) -> str:
+    return min(self.first.values())[1]
+
+
+def _classify(record: vcf.VariantRecord, alt: str, label: str, tokens_L: np.ndarray, seq_name: str):
+  """(reason, message) if the allele cannot be scored against its record, else (None, None)."""
+  try:
+    pretrained.parse_variant(pretrained.Variant(record.pos, record.ref, alt, label), 0, tokens_L, seq_name)
+  except tokenizer.GenomeInputError as error:
+    ref_len = 0 if record.ref.strip() in ("", "-") else len(record.ref.strip())
+    inside = 1 <= record.pos and record.pos - 1 + ref_len <= len(tokens_L) and record.pos <= len(tokens_L) + 1
+    return (vcf.REF_MISMATCH if inside else vcf.OUTSIDE), str(error)
+  return None, None
 
 
 def command_variants(model: pretrained.PretrainedModel) -> None:
@@ -232,61 +302,139 @@ def command_variants(model: pretrained.PretrainedModel) -> None:
     raise CommandLineError(
       f"--window={FLAGS.window}: must be 0 (the model's training window), -1 (the whole record) or positive."
     )
+  out_format = output_format("variants", "out")
   window = None if FLAGS.window == -1 else FLAGS.window
   context = _context_flag()
-  variants = read_variants(variants_path)
+  table = read_variants(variants_path)
+  display = textio.display_name(variants_path)
+  if out_format == VCF and not table.is_vcf:
+    raise CommandLineError(
+      f"--out={FLAGS.out}: VCF output copies the input's VCF records, and {display} is a TSV (chrom pos ref alt); "
+      "pass a VCF as --variants, or write --out=FILE.tsv."
+    )
+  strands = 2 if FLAGS.both_strands else 1
+  scores = [np.full((len(r.alts), strands), np.nan) for r in table.records]
+  skipped = _Skipped()
   with fasta.open_fasta(fasta_path) as fa:
     lengths = {r.name: r.length for r in fa.records}
-    by_chrom: dict[str, list[int]] = {}
-    for i, (chrom, variant, _) in enumerate(variants):
-      if chrom not in lengths:
-        shown = ", ".join(list(lengths)[:10]) + (" ..." if len(lengths) > 10 else "")
-        raise CommandLineError(f"{variant.id}: chromosome {chrom!r} is not a record of {fa.source} (records: {shown}).")
-      by_chrom.setdefault(chrom, []).append(i)
-    scores = np.zeros((len(variants), 2 if FLAGS.both_strands else 1))
-    with _progress(len(variants), "variant", "variants") as bar:
-      for chrom, indices in by_chrom.items():
+    by_chrom: dict[str, list[tuple[int, int]]] = {}
+    for i, record in enumerate(table.records):
+      label = record.label(variants_path)
+      for a, (alt, reason) in enumerate(zip(record.alts, record.skip)):
+        if reason is None and record.chrom not in lengths:
+          shown = ", ".join(list(lengths)[:10]) + (" ..." if len(lengths) > 10 else "")
+          skipped.add(
+            vcf.OTHER_RECORD,
+            record.line,
+            f"{label}: chromosome {record.chrom!r} is not a record of {fa.source} (records: {shown}).",
+          )
+        elif reason is not None:
+          allele = record.ref if vcf.allele_problem(record.ref, vcf=table.is_vcf) else alt
+          skipped.add(reason, record.line, f"{label}: allele {allele!r} is {reason}; only sequences can be scored.")
+        else:
+          by_chrom.setdefault(record.chrom, []).append((i, a))
+    with _progress(sum(len(v) for v in by_chrom.values()), "variant", "variants") as bar:
+      for chrom, alleles in by_chrom.items():
         tokens_L = fa.fetch(chrom)
-        for begin in range(0, len(indices), VARIANTS_PER_CALL):
-          part = indices[begin : begin + VARIANTS_PER_CALL]
-          scores[part] = model.variant_scores_by_strand(
+        seq_name = f"{fa.source}: record {chrom!r}"
+        scorable = []
+        for i, a in alleles:
+          record = table.records[i]
+          reason, message = _classify(record, record.alts[a], record.label(variants_path), tokens_L, seq_name)
+          if reason:
+            skipped.add(reason, record.line, message)
+            bar.update(1)
+          else:
+            scorable.append((i, a))
+        for begin in range(0, len(scorable), VARIANTS_PER_CALL):
+          part = scorable[begin : begin + VARIANTS_PER_CALL]
+          variants = [
+            pretrained.Variant(
+              table.records[i].pos,
+              table.records[i].ref,
+              table.records[i].alts[a],
+              table.records[i].label(variants_path),
+            )
+            for i, a in part
+          ]
+          result = model.variant_scores_by_strand(
             tokens_L,
-            [variants[i][1] for i in part],
+            variants,
             both_strands=FLAGS.both_strands,
             window=window,
             context=context,
             chunk_size=FLAGS.chunk_size,
             batch_size=FLAGS.batch_size,
-            seq_name=f"{fa.source}: record {chrom!r}",
+            seq_name=seq_name,
           )
+          for (i, a), row in zip(part, result):
+            scores[i][a] = row
           bar.update(len(part))
+  if skipped.total() == table.num_alleles:
+    raise CommandLineError(f"no allele of {display} could be scored; the first: {skipped.first_message()}")
+  if skipped.total():
+    print(skipped.warning(display, table.num_alleles), file=sys.stderr)
   with atomic_output(FLAGS.out) as out:
+    if out_format == VCF:
+      _write_scored_vcf(out, table, scores, model, window, context, lengths)
+      return
     header = "chrom\tpos\tid\tref\talt\tllr" + ("\tllr_forward\tllr_reverse" if FLAGS.both_strands else "")
     out.write(header + "\n")
-    for (chrom, v, vid), row in zip(variants, scores):
-      extra = "".join(f"\t{x:.6f}" for x in row) if FLAGS.both_strands else ""
-      out.write(f"{chrom}\t{v.pos}\t{vid}\t{v.ref}\t{v.alt}\t{row.mean():.6f}{extra}\n")
+    fmt = lambda x: "NA" if np.isnan(x) else f"{x:.6f}"
+    for record, rows in zip(table.records, scores):
+      for alt, row in zip(record.alts, rows):
+        extra = "".join(f"\t{fmt(x)}" for x in row) if FLAGS.both_strands else ""
+        out.write(f"{record.chrom}\t{record.pos}\t{record.vid}\t{record.ref}\t{alt}\t{fmt(row.mean())}{extra}\n")
+
+
+def _write_scored_vcf(out, table, scores, model, window, context, lengths) -> None:
+  window_text = "the whole record" if window is None else f"{window or model.window_length} bases each side"
+  context_text = "unbounded context" if context is None else f"context {context or model.window_length}"
+  about = f"genome-transformer {model.name}, {window_text}, {context_text}"
+  fields = [
+    vcf.InfoField(
+      INFO_KEY,
+      f"ln p(alt) - ln p(ref) in nats ({'mean of both strands' if FLAGS.both_strands else 'forward strand'}); {about}",
+    )
+  ]
+  values = [[rows.mean(axis=1) for rows in scores]]
+  if FLAGS.both_strands:
+    fields += [
+      vcf.InfoField(f"{INFO_KEY}_FWD", f"ln p(alt) - ln p(ref) in nats, forward strand; {about}"),
+      vcf.InfoField(f"{INFO_KEY}_REV", f"ln p(alt) - ln p(ref) in nats, reverse complement; {about}"),
+    ]
+    values += [[rows[:, 0] for rows in scores], [rows[:, 1] for rows in scores]]
+  vcf.write_vcf(out, table, fields, values, lengths)
 
 
 def command_embed(model: pretrained.PretrainedModel) -> None:
   path = _require("fasta", "embed")
   if FLAGS.out == "-":
     raise CommandLineError("`embed` writes an .npz file: pass --out=FILE.npz.")
+  out_format = output_format("embed", "out")
   pool = None if FLAGS.pool == "none" else FLAGS.pool
+  if out_format == NPY and pool is None:
+    raise CommandLineError(
+      f"--out={FLAGS.out}: an .npy file holds one array, and --pool=none gives one [L, D] array per sequence; "
+      "write --out=FILE.npz, or pool (--pool=mean or last) for one [N, D] array."
+    )
   names, arrays = [], []
-  with fasta.open_fasta(path) as fa, _progress(sum(r.length for r in fa.records), "bp", "embed") as bar:
-    for group in _record_groups(fa):
-      tokens = {r.name: _fetch(fa, r) for r in group}
-      out = model.embed(tokens, pool=pool, chunk_size=FLAGS.chunk_size, batch_size=FLAGS.batch_size)
-      names.extend(tokens)
-      arrays.extend(out)
-      bar.update(sum(len(t) for t in tokens.values()))
-  if pool is None:
-    payload = {f"embedding_{i}": a for i, a in enumerate(arrays)}
-  else:
-    payload = {"embeddings": np.stack(arrays)}
+  with fasta.open_fasta(path) as fa:
+    items = _sequences(fa)
+    with _progress(sum(r.length for r in items), "bp", "embed") as bar:
+      for group in _groups(items):
+        tokens = [_fetch(fa, r) for r in group]
+        out = model.embed(tokens, pool=pool, chunk_size=FLAGS.chunk_size, batch_size=FLAGS.batch_size)
+        names.extend(r.name for r in group)
+        arrays.extend(out)
+        bar.update(sum(len(t) for t in tokens))
   with atomic_output(FLAGS.out, "wb") as f:
-    np.savez(f, names=np.asarray(names), **payload)
+    if out_format == NPY:
+      np.save(f, np.stack(arrays))  # rows in the order of the records (or --regions)
+    elif pool is None:
+      np.savez(f, names=np.asarray(names), **{f"embedding_{i}": a for i, a in enumerate(arrays)})
+    else:
+      np.savez(f, names=np.asarray(names), embeddings=np.stack(arrays))
 
 
 def command_generate(model: pretrained.PretrainedModel) -> None:
@@ -365,6 +513,10 @@ def main(argv):
     if command == "list":
       command_list()
       return
+    _check_stdin()
+    for (name, flag), _ in OUTPUTS.items():
+      if name == command:
+        output_format(command, flag)  # an output it cannot write is refused before the model loads
     model = pretrained.load(_require("model", command))
     {"score": command_score, "variants": command_variants, "embed": command_embed, "generate": command_generate}[
       command
@@ -377,34 +529,49 @@ def main(argv):
 _COMPUTE = ["chunk_size", "batch_size"]
 HELP = {
   "score": cli.Command(
-    usage="--model=NAME --fasta=FILE [flags]",
-    summary="Bits per base of each FASTA record, and optionally every base's log-probability.",
-    flags=["model", "fasta", "out", "per_base", "context", *_COMPUTE],
+    usage="--model=NAME --fasta=FILE [--regions=BED] [flags]",
+    summary="Bits per base of each FASTA record (or --regions region), and optionally every base's log-probability.",
+    flags=["model", "fasta", "regions", "out", "per_base", "context", *_COMPUTE],
     notes=[
-      "Columns: record, length, scored_bases, bits_per_base, log_likelihood_nats; --per_base: record, pos "
-      "(1-based), base, log_prob (natural log; NA where not scored)."
+      "--out: .tsv (record, length, scored_bases, bits_per_base, log_likelihood_nats; a region's record is its "
+      "BED name or chrom:start-end, 1-based) or .bedgraph (chrom, start, end, bits_per_base). --per_base: .tsv "
+      "(record, pos (1-based), base, log_prob (natural log; NA where not scored)) or .bedgraph (one line per "
+      "scored base). Positions are the record's, regions included; .gz writes BGZF (tabix indexes it).",
     ],
-    examples=["{prog} --model=bacteria --fasta=seqs.fa --out=scores.tsv --per_base=per_base.tsv"],
+    examples=[
+      "{prog} --model=bacteria --fasta=seqs.fa --out=scores.tsv --per_base=per_base.tsv",
+      "zcat genome.fa.gz | {prog} --model=human --fasta=- --regions=genes.bed --per_base=genes.bedgraph.gz",
+    ],
   ),
   "variants": cli.Command(
     usage="--model=NAME --fasta=REF --variants=FILE [flags]",
     summary="Log-likelihood ratio ln p(alt) - ln p(ref) of each variant against the reference FASTA.",
     flags=["model", "fasta", "variants", "out", "both_strands", "window", "context", *_COMPUTE],
     notes=[
-      "Columns: chrom, pos, id, ref, alt, llr (nats; the strand mean with --both_strands, then llr_forward "
-      "and llr_reverse). A VCF's #CHROM header selects its columns; multi-allelic ALT gives a row per allele."
+      "--out: .tsv (chrom, pos, id, ref, alt, llr in nats: the strand mean with --both_strands, then llr_forward "
+      f"and llr_reverse) or .vcf / .vcf.gz (BGZF): the input VCF's records with INFO {INFO_KEY} (with "
+      f"--both_strands also {INFO_KEY}_FWD, {INFO_KEY}_REV), one value per ALT allele. A VCF's #CHROM header "
+      "selects its columns; multi-allelic ALT gives a row per allele. Alleles that cannot be scored (<DEL>, *, "
+      "., breakends, non-bases, REF not matching the reference, a chromosome not in the FASTA) are counted in "
+      "one warning line and left NA (no INFO value); the rest are scored.",
     ],
-    examples=["{prog} --model=bacteria --fasta=ref.fa --variants=vars.vcf --both_strands --out=llr.tsv"],
+    examples=[
+      "{prog} --model=bacteria --fasta=ref.fa --variants=vars.vcf --both_strands --out=llr.tsv",
+      "{prog} --model=human --fasta=chrX.fa.gz --variants=calls.vcf.gz --out=scored.vcf.gz",
+    ],
   ),
   "embed": cli.Command(
-    usage="--model=NAME --fasta=FILE --out=FILE.npz [flags]",
-    summary="Embeddings of FASTA records: `names` and `embeddings` [N, D] pooled, or `embedding_<i>` [L_i, D].",
-    flags=["model", "fasta", "out", "pool", *_COMPUTE],
+    usage="--model=NAME --fasta=FILE --out=FILE.npz|FILE.npy [--regions=BED] [flags]",
+    summary=(
+      "Embeddings of FASTA records (or --regions regions): .npz with `names` and `embeddings` [N, D] pooled, "
+      "or `embedding_<i>` [L_i, D] (--pool=none); .npy: the [N, D] array alone, rows in input order."
+    ),
+    flags=["model", "fasta", "regions", "out", "pool", *_COMPUTE],
     examples=["{prog} --model=bacteria --fasta=seqs.fa --out=emb.npz --pool=mean"],
   ),
   "generate": cli.Command(
     usage="--model=NAME --prompt=BASES [flags]",
-    summary="Samples bases after a prompt and writes them as FASTA.",
+    summary="Samples bases after a prompt and writes them as FASTA (--out=FILE.fa, .fasta or .fna; .gz: BGZF).",
     flags=["model", "prompt", "n", "temperature", "top_k", "seed", "out", "chunk_size"],
     examples=["{prog} --model=bacteria --prompt=ATGAAAGCA --n=200 --temperature=0.8 --top_k=3"],
   ),
@@ -423,11 +590,14 @@ OVERVIEW = cli.Command(
   subcommands=[
     ("score", "Bits per base of each FASTA record (and of each base)."),
     ("variants", "Log-likelihood ratio of each variant (TSV or VCF) against a reference FASTA."),
-    ("embed", "Embeddings of FASTA records (.npz)."),
+    ("embed", "Embeddings of FASTA records (.npz or .npy)."),
     ("generate", "Samples bases after a prompt."),
     ("list", "The bundled releases and the recommended one per genome."),
   ],
-  notes=["`{prog} COMMAND -h` lists a command's flags. Bad input exits 1 with one line naming the file and line."],
+  notes=[
+    "`{prog} COMMAND -h` lists a command's flags. Inputs: a path (plain, gzip or bgzip) or '-' for stdin; "
+    "--out's extension picks the format. Bad input exits 1 with one line naming the file and line."
+  ],
   examples=["{prog} list", "{prog} score --model=bacteria --fasta=seqs.fa"],
 )
 

@@ -159,6 +159,11 @@ def _hidden_jit(model, params, tokens_BL, lengths_B, chunk_size, rng, pool):
   return pooled_BD
 
 
+def hidden_states(model, params, tokens_BL, lengths_B, *, chunk_size, rng=None, pool="mean"):
+  """What `embed` computes, on padded token batches and traceable: fine-tuning differentiates through it."""
+  return _hidden_jit(model, params, tokens_BL, lengths_B, chunk_size, rng, pool)
+
+
 def _pool(h_BLD, positions_L, lengths_B, pool):
   """Mean pool: the chunk's share of the mean (sum / length); last: h at position length-1; None: h."""
   if pool is None:

@@ -19,7 +19,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from genome_transformer import config_lib
+from genome_transformer import config_lib, pretrained
 from genome_transformer.data import labelled
 from genome_transformer.release import export
 from genome_transformer.training import finetune, metrics_writer
@@ -114,6 +114,13 @@ def test_tiny_task_end_to_end(task, tmp_path):
   probs = np.array([[float(x) for x in line.split("\t")[3:]] for line in lines[1:]])
   np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
+  # The export classifies as the run scored the test file (same parameters, head and strand averaging).
+  model = pretrained.load(str(workdir / finetune.EXPORT_DIR))
+  assert model.classes == ["at_rich", "gc_rich"]
+  test_rows = labelled.read_labelled(task["test"])
+  np.testing.assert_allclose(model.classify(test_rows.tokens), probs, atol=2e-5)
+  assert model.classify("GCGCGCGCGGCCGCGCGC").shape == (2,)
+
   rows = metrics_writer.read_metrics(str(workdir))
   assert any("validation_mcc" in r for r in rows) and any("loss" in r for r in rows)
   assert (workdir / "tensorboard").is_dir()
@@ -177,6 +184,9 @@ def test_probe_starts_from_the_export_and_keeps_it_frozen(task, tmp_path):
   for a, b in zip(jax.tree.leaves(params["backbone"]), jax.tree.leaves(backbone)):
     np.testing.assert_array_equal(a, b)
   assert np.any(params["head"]["kernel"] != 0)
+
+  with pytest.raises(pretrained.PretrainedInputError, match="has no classification head"):
+    pretrained.load(exported).classify("ACGT")
 
   # A model field set to differ from the export's is refused, not silently ignored.
   config.model.d_ff = 96

@@ -40,6 +40,7 @@ from genome_transformer import config_lib
 from genome_transformer.data import labelled
 from genome_transformer.genomics import files
 from genome_transformer.model import performer as model_lib
+from genome_transformer.release import export as export_lib
 from genome_transformer.release import pretrained
 from genome_transformer.training import checkpointing, export_reader, metrics_writer, train
 
@@ -61,6 +62,7 @@ OPTIMIZER_FIELDS = (
 TASK_JSON = "task.json"
 TEST_METRICS = "test_metrics.json"
 TEST_PREDICTIONS = "test_predictions.tsv"
+EXPORT_DIR = "export"  # <workdir>/export: the best parameters, loadable with pretrained.load.
 
 
 class FinetuneError(ValueError):
@@ -439,6 +441,33 @@ def _write_predictions(path: str, split: _Split, classes: list[str], probs_NK: n
   files.write_bytes_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
 
 
+def _export(out, state, config, export_config: dict, model_config, classes, chunk_size) -> None:
+  """The best parameters as an export: the backbone as any export, the head in metadata["classifier"]."""
+  backbone = jax.tree.map(np.asarray, state.best_params["backbone"])
+  head = jax.tree.map(np.asarray, state.best_params["head"])
+  config_dict = {
+    **export_config,
+    "model": model_config.to_dict(),
+    "seed": int(export_config.get("seed", config.seed)),  # The FAVOR+ feature key: the one fine-tuning used.
+    "eval": {**export_config.get("eval", {}), "chunk_size": chunk_size},
+    "finetune": config.to_dict(),
+  }
+  metadata = {
+    "classifier": {
+      "classes": classes,
+      "pool": config.task.pool,
+      "both_strands": bool(config.task.both_strands),
+      "rc_average": bool(config.task.rc_average),
+      # float32 values written as float64 decimals read back bit for bit.
+      "kernel": head["kernel"].astype(np.float64).tolist(),
+      "bias": head["bias"].astype(np.float64).tolist(),
+      "best_step": int(state.best_step),
+    },
+    "source": {"init_from": config.init_from, "random_init": bool(config.random_init)},
+  }
+  export_lib.write_export(out, backbone, config_dict, metadata, overwrite=True)
+
+
 def finetune(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Fine-tunes in `workdir`, resuming from its latest checkpoint; returns the test metrics ({} without test)."""
   validate(config)
@@ -592,6 +621,7 @@ def _finetune(config: ml_collections.ConfigDict, workdir: str) -> dict:
         )
         break
 
+    _export(os.path.join(workdir, EXPORT_DIR), state, config, export_config, model_config, classes, chunk_size)
     results: dict = {}
     if "test" in splits:
       test = splits["test"]

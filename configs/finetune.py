@@ -17,24 +17,20 @@ def get_config():
   # Pretraining's data, train and eval sections do not apply here; model (documented in config_lib) does.
   del config["data"], config["train"], config["eval"]
   config.seed = 0  # Seeds the from-scratch init and the order of the training rows.
-  # A release name or an export directory whose architecture and parameters start the run; "" = from
-  # scratch with the architecture of config.model. A checkpoint in the workdir takes precedence (resume).
-  config.init_from = ""
-  # With init_from: its architecture but random parameters, the control that says what pretraining buys.
-  config.random_init = False
+  # A checkpoint in the workdir takes precedence over init_from (resume).
+  config.init_from = ""  # Release name or export dir: its architecture and parameters; "" = config.model from scratch.
+  config.random_init = False  # With init_from: its architecture, random parameters (what pretraining buys).
 
-  config.task = ml_collections.ConfigDict()
+  config.task = ml_collections.ConfigDict()  # The labelled files and how a sequence becomes features.
   config.task.train = ""  # TSV (optionally gzipped) with columns sequence and label (optional id).
   config.task.validation = ""  # Same format: early stopping and the choice of the kept parameters.
   config.task.test = ""  # Same format, optional: scored once at the end into <workdir>/test_metrics.json.
   config.task.pool = "mean"  # Hidden states to one vector: "mean" over the bases, or "last" (has seen them all).
-  # Features are the mean of the pooled forward strand and the pooled reverse complement, in training too.
-  config.task.both_strands = False
-  # Validation and test probabilities are the mean over the sequence and its reverse complement.
-  config.task.rc_average = False
+  config.task.both_strands = False  # Features: mean of the pooled strand and its pooled reverse complement.
+  config.task.rc_average = False  # Validation and test probabilities: mean over the strand and its reverse complement.
   config.task.chunk_size = 0  # Chunk of the recurrence over a sequence; 0 = the export's train.chunk_size (or 256).
 
-  config.train = ml_collections.ConfigDict()
+  config.train = ml_collections.ConfigDict()  # Optimizer, schedule, early stopping, logging and checkpoints.
   config.train.mode = "full"  # "probe": only the head trains (frozen backbone); "full": everything trains.
   config.train.probe_learning_rate = 1e-3  # Peak AdamW rate of mode "probe".
   config.train.full_learning_rate = 1e-4  # Peak AdamW rate of mode "full" (head and backbone).

@@ -110,8 +110,8 @@ def _pretraining_shell(model_config: ml_collections.ConfigDict) -> ml_collection
   return shell
 
 
-def validate(config: ml_collections.ConfigDict) -> None:
-  """Raises ConfigError naming the first field that cannot work."""
+def validate(config: ml_collections.ConfigDict, *, files_required: bool = True) -> None:
+  """Raises ConfigError naming the first field that cannot work (files_required=False: a shipped config)."""
   t, r = config.task, config.train
   init_from = config.init_from
   if not isinstance(init_from, str) or init_from != init_from.strip():
@@ -119,7 +119,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if config.random_init and not init_from:
     _fail("random_init", True, "copies config.init_from's architecture: name one (from scratch, config.model is used)")
   for field in ("train", "validation"):
-    if not str(t[field]).strip():
+    if files_required and not str(t[field]).strip():
       _fail(f"task.{field}", t[field], "give a TSV file with a header holding 'sequence' and 'label'")
   if t.pool not in POOLS:
     _fail("task.pool", t.pool, f"must be one of {POOLS}")

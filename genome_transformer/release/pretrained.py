@@ -8,6 +8,7 @@
   model.score_variants(seq, [(101, "A", "G"), (230, "CT", "C")], both_strands=True)
   model.embed(seqs, pool="mean")                   # [N, D] embeddings
   model.generate("ATG", 300, temperature=0.8, top_k=3, seed=1)
+  model.classify(seqs)                             # [N, K] class probabilities (a fine-tuned export)
 
 The command line for all of these is `python -m genome_transformer.pretrained` (release/pretrained_cli.py).
 
@@ -585,6 +586,41 @@ class PretrainedModel:
     if single:
       return results[0]  # type: ignore[return-value]
     return results if pool is None else np.stack(results)  # type: ignore[return-value]
+
+  def classify(
+    self, seqs: Any, *, chunk_size: Optional[int] = None, batch_size: int = DEFAULT_BATCH_SIZE
+  ) -> np.ndarray:
+    """Class probabilities of a fine-tuned export: [K] for one sequence, [N, K] for several (order: `classes`)."""
+    head = self.metadata.get("classifier")
+    if not head:
+      raise PretrainedInputError(
+        f"{self.name} has no classification head; fine-tune it first (python -m genome_transformer.finetune)."
+      )
+    named, single = _named_sequences(seqs)
+    kernel_DK, bias_K = np.asarray(head["kernel"], np.float32), np.asarray(head["bias"], np.float32)
+
+    def features(token_lists):
+      return np.stack(self.embed(token_lists, pool=head["pool"], chunk_size=chunk_size, batch_size=batch_size))
+
+    def probabilities(h_ND):
+      logits_NK = h_ND @ kernel_DK + bias_K
+      e_NK = np.exp(logits_NK - logits_NK.max(axis=1, keepdims=True))
+      return e_NK / e_NK.sum(axis=1, keepdims=True)
+
+    forward = [t for _, t in named]
+    reverse = [tokenizer.reverse_complement(t) for t in forward]
+    if head.get("both_strands"):
+      probs_NK = probabilities(0.5 * (features(forward) + features(reverse)))
+    else:
+      probs_NK = probabilities(features(forward))
+      if head.get("rc_average"):
+        probs_NK = 0.5 * (probs_NK + probabilities(features(reverse)))
+    return probs_NK[0] if single else probs_NK
+
+  @property
+  def classes(self) -> list[str]:
+    """The labels of `classify`'s columns (empty for a model without a classification head)."""
+    return list((self.metadata.get("classifier") or {}).get("classes", []))
 
   # -- Generation --------------------------------------------------------------------------------
 

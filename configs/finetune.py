@@ -4,7 +4,7 @@
   python -m genome_transformer.finetune --config=configs/finetune.py --config.init_from=bacteria4-slim \\
     --config.task.train=train.tsv --config.task.validation=val.tsv --config.task.test=test.tsv --workdir=/tmp/ft
 
-training/finetune.py validates every field before anything is read or compiled.
+release/finetune.py validates every field before anything is read or compiled.
 """
 
 import ml_collections

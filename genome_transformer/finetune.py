@@ -16,9 +16,9 @@ import sys
 from absl import app, flags, logging
 
 from genome_transformer import config_lib
-from genome_transformer import main as train_main  # Defines --config and --workdir; parses them.
 from genome_transformer.data import labelled
-from genome_transformer.training import checkpointing, finetune, train
+from genome_transformer.release import finetune
+from genome_transformer.training import checkpointing, run_flags, train
 
 FLAGS = flags.FLAGS
 
@@ -50,4 +50,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=train_main.parse_flags)
+  app.run(main, flags_parser=run_flags.parse_flags)

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from genome_transformer import config_lib
-from genome_transformer.training import finetune, train
+from genome_transformer.release import finetune
+from genome_transformer.training import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_FILES = sorted(glob.glob(os.path.join(REPO, "configs", "*.py")))

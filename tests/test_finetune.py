@@ -21,8 +21,8 @@ import pytest
 
 from genome_transformer import config_lib, pretrained
 from genome_transformer.data import labelled
-from genome_transformer.release import export
-from genome_transformer.training import finetune, metrics_writer
+from genome_transformer.release import export, finetune
+from genome_transformer.training import metrics_writer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_MODEL = {"d_model": 32, "num_layers": 2, "num_heads": 2, "d_ff": 64}

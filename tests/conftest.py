@@ -123,3 +123,33 @@ def _drop_compiled_executables():
   """
   yield
   jax.clear_caches()
+
+
+# The fast tier (`python -m pytest -m "not slow" tests`) leaves out these files: real trainer and
+# command-line processes (resume, preemption, two processes, the bucket emulator), the bundled releases'
+# pinned scores, and the equivalence sweeps over every variant. CI runs every tier.
+SLOW_FILES = frozenset(
+  {
+    "test_attention.py",
+    "test_bucket.py",
+    "test_cli_help.py",
+    "test_export.py",
+    "test_finetune.py",
+    "test_inference.py",
+    "test_init_from.py",
+    "test_match.py",
+    "test_multiprocess.py",
+    "test_pretrained.py",
+    "test_pretrained_io.py",
+    "test_release.py",
+    "test_sublinear.py",
+    "test_train.py",
+  }
+)
+
+
+def pytest_collection_modifyitems(config, items):
+  del config
+  for item in items:
+    if item.path.name in SLOW_FILES:
+      item.add_marker(pytest.mark.slow)

@@ -10,7 +10,7 @@ The four ways to get a training step's loss and gradient that the benchmarks com
   scan_ckpt   jax.value_and_grad of a lax.scan over chunks with jax.checkpoint on the chunk
               (no subtraction: every chunk's carried states are stored for the backward pass)
   softmax     jax.value_and_grad of the same model with causal softmax attention
-  slim_local  the SLiM algorithm for the model with every local-mixing addition of issue 12
+  slim_local  the SLiM algorithm for the model with every local-mixing addition (docs/model.md)
               (LOCAL_MIXING: convolution, Taylor map, a sliding-window head), whose reverse pass
               also recomputes each chunk's prefix of s R tokens
 """

@@ -1,6 +1,6 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """Peak memory of one training step against sequence length L, the ways of benchmarks/common.py
-(slim, autodiff, scan_ckpt, softmax, and slim_local: the SLiM step of the model with issue 12's additions).
+(slim, autodiff, scan_ckpt, softmax, and slim_local: the SLiM step of the model with the local-mixing additions).
 
 "compiled" is XLA's own account of the compiled step (`.memory_analysis()`: temporaries +
 arguments + outputs - aliased), obtained by compiling against abstract inputs, nothing run,

@@ -10,7 +10,7 @@ steps). Equal tokens with a fixed batch would give the long windows 64x fewer up
 (eval.max_bases per record), scored at the run's own context by the trainer; benchmarks/context.py
 scores each run at longer contexts too. Variants are configs/ablation.py's model variants
 (`faithful`, `conv4`, `conv4+window64`, `conv4+hedgehog` the best of the ablation, `softmax`,
-`softmax+conv4`), and issue 13's: `conv4+hedgehog+nopos`, `conv4+hedgehog+match12` and both together.
+`softmax+conv4`), and the context sweep's (docs/model.md): `conv4+hedgehog+nopos`, `conv4+hedgehog+match12` and both together.
 Fields are documented in genome_transformer/config_lib.py.
 """
 

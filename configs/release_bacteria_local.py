@@ -49,7 +49,7 @@ VARIANTS = {
   "softmax+conv4+codon+6heads": dict(attention="softmax", conv_width=4, phase_period=3, num_heads=6),
   # The ablation's winner, sixteen heads (there of 8, here of 12), ahead of its own twin at ablation size
   # (README, "Sixteen heads"); and that twin. On 2 CPU cores each takes longer than one working session
-  # (2.4 k and 1.3 k tokens/s timed alone in session 19: 3.8 h and 6.8 h for the 33 M tokens); one GPU
+  # (2.4 k and 1.3 k tokens/s timed alone on the 2 cores: 3.8 h and 6.8 h for the 33 M tokens); one GPU
   # trains both in minutes (the docstring's command).
   "conv4+hedgehog+codon+split+16heads": dict(
     conv_width=4, feature_map="hedgehog", hedgehog_floor=0.01, phase_period=3, phase_split_state=True, num_heads=16

@@ -2,7 +2,7 @@
 """The next human CPU release: configs/release_human_chrx.py with the bacterial ablation's local mixing.
 
 The human release already has configs/slim.py's model size, the size of configs/ablation.py, so its
-runs are at once issue 12's ablation on human chrX and the candidate releases: the two best variants
+runs are at once the local-mixing ablation (docs/model.md) on human chrX and the candidate releases: the two best variants
 on bacteria and the softmax twin of the convolution model, each trained exactly as the faithful
 release (`human-chrx-slim`, 1.8687 test) and its softmax baseline (1.8600).
 Variants after a colon, for benchmarks/ablation.py (`--config=configs/release_human_chrx_local.py`):

@@ -55,7 +55,7 @@ def base_config() -> ml_collections.ConfigDict:
   # the state has 2 * blocks * d features per head (more state for the same q and k); other maps: unused.
   config.model.num_feature_blocks = 1
   config.model.on_gptln = True  # True: post-LN x + LN(f(x)) (reference PTB/enwik8); False: pre-LN.
-  # Additions to the reference model (issue 12; all off by default, which is the faithful model):
+  # Additions to the reference model (docs/model.md; all off by default, which is the faithful model):
   config.model.conv_width = 0  # K: depthwise causal convolution of width K on q, k and v in every layer (0 = off).
   config.model.window_heads = 0  # Heads per layer that run exact causal softmax over the last window_size positions.
   config.model.window_size = 0  # w: the window of those heads (positions, the current one included).

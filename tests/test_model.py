@@ -25,7 +25,7 @@ def _init(config, dtype=jnp.float32):
 
 
 def _reference_forward(params, tokens_BL, config):
-  """The reference PyTorch model's semantics, restated in NumPy float64 (sqr features), with issue 12's
+  """The reference PyTorch model's semantics, restated in NumPy float64 (sqr features), with the local-mixing
   additions written from their definitions: a causal convolution as np.convolve, Taylor attention
   weights 1 + a + a^2/2 from the dot product a (no feature map), window heads as a banded softmax."""
   p = jax.tree.map(lambda a: np.asarray(a, np.float64), params["params"])

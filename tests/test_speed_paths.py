@@ -1,5 +1,5 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""The fast paths of issue 7 compute the same numbers as the plain ones.
+"""The fast paths (docs/speed.md) compute the same numbers as the plain ones.
 
 - attention.causal_linear_attention_block splits a chunk longer than attention.SUBCHUNK into
   sub-chunks (masked product inside, carried prefix states across): equal to the prefix sum

@@ -1,5 +1,5 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""Probes of what a genome model does with its context (issue 13): recall, adaptation, regions.
+"""Probes of what a genome model does with its context (docs/model.md, the context sweep): recall, adaptation, regions.
 
 Every probe takes a `Scorer`, so the same probe runs on a SLiM model, its softmax twin and the
 adaptive Markov baseline. A scorer maps a 1-D token array (tokenizer ids, A=0 C=1 G=2 T=3 N=4) to

@@ -311,7 +311,7 @@ def causal_linear_attention_prefix_sum(
 # C^2 (M + d) multiply-adds per head and C^2 H floats; in sub-chunks of c it costs C c (M + d) for
 # the masked products, 2 C M d to make and read the sub-chunk states, and (C / c)^2 M d for their
 # prefix sums. With M = d = 64 (every reference preset), c = 64 was the fastest of 32, 64 and 128
-# on CPU, by 4-5% (D=256, C=1024 and 4096; issue 7's report).
+# on CPU (D=256, C=1024 and 4096; docs/speed.md).
 SUBCHUNK = 64
 
 

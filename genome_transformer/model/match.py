@@ -1,5 +1,5 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""The match input (issue 13): the base that followed the previous occurrence of the last m bases.
+"""The match input (docs/model.md, the context sweep): the base that followed the previous occurrence of the last m bases.
 
 An order-m adaptive Markov model copies repeats because it looks its context up; a linear-attention
 model with a fixed-size state does not (README, recall probe: an exact 200-base copy 100 bases back

@@ -29,11 +29,11 @@ Where we differ, and why:
 - Weights are float32 and activations follow the parameter dtype (cast the params to float64 to
   run everything in float64).
 
-Additions (issue 12; each off by default, so the default config is the reference model): a
+Additions (docs/model.md; each off by default, so the default config is the reference model): a
 depthwise causal convolution of width K on q, k and v (`conv_width`), the Taylor feature map on
 `qk_head_dim` query/key dims, `window_heads` heads of exact softmax over the last `window_size`
 positions, `positions="none"`, the codon frame's phase pair (`phase_period`) and a state split by it
-(`phase_split_state`) or by recent blocks (`recency_slots`); issue 13's `match_order` (model/match.py: the model reads input ids that
+(`phase_split_state`) or by recent blocks (`recency_slots`); the `match_order` input (model/match.py: the model reads input ids that
 carry each position's match; every caller builds them with match.model_inputs). The convolution and the window read R = context_rows rows of
 each layer's input before a chunk: forward calls carry them in the state, and the rebuild mode
 recomputes them from T = prefix_length tokens before the chunk (Layer docstring).

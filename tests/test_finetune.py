@@ -16,8 +16,8 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
-import orbax.checkpoint as ocp
 import pytest
+import training_testing
 
 from genome_transformer import config_lib, pretrained
 from genome_transformer.data import labelled
@@ -178,7 +178,7 @@ def test_probe_starts_from_the_export_and_keeps_it_frozen(task, tmp_path):
     config.model[field] = config_lib.base_config().model[field]
   workdir = tmp_path / "probe"
   finetune.finetune(config, str(workdir))
-  params = _checkpoint_params(str(workdir), 10)
+  params = training_testing.params_at_step(str(workdir), 10)
   backbone = export.load_export(exported).params
   assert jax.tree.structure(params["backbone"]) == jax.tree.structure(backbone)
   for a, b in zip(jax.tree.leaves(params["backbone"]), jax.tree.leaves(backbone)):
@@ -193,18 +193,6 @@ def test_probe_starts_from_the_export_and_keeps_it_frozen(task, tmp_path):
   with pytest.raises(config_lib.ConfigError, match=r"config\.model\.d_ff=96: the architecture is config\.init_from"):
     finetune.finetune(config, str(tmp_path / "refused"))
   assert not (tmp_path / "refused").exists()
-
-
-def _checkpoint_params(workdir, step):
-  path = os.path.join(workdir, "checkpoints", str(step), "state")
-  checkpointer = ocp.PyTreeCheckpointer()
-  tree = checkpointer.metadata(path).item_metadata.tree
-  abstract = {"params": jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), tree["params"])}
-  restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
-  restored = checkpointer.restore(
-    path, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args, partial_restore=True)
-  )
-  return restored["params"]
 
 
 def test_padding_changes_nothing(task):

@@ -15,8 +15,8 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
 import pytest
+import training_testing
 
 from genome_transformer import config_lib
 from genome_transformer.data import input_pipeline
@@ -67,18 +67,6 @@ def _tiny_config(**overrides) -> ml_collections.ConfigDict:
   return config
 
 
-def _checkpoint_params(workdir, step):
-  path = os.path.join(workdir, "checkpoints", str(step), "state")
-  checkpointer = ocp.PyTreeCheckpointer()
-  tree = checkpointer.metadata(path).item_metadata.tree
-  abstract = {"params": jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), tree["params"])}
-  restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
-  restored = checkpointer.restore(
-    path, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args, partial_restore=True)
-  )
-  return restored["params"]
-
-
 def _assert_trees_equal(a, b):
   flat_a = jax.tree_util.tree_flatten_with_path(a)[0]
   flat_b = jax.tree_util.tree_flatten_with_path(b)[0]
@@ -102,7 +90,7 @@ def test_run_at_a_longer_window_starts_from_the_export(exported, genome_cache_di
   assert "from the parameters of" in result.stderr
 
   exported_params = export.load_export(exported).params
-  _assert_trees_equal(_checkpoint_params(str(workdir), 1), exported_params)
+  _assert_trees_equal(training_testing.params_at_step(str(workdir), 1), exported_params)
   # Not vacuous: the export is not what a fresh run of the same config would start from.
   config = _tiny_config(**{"data.window_length": LONGER_WINDOW, "data.stride": LONGER_WINDOW})
   model = model_lib.SLiMPerformer(config.model)

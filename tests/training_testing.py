@@ -60,6 +60,19 @@ def saved_params(workdir, step):
   return checkpointer.restore(path, target)["params"]
 
 
+def params_at_step(workdir, step):
+  """The "params" subtree saved at `step`, restored alone (partial restore) as numpy arrays."""
+  path = os.path.join(workdir, "checkpoints", str(step), "state")
+  checkpointer = ocp.PyTreeCheckpointer()
+  tree = checkpointer.metadata(path).item_metadata.tree
+  abstract = {"params": jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), tree["params"])}
+  restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
+  restored = checkpointer.restore(
+    path, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args, partial_restore=True)
+  )
+  return restored["params"]
+
+
 def leaves(tree):
   return jax.tree.leaves(tree)
 

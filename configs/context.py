@@ -1,5 +1,5 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""Issue 13's context sweep: configs/slim.py's model trained at window L, at an equal token budget.
+"""The context sweep (docs/model.md): configs/slim.py's model trained at window L, at an equal token budget.
 
 Select after a colon: `--config=configs/context.py:VARIANT,GENOME,L[,BUDGET_TOKENS]`, e.g.
 `configs/context.py:faithful,bacteria4,16384`. Every run of a sweep sees the same number of training
@@ -14,29 +14,26 @@ scores each run at longer contexts too. Variants are configs/ablation.py's model
 Fields are documented in genome_transformer/config_lib.py.
 """
 
-from genome_transformer import config_lib
+from genome_transformer import config_lib, variants
 
 TOKENS_PER_STEP = 1 << 16  # The longest CPU window: one 64k window, or 64 of 1k.
 DEFAULT_BUDGET_TOKENS = 1 << 24  # 256 steps of 65536 tokens: twice the ablation's tokens.
-_CONV = dict(conv_width=4)
-_WINDOW = dict(window_heads=1, window_size=64)
-# Hedgehog as configs/ablation.py has it, with the floor that keeps the sub-linear step's rebuilt states
-# exact (attention.hedgehog_features); the L = 16k chrX points without it are in benchmarks/results.
-_HEDGEHOG = {"feature_map": "hedgehog", "d_ff": 496, "hedgehog_floor": 0.01}
+# name -> recipe (genome_transformer/variants.py). Hedgehog as configs/ablation.py has it, with the floor that
+# keeps the sub-linear step's rebuilt states exact; the L = 16k chrX points without it are in benchmarks/results.
 VARIANTS = {
-  "faithful": {},
-  "conv4": _CONV,
-  "conv4+window64": {**_CONV, **_WINDOW},  # configs/release_bacteria_local.py's mixing.
-  "conv4+hedgehog": {**_CONV, **_HEDGEHOG},  # The best of configs/ablation.py.
+  "faithful": "faithful",
+  "conv4": "conv4",
+  "conv4+window64": "conv4+window64",  # configs/release_bacteria_local.py's mixing.
+  "conv4+hedgehog": "conv4+hedgehog+floor+dff496",  # The best of configs/ablation.py.
   # Without sinusoids (the convolution gives order): does it score past its training window better?
-  "conv4+hedgehog+nopos": {**_CONV, **_HEDGEHOG, "positions": "none"},
+  "conv4+hedgehog+nopos": "conv4+hedgehog+floor+dff496+nopos",
   # With the match input (model/match.py): can the model copy what lies in its long context?
-  "conv4+hedgehog+match12": {**_CONV, **_HEDGEHOG, "match_order": 12},
+  "conv4+hedgehog+match12": "conv4+hedgehog+floor+dff496+match12",
   # The sweep's model: the match input, and no sinusoids, which cost past the training window
   # (benchmarks/results/probes_positions_bacteria.json); every L is also scored at longer contexts.
-  "conv4+hedgehog+match12+nopos": {**_CONV, **_HEDGEHOG, "match_order": 12, "positions": "none"},
-  "softmax": dict(attention="softmax"),
-  "softmax+conv4": dict(attention="softmax", **_CONV),
+  "conv4+hedgehog+match12+nopos": "conv4+hedgehog+floor+dff496+match12+nopos",
+  "softmax": "softmax",
+  "softmax+conv4": "softmax+conv4",
 }
 # name -> (genome spec, held-out bases scored per record and split, max N fraction of a window).
 GENOMES = {
@@ -66,28 +63,18 @@ def get_config(arg: str = "faithful,bacteria4,1024"):
   batch = max(1, TOKENS_PER_STEP // length)
   steps = max(1, budget // (batch * length))
   spec, max_bases, max_n_fraction = GENOMES[genome]
-  config = config_lib.base_config()
+  config = config_lib.parent_config(__file__, "slim.py")  # Its model and optimizer.
   config.data.genome = spec  # GENOMES above.
   config.data.window_length = length  # L: what the sweep varies.
   config.data.stride = length  # Non-overlapping windows.
   config.data.max_n_fraction = max_n_fraction  # GENOMES above.
-  config.model.d_model = 128  # As configs/slim.py.
-  config.model.num_layers = 3  # As configs/slim.py.
-  config.model.num_heads = 2  # d = 64, as configs/slim.py.
-  config.model.d_ff = 512  # As configs/slim.py.
-  config.model.feature_map = "sqr"  # As configs/slim.py.
-  config.model.update(VARIANTS[variant])
   config.train.batch_size = batch  # TOKENS_PER_STEP tokens a step, at least one window.
   config.train.num_steps = steps  # Equal tokens across L, not equal steps.
-  config.train.chunk_size = 256  # As configs/slim.py: memory flat in L.
-  config.train.learning_rate = 2e-3  # As configs/slim.py.
   config.train.warmup_steps = min(50, steps // 10)  # configs/slim.py's 50, or 10% of a short run.
   config.train.log_every = max(1, min(50, steps // 20))  # About 20 progress lines a run.
   config.train.eval_every = max(1, steps // 4)  # Four validation points: the learning curve.
   config.train.checkpoint_every = max(1, min(250, steps // 8))  # Resume points: runs span sessions.
   config.eval.max_bases = max_bases  # GENOMES above: the same bases for every L.
-  config.eval.chunk_size = 1024  # Recurrent evaluation chunk.
-  if config.model.attention == "softmax":
-    config.train.chunk_size = length  # Softmax has no chunked step; at long L it does not fit (reported).
+  variants.apply(config, VARIANTS[variant])
   config.lock()
   return config

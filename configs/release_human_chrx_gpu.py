@@ -12,26 +12,17 @@ from genome_transformer import config_lib
 
 
 def get_config():
-  config = config_lib.base_config()
-  config.data.genome = "fetch:smalt-chrX"  # First 70 Mb of human chrX, 5.4% N.
-  config.data.window_length = 1024  # L, as in the CPU release.
-  config.data.stride = 1024  # 61 k windows, as in the CPU release.
-  config.data.max_n_fraction = 0.1  # As in the CPU release.
+  config = config_lib.parent_config(__file__, "release_human_chrx.py")  # Its data, split and evaluation.
   config.model.d_model = 384  # 3x the CPU release's width.
   config.model.num_layers = 6  # Twice the CPU release's depth.
   config.model.num_heads = 6  # d = 64 as in the reference.
   config.model.d_ff = 1536  # 4 D.
-  config.model.feature_map = "sqr"  # The paper's default feature map.
   config.train.batch_size = 32  # Windows per step: 32 k tokens, to keep the GPU busy.
   config.train.num_steps = 3800  # 125 M tokens in 126 s at the probe's 30.0 steps/s (2 epochs of the split).
-  config.train.chunk_size = 256  # Sub-linear step, as on CPU.
   config.train.learning_rate = 1e-3  # The default peak.
   config.train.warmup_steps = 100  # A few % of the run.
   config.train.matmul_precision = "default"  # As the release was trained: TF32 matmuls on the H200, for speed.
-  config.train.log_every = 50  # Progress line interval.
   config.train.eval_every = 100000  # Only the final evaluation: device time is scarce.
   config.train.checkpoint_every = 100000  # Only the final (or SIGTERM) checkpoint, for the same reason.
-  config.eval.max_bases = 262144  # 256 kb of each held-out region, as in the CPU release.
-  config.eval.chunk_size = 1024  # Recurrent evaluation chunk.
   config.lock()
   return config

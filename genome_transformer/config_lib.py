@@ -8,6 +8,9 @@ raises `ConfigError` with one line that names the offending field and says what 
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 import ml_collections
 
 FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+", "taylor", "hedgehog")  # phi of linear attention (model/attention.py).
@@ -107,6 +110,21 @@ def base_config() -> ml_collections.ConfigDict:
   config.eval.max_bases = 65536  # Held-out bases scored per record and split (0 = the whole region).
   config.eval.chunk_size = 1024  # Chunk of the recurrence inside each evaluation window (at most the context).
   config.eval.context = 0  # W: held-out bases are scored in half-overlapping windows of W (0 = data.window_length).
+  return config
+
+
+def parent_config(config_file: str, parent: str, *args) -> ml_collections.ConfigDict:
+  """`get_config(*args)` of the config file `parent` in config_file's folder, unlocked for the child to change.
+
+  Config files are loaded by path (ml_collections' --config=FILE), not imported as a package, so a config
+  built on another reaches it through its own `__file__`.
+  """
+  path = os.path.join(os.path.dirname(os.path.abspath(config_file)), parent)
+  spec = importlib.util.spec_from_file_location(os.path.splitext(parent)[0], path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config(*args)
+  config.unlock()
   return config
 
 

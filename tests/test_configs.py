@@ -18,7 +18,7 @@ CONFIG_FILES = sorted(glob.glob(os.path.join(REPO, "configs", "*.py")))
 
 
 def load_namespace(path):
-  namespace = {}
+  namespace = {"__file__": path}  # As ml_collections loads a config file: configs built on a parent need it.
   with open(path, encoding="utf-8") as f:
     exec(compile(f.read(), path, "exec"), namespace)  # pylint: disable=exec-used
   return namespace

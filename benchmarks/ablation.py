@@ -12,10 +12,10 @@ Training time is tokens / (tokens/s), the tokens/s measured by --speed_steps alo
 (the runs' own logged throughput is noisy when they share it); with --speed_steps, variants with no run
 in WORKDIR are timed too, beside the others ("timed_only" in the JSON).
 
-  python benchmarks/ablation.py --workdir=/tmp/ablation                      # every variant
-  python benchmarks/ablation.py --workdir=/tmp/ablation --variants=faithful,conv4
-  python benchmarks/ablation.py --workdir=/tmp/ablation --collect_only --speed_steps=10  # table
-  python benchmarks/ablation.py --workdir=/tmp/ablation --variants=conv4,softmax+conv4 --seeds=0,1,2
+  python -m benchmarks.ablation --workdir=/tmp/ablation                      # every variant
+  python -m benchmarks.ablation --workdir=/tmp/ablation --variants=faithful,conv4
+  python -m benchmarks.ablation --workdir=/tmp/ablation --collect_only --speed_steps=10  # table
+  python -m benchmarks.ablation --workdir=/tmp/ablation --variants=conv4,softmax+conv4 --seeds=0,1,2
 
 With --seeds each variant is trained once per seed (config.seed: parameter init, data order, feature
 draws); the config's own seed reuses the run in WORKDIR/VARIANT, another seed N trains in
@@ -27,19 +27,18 @@ Writes benchmarks/results/ablation_bacteria.json (--out) and a PNG of the learni
 Any config module with VARIANTS and get_config(variant) works, e.g. the release candidates and their
 softmax twins:
 
-  python benchmarks/ablation.py --config=configs/release_human_chrx_local.py --workdir=/tmp/human \
+  python -m benchmarks.ablation --config=configs/release_human_chrx_local.py --workdir=/tmp/human \
       --reference=conv4 --out=benchmarks/results/ablation_human_chrx.json
 """
 
 import json
 import os
-import sys
 
 from absl import app, flags
 
+from benchmarks import common
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-from benchmarks import common  # pylint: disable=g-import-not-at-top
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "One subdirectory per variant (kept out of git).", required=True)
 _CONFIG = flags.DEFINE_string("config", "configs/ablation.py", "The ablation config file with VARIANTS.")

@@ -1,8 +1,8 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """Held-out bits per base: released models against compressors and Markov models, same bases.
 
-  python benchmarks/bits_per_base.py --model=bacteria4-slim --model=human-chrx-slim
-  python benchmarks/bits_per_base.py --model=/path/to/export --cross_genome=fetch:pyrodigal-cdiphtheriae
+  python -m benchmarks.bits_per_base --model=bacteria4-slim --model=human-chrx-slim
+  python -m benchmarks.bits_per_base --model=/path/to/export --cross_genome=fetch:pyrodigal-cdiphtheriae
 
 For each model, on the test split of the genome it was trained on (the last 5% of each record, see
 the README's split rule), and on the test split of every `--cross_genome` it was not trained on:
@@ -33,7 +33,7 @@ import numpy as np
 from genome_transformer import pretrained
 from genome_transformer.data import input_pipeline
 from genome_transformer.evaluation import baselines
-from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
+from genome_transformer.genomics import files
 
 _MODELS = flags.DEFINE_multi_string("model", [], "Release name or export directory (repeatable).")
 _CROSS = flags.DEFINE_multi_string(

@@ -24,22 +24,22 @@ import time
 from typing import Callable, Sequence
 
 import jax
-import jax.numpy as jnp
 import ml_collections
+import numpy as np
 import optax
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from genome_transformer.genomics import files, genomes  # pylint: disable=g-import-not-at-top
-from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
-from genome_transformer.model import sublinear  # pylint: disable=g-import-not-at-top
-from genome_transformer.training import metrics_writer, train  # pylint: disable=g-import-not-at-top
+from genome_transformer import config_lib
+from genome_transformer.genomics import files, genomes
+from genome_transformer.model import performer as model_lib
+from genome_transformer.model import sublinear
+from genome_transformer.training import metrics_writer, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 METHODS = ("slim", "autodiff", "scan_ckpt", "softmax", "slim_local")
 CHUNKED = ("slim", "scan_ckpt", "slim_local")  # The methods that take a chunk size.
 # The E. coli chromosome shipped in the package: the sequence the speed and round-off benchmarks run on.
-ECOLI_FASTA = os.path.join(genomes.BUILTIN_DIR, "ecoli_k12_mg1655.fasta.gz")
+ECOLI = "builtin:ecoli"
 # configs/ablation.py's components, all at once.
 LOCAL_MIXING = dict(conv_width=4, feature_map="taylor", qk_head_dim=16, window_heads=1, window_size=64)
 
@@ -47,20 +47,19 @@ LOCAL_MIXING = dict(conv_width=4, feature_map="taylor", qk_head_dim=16, window_h
 def model_config(
   attention: str, d_model: int, num_layers: int, num_heads: int, d_ff: int, feature_map: str = "sqr"
 ) -> ml_collections.ConfigDict:
-  """The model section of a config (vocab 8 as the tokenizer's), post-LN as the reference."""
-  return ml_collections.ConfigDict(
+  """config_lib's model section with these sizes (every other field at its default: the reference model)."""
+  config = config_lib.base_config().model
+  config.update(
     dict(
-      vocab_size=8,
       d_model=d_model,
       num_layers=num_layers,
       num_heads=num_heads,
       d_ff=d_ff,
       attention=attention,
       feature_map=feature_map,
-      num_feature_blocks=1,
-      on_gptln=True,
     )
   )
+  return config
 
 
 def make_model(method: str, **dims) -> model_lib.SLiMPerformer:
@@ -83,7 +82,7 @@ def loss_and_grad_fn(method: str, model: model_lib.SLiMPerformer, chunk_size: in
 
 
 def init_params(model: model_lib.SLiMPerformer, seed: int = 0):
-  return model.init(jax.random.PRNGKey(seed), jnp.zeros((1, 8), jnp.int32))["params"]
+  return train.init_params(model, jax.random.PRNGKey(seed))
 
 
 def abstract_params(model: model_lib.SLiMPerformer):
@@ -95,34 +94,32 @@ def num_params(tree) -> int:
   return sum(int(x.size) for x in jax.tree.leaves(tree))
 
 
-def make_train_step(loss_and_grad: Callable, tx: optax.GradientTransformation) -> Callable:
-  """A full optimizer step (state, tokens_BL) -> (state, loss), state = (params, opt_state), jitted
-  with the state donated, as the trainer runs it."""
+def train_state(model: model_lib.SLiMPerformer, tx: optax.GradientTransformation, seed: int = 0) -> train.TrainState:
+  params = init_params(model, seed)
+  return train.TrainState(step=0, params=params, opt_state=tx.init(params))
 
-  def train_step(state, tokens_BL):
-    params, opt_state = state
-    loss, grads = loss_and_grad(params, tokens_BL)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return (optax.apply_updates(params, updates), opt_state), loss
 
-  return jax.jit(train_step, donate_argnums=0)
+def make_train_step(model, tx, loss_and_grad: Callable) -> Callable:
+  """The trainer's full optimizer step (train.make_train_step) with one method's loss and gradient,
+  (state, tokens_BL) -> (state, metrics), jitted with the state donated as the trainer runs it."""
+  step = train.make_train_step(model, tx, None, lambda params, tokens_BL, rng: loss_and_grad(params, tokens_BL))
+  rng = jax.random.PRNGKey(0)
+  return jax.jit(lambda state, tokens_BL: step(state, tokens_BL, rng), donate_argnums=0)
 
 
 def compiled_total_bytes(compiled) -> dict:
-  """XLA's account of a compiled function's peak: temporaries + arguments + outputs - aliased."""
-  analysis = compiled.memory_analysis()
-  total = (
-    analysis.temp_size_in_bytes
-    + analysis.argument_size_in_bytes
-    + analysis.output_size_in_bytes
-    - analysis.alias_size_in_bytes
-  )
-  return dict(
-    total=int(total),
-    temp=int(analysis.temp_size_in_bytes),
-    argument=int(analysis.argument_size_in_bytes),
-    output=int(analysis.output_size_in_bytes),
-  )
+  """train.compiled_memory: XLA's account of a compiled function's peak (total, temp, argument, output)."""
+  return train.compiled_memory(compiled)
+
+
+def genome_tokens(n: int, genome: str = ECOLI) -> np.ndarray:
+  """The first n bases of a genome's first record (the package's reader and tokenizer), as int32 ids."""
+  (fasta,) = genomes.open_genome(genome)
+  with fasta:
+    name = fasta.names[0]
+    if fasta.length(name) < n:
+      raise ValueError(f"{genome} record {name} has {fasta.length(name)} bases; asked for {n}.")
+    return fasta.fetch(name, 0, n).astype(np.int32)
 
 
 def peak_rss_bytes() -> int:
@@ -145,10 +142,10 @@ def save_figure(fig, path: str) -> None:
 
 def pyplot():
   """matplotlib.pyplot on the Agg backend (no display needed)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
+  import matplotlib
 
   matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  import matplotlib.pyplot as plt
 
   return plt
 

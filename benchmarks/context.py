@@ -10,13 +10,13 @@ each run's context_eval.json. For each L the table gives held-out test bits per 
 --eval_contexts (absolute positions past the training window are a known weakness: this measures it),
 the compiled memory of one training step (flat in L: the point of SLiM) and training tokens/s.
 
-  python benchmarks/context.py --workdir=/tmp/context --genome=bacteria4 --variant=faithful
-  python benchmarks/context.py --workdir=/tmp/context --genome=chrx --variant=conv4+window64
-  python benchmarks/context.py --workdir=/tmp/context --collect_only --speed_steps=3   # table and plot
+  python -m benchmarks.context --workdir=/tmp/context --genome=bacteria4 --variant=faithful
+  python -m benchmarks.context --workdir=/tmp/context --genome=chrx --variant=conv4+window64
+  python -m benchmarks.context --workdir=/tmp/context --collect_only --speed_steps=3   # table and plot
 
 A quick check of the whole path at a tiny size (a minute on 2 cores):
 
-  python benchmarks/context.py --workdir=/tmp/context-tiny --lengths=256,1024 --budget_tokens=16384 \
+  python -m benchmarks.context --workdir=/tmp/context-tiny --lengths=256,1024 --budget_tokens=16384 \
       --overrides=model.d_model=32,model.num_layers=1,model.d_ff=64,eval.max_bases=2048 --out=/tmp/context-tiny.json
 
 Writes benchmarks/results/context_GENOME_VARIANT.json (--out) and a PNG beside it: held-out bits per
@@ -25,19 +25,18 @@ base against training context, step memory and tokens/s beside it.
 
 import json
 import os
-import sys
 
 from absl import app, flags
 import jax
 import ml_collections
 
+from benchmarks import common
+from genome_transformer.data import input_pipeline
+from genome_transformer.evaluation import heldout
+from genome_transformer.model import performer as model_lib
+from genome_transformer.release import export
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-from benchmarks import common  # pylint: disable=g-import-not-at-top
-from genome_transformer.data import input_pipeline  # pylint: disable=g-import-not-at-top
-from genome_transformer.evaluation import heldout  # pylint: disable=g-import-not-at-top
-from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
-from genome_transformer.release import export  # pylint: disable=g-import-not-at-top
 
 CONFIG_FILE = "configs/context.py"
 

@@ -29,17 +29,15 @@ the rows say what the chunking costs in time and saves in compiled memory.
 Model: D=256, 3 layers, 4 heads, d_ff=1024, sqr (M = d = 64), float32, batch 1, random weights
 (speed does not depend on them).
 
-  python benchmarks/inference.py           # contexts 2^10 .. 2^20, scoring 1 Mb (~5 min on 2 CPU cores)
-  python benchmarks/inference.py --quick   # contexts up to 2^16, scoring 128 kb (~1-2 min)
+  python -m benchmarks.inference           # contexts 2^10 .. 2^20, scoring 1 Mb (~5 min on 2 CPU cores)
+  python -m benchmarks.inference --quick   # contexts up to 2^16, scoring 128 kb (~1-2 min)
 Writes benchmarks/results/inference.json and .png.
 """
 
 import functools
-import gzip
 import json
 import os
 import statistics
-import sys
 import time
 
 from absl import app, flags
@@ -47,11 +45,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks import common  # pylint: disable=g-import-not-at-top
-from genome_transformer.genomics import tokenizer  # pylint: disable=g-import-not-at-top
-from genome_transformer.model import inference, recurrence  # pylint: disable=g-import-not-at-top
-from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
+from benchmarks import common
+from genome_transformer.genomics import tokenizer
+from genome_transformer.model import inference, recurrence
+from genome_transformer.model import performer as model_lib
 
 _QUICK = flags.DEFINE_bool("quick", False, "Contexts up to 2^16 and 128 kb of scoring.")
 _MAX_LOG2 = flags.DEFINE_integer("max_log2_context", 20, "Longest context, log2 (--quick: 16).")
@@ -77,16 +74,6 @@ _OUT = flags.DEFINE_string("out", "benchmarks/results/inference.json", "JSON pat
 _PLOT_ONLY = flags.DEFINE_bool("plot_only", False, "Redraw the PNG from an existing --out JSON; run nothing.")
 
 DIMS = dict(d_model=256, num_layers=3, num_heads=4, d_ff=1024)
-GENOME = common.ECOLI_FASTA
-
-
-def genome_tokens(n: int) -> np.ndarray:
-  """The first n bases of E. coli K-12 MG1655 (4.6 Mb), as token ids."""
-  with gzip.open(GENOME, "rb") as f:
-    seq = b"".join(line.strip() for line in f if not line.startswith(b">"))
-  if len(seq) < n:
-    raise ValueError(f"{GENOME} has {len(seq)} bases; asked for {n}.")
-  return tokenizer.encode(seq[:n], source=GENOME, record="MG1655").astype(np.int32)
 
 
 @functools.partial(jax.jit, static_argnums=(0,), donate_argnums=(2,))
@@ -388,7 +375,7 @@ def main(argv):
   if contexts[0] % _PREFILL_CHUNK.value:
     raise ValueError(f"--prefill_chunk={_PREFILL_CHUNK.value} must divide the contexts (from 1024).")
   windows = [int(w) for w in _SOFTMAX_SCORE_WINDOWS.value]
-  tokens_L = genome_tokens(max(contexts[-1], score_bases, *windows))
+  tokens_L = common.genome_tokens(max(contexts[-1], score_bases, *windows))
   print(
     f"device {jax.devices()[0].platform}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}); "
     f"model {DIMS}, sqr, float32, batch 1; per-token time: median of {_REPEATS.value} scans of "

@@ -1,13 +1,13 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """Plots training and held-out bits per base against tokens seen, one panel per training genome.
 
-  python benchmarks/learning_curves.py --run=bacteria4-slim=pretrained/bacteria4-slim \
+  python -m benchmarks.learning_curves --run=bacteria4-slim=pretrained/bacteria4-slim \
       --run=my-run=/path/to/workdir --out=/tmp/curves.png
 
 pretrained/learning_curves.png: every release but the 16k match model, beside the softmax models trained
 with the same configs (all bundled, so the figure rebuilds from a clone):
 
-  python benchmarks/learning_curves.py \
+  python -m benchmarks.learning_curves \
       --run=bacteria4-slim=pretrained/bacteria4-slim \
       --run=bacteria4-slim-conv=pretrained/bacteria4-slim-conv \
       --run=bacteria4-slim-gpu=pretrained/bacteria4-slim-gpu \
@@ -29,16 +29,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 from absl import app, flags
 import numpy as np
 
+from benchmarks import common
 from genome_transformer.release import export
 from genome_transformer.training import metrics_writer
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks import common  # pylint: disable=g-import-not-at-top
 
 _RUNS = flags.DEFINE_multi_string("run", [], "LABEL=WORKDIR (repeatable).")
 _OUT = flags.DEFINE_string("out", "pretrained/learning_curves.png", "PNG output path.")

@@ -1,7 +1,7 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """Training-loader throughput (tokens/s) on a shipped genome, at realistic window/batch sizes.
 
-  python benchmarks/loader_throughput.py [--genome=builtin:bacteria4] [--data_dir=DIR]
+  python -m benchmarks.loader_throughput [--genome=builtin:bacteria4] [--data_dir=DIR]
 
 Prepares the shards once per setting (reused afterwards; the build time is printed), then times
 `input_pipeline.make_train_iterator` batches after a warm-up. Compare the tokens/s with the
@@ -17,7 +17,7 @@ import time
 from absl import app, flags
 
 from genome_transformer.data import dataset, input_pipeline
-from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
+from genome_transformer.genomics import files
 
 _GENOME = flags.DEFINE_string("genome", "builtin:bacteria4", "Genome spec.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data dir (default: a temp dir).")

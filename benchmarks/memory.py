@@ -9,10 +9,10 @@ compiles and then runs the step once: its peak during the step (the peak is rese
 minus its RSS before the step, only where the compiled estimate is small enough to run on this
 machine in reasonable time.
 
-  python benchmarks/memory.py                 # L = 2^10 .. 2^20 (step 2^2); RSS up to 2^18 for the
+  python -m benchmarks.memory                 # L = 2^10 .. 2^20 (step 2^2); RSS up to 2^18 for the
                                               # chunked methods, 2^14 for the others (~20 min, 2 cores)
-  python benchmarks/memory.py --log2_step=1   # every power of two
-  python benchmarks/memory.py --methods=slim,slim_local --min_log2_len=12 --out=/tmp/memory_local.json
+  python -m benchmarks.memory --log2_step=1   # every power of two
+  python -m benchmarks.memory --methods=slim,slim_local --min_log2_len=12 --out=/tmp/memory_local.json
 Writes benchmarks/results/memory.json and memory.png.
 """
 
@@ -27,8 +27,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks import common  # pylint: disable=g-import-not-at-top
+from benchmarks import common
 
 _MIN = flags.DEFINE_integer("min_log2_len", 10, "Shortest L, log2.")
 _MAX = flags.DEFINE_integer("max_log2_len", 20, "Longest L, log2.")

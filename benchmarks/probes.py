@@ -15,7 +15,7 @@ genome_transformer/evaluation/probes.py:
               (lowercase) bases, or (--region_mask=kmer24, the default, since the offline chrX has no
               soft-masking) bases inside a 24-mer that occurs twice in the test bases and the train split
 
-  python benchmarks/probes.py --models=slim=bacteria4-slim,long=/tmp/context/bacteria4-faithful-L16384-T16777216 \
+  python -m benchmarks.probes --models=slim=bacteria4-slim,long=/tmp/context/bacteria4-faithful-L16384-T16777216 \
       --contexts=0,16384,131072 --out=benchmarks/results/probes_bacteria.json
 
 --contexts: 0 is each model's own training window; a model is scored at every listed context (windows
@@ -24,7 +24,6 @@ Markov model has no context limit: its recall and adaptation windows are the lon
 """
 
 import os
-import sys
 import time
 
 from absl import app, flags
@@ -32,15 +31,15 @@ import jax
 import ml_collections
 import numpy as np
 
+from benchmarks import common
+from genome_transformer.data import input_pipeline
+from genome_transformer.evaluation import probes
+from genome_transformer.genomics import genomes
+from genome_transformer.model import performer as model_lib
+from genome_transformer.release import export
+from genome_transformer.training import export_reader
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-from benchmarks import common  # pylint: disable=g-import-not-at-top
-from genome_transformer.data import input_pipeline  # pylint: disable=g-import-not-at-top
-from genome_transformer.evaluation import probes  # pylint: disable=g-import-not-at-top
-from genome_transformer.genomics import genomes  # pylint: disable=g-import-not-at-top
-from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
-from genome_transformer.release import export  # pylint: disable=g-import-not-at-top
-from genome_transformer.training import export_reader  # pylint: disable=g-import-not-at-top
 
 PROBES = ("recall", "adaptation", "regions")
 

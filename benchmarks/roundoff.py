@@ -16,13 +16,11 @@ untrained 1-layer model:
 each as ||g - g64|| / ||g64|| over all parameters (global) and the worst single parameter
 array, where g64 is loss_and_grad entirely in float64. Prints a table and writes JSON.
 
-  python benchmarks/roundoff.py                       # L = 2^10 .. 2^20, about 10 min on 2 cores
-  python benchmarks/roundoff.py --max_log2_len=14     # quick
+  python -m benchmarks.roundoff                       # L = 2^10 .. 2^20, about 10 min on 2 cores
+  python -m benchmarks.roundoff --max_log2_len=14     # quick
 """
 
-import gzip
 import os
-import sys
 import time
 
 from absl import app, flags
@@ -31,10 +29,8 @@ import jax
 jax.config.update("jax_enable_x64", True)  # The reference and the remedy need float64.
 
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-import ml_collections  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import common  # pylint: disable=g-import-not-at-top
 from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
@@ -51,20 +47,7 @@ _FEATURES = flags.DEFINE_string("feature_map", "sqr", "phi.")
 _SKIP_SCAN = flags.DEFINE_bool("skip_scan", False, "Skip the checkpointed-scan float32 floor.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/roundoff.json", "JSON output path.")
 
-GENOME = common.ECOLI_FASTA
 THRESHOLD = 1e-3
-
-
-def read_bases(n: int) -> np.ndarray:
-  """First n bases of the shipped E. coli chromosome as ids A=0 C=1 G=2 T=3 (others N=4)."""
-  with gzip.open(GENOME, "rt") as f:
-    seq = "".join(line.strip() for line in f if not line.startswith(">"))
-  if len(seq) < n:
-    raise ValueError(f"{GENOME} has {len(seq)} bases; {n} requested.")
-  table = np.full(256, 4, np.int32)
-  for i, base in enumerate("ACGT"):
-    table[ord(base)] = table[ord(base.lower())] = i
-  return table[np.frombuffer(seq[:n].encode(), np.uint8)]
 
 
 def relative_errors(grads, reference):
@@ -79,24 +62,11 @@ def relative_errors(grads, reference):
 
 def main(argv):
   del argv
-  config = ml_collections.ConfigDict(
-    dict(
-      vocab_size=8,
-      d_model=_D.value,
-      num_layers=_LAYERS.value,
-      num_heads=_HEADS.value,
-      d_ff=2 * _D.value,
-      attention="linear",
-      feature_map=_FEATURES.value,
-      num_feature_blocks=1,
-      on_gptln=True,
-    )
-  )
+  config = common.model_config("linear", _D.value, _LAYERS.value, _HEADS.value, 2 * _D.value, _FEATURES.value)
   model = model_lib.SLiMPerformer(config)
   lengths = [2**k for k in range(_MIN.value, _MAX.value + 1, _STEP.value)]
-  bases = read_bases(max(lengths))
-  params32 = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8), jnp.int32))["params"]
-  params32 = jax.tree.map(lambda p: p.astype(jnp.float32), params32)
+  bases = common.genome_tokens(max(lengths))
+  params32 = jax.tree.map(lambda p: p.astype(jnp.float32), common.init_params(model))
   params64 = jax.tree.map(lambda p: p.astype(jnp.float64), params32)
   chunk = _CHUNK.value
   rng = jax.random.PRNGKey(1) if _FEATURES.value == "favor+" else None

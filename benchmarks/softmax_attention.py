@@ -9,23 +9,20 @@ L = 1024, D = 128 split into 2 to 16 heads). Timed steps are taken in turns (one
 again), so load from other processes falls on both alike; the table gives the median seconds, the
 ratio, and the largest difference of the gradients relative to their largest entry.
 
-  python benchmarks/softmax_attention.py                 # heads 2, 4, 8, 16 (~2 min on 2 CPU cores)
-  python benchmarks/softmax_attention.py --heads=16 --steps=3
+  python -m benchmarks.softmax_attention                 # heads 2, 4, 8, 16 (~2 min on 2 CPU cores)
+  python -m benchmarks.softmax_attention --heads=16 --steps=3
 Writes benchmarks/results/softmax_attention.json.
 """
 
-import os
 import statistics
-import sys
 import time
 
 from absl import app, flags
 import jax
 import jax.numpy as jnp
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks import common  # pylint: disable=g-import-not-at-top
-from genome_transformer.model import attention  # pylint: disable=g-import-not-at-top
+from benchmarks import common
+from genome_transformer.model import attention
 
 _HEADS = flags.DEFINE_list("heads", ["2", "4", "8", "16"], "Head counts; each head has d = width / heads.")
 _WIDTH = flags.DEFINE_integer("width", 128, "Model width D (configs/ablation.py's).")

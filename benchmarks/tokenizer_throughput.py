@@ -1,7 +1,7 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """Tokenizer and FASTA-validation throughput; extrapolates to a 3 Gb (human-sized) genome.
 
-  python benchmarks/tokenizer_throughput.py [--megabases=200] [--fasta_megabases=50]
+  python -m benchmarks.tokenizer_throughput [--megabases=200] [--fasta_megabases=50]
 
 Encodes a random soft-masked ACGTN sequence (str input, as pyfaidx returns it), with and
 without the soft mask, reverse-complements and decodes it, and validates a written FASTA file
@@ -19,7 +19,7 @@ import numpy as np
 
 from genome_transformer.genomics import (
   fasta,
-  files,  # pylint: disable=g-import-not-at-top
+  files,
   tokenizer,
 )
 

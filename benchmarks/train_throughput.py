@@ -22,23 +22,21 @@ Methods that need more than --max_gib (autodiff and softmax at long L) or a step
 --max_step_s (softmax at enwik8) are skipped or timed once; the table says which.
 All batch 1, sqr feature map (M = d = 64), float32.
 
-  python benchmarks/train_throughput.py            # everything (~15 min on 2 CPU cores)
-  python benchmarks/train_throughput.py --quick    # PTB-like at C=256 and small at 4k, 16k (~2 min)
+  python -m benchmarks.train_throughput            # everything (~15 min on 2 CPU cores)
+  python -m benchmarks.train_throughput --quick    # PTB-like at C=256 and small at 4k, 16k (~2 min)
 Writes benchmarks/results/train_throughput.json and .png; prints a table and the ratios.
 """
 
 import json
 import os
 import statistics
-import sys
 import time
 
 from absl import app, flags
 import jax
 import optax
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks import common  # pylint: disable=g-import-not-at-top
+from benchmarks import common
 
 _QUICK = flags.DEFINE_bool("quick", False, "A few-minute subset.")
 _SETTINGS = flags.DEFINE_list("settings", [], "Run only these settings (ptb, enwik8, small); default all.")
@@ -78,16 +76,15 @@ def settings(quick: bool):
 def prepare(method: str, length: int, dims: dict, chunk_size: int) -> dict:
   """Compiles one point and runs its warm-up step: a row, and the point's live state under "_run"."""
   model = common.make_model(method, **dims)
-  params = common.init_params(model)
   tx = optax.adamw(1e-4)
-  state = (params, tx.init(params))
+  state = common.train_state(model, tx)
   tokens_BL = jax.random.randint(jax.random.PRNGKey(1), (1, length), 0, 4)
-  step = common.make_train_step(common.loss_and_grad_fn(method, model, chunk_size), tx)
+  step = common.make_train_step(model, tx, common.loss_and_grad_fn(method, model, chunk_size))
   row = dict(
     method=method,
     length=length,
     chunk_size=chunk_size if method in common.CHUNKED else None,
-    num_params=common.num_params(params),
+    num_params=common.num_params(state.params),
     tokens_per_s=None,
     step_s=None,
     step_times_s=[],
@@ -100,10 +97,10 @@ def prepare(method: str, length: int, dims: dict, chunk_size: int) -> dict:
     row["note"] = f"not run: needs {row['compiled_bytes']['total'] / 2**30:.1f} GiB > {_MAX_GIB.value:g}"
     return row
   start = time.perf_counter()
-  state, loss = compiled(state, tokens_BL)
-  jax.block_until_ready((state, loss))
+  state, metrics = compiled(state, tokens_BL)
+  jax.block_until_ready(state)
   row["warmup_s"] = time.perf_counter() - start
-  row["loss"] = float(loss)
+  row["loss"] = float(metrics["loss"])
   if row["warmup_s"] > _MAX_STEP_S.value:
     row["step_times_s"] = [row["warmup_s"]]
     row["note"] = f"timed once: a step takes {row['warmup_s']:.0f} s > {_MAX_STEP_S.value:g}"
@@ -124,8 +121,8 @@ def time_round_robin(rows) -> None:
         continue
       compiled, state, tokens_BL = r["_run"]
       start = time.perf_counter()
-      state, loss = compiled(state, tokens_BL)
-      jax.block_until_ready((state, loss))
+      state, _ = compiled(state, tokens_BL)
+      jax.block_until_ready(state)
       r["step_times_s"].append(time.perf_counter() - start)
       r["_run"][1] = state
   for r in rows:

@@ -87,8 +87,10 @@ def make_loss_and_grad(model: model_lib.SLiMPerformer, config: ml_collections.Co
   return plain
 
 
-def make_train_step(model, tx, config) -> Callable:
-  loss_and_grad = make_loss_and_grad(model, config)
+def make_train_step(model, tx, config, loss_and_grad: Callable | None = None) -> Callable:
+  """(state, tokens_BL, base_rng) -> (state, metrics); `loss_and_grad` (params, tokens_BL, rng) -> (loss, grads)
+  defaults to the config's (make_loss_and_grad); benchmarks pass other methods to time them alike."""
+  loss_and_grad = loss_and_grad or make_loss_and_grad(model, config)
 
   def train_step(state: TrainState, tokens_BL: jax.Array, base_rng: jax.Array):
     # FAVOR+ features are redrawn each step from the step number, so a resumed run draws the same ones.
@@ -109,8 +111,9 @@ def make_train_step(model, tx, config) -> Callable:
   return train_step
 
 
-def init_params(model, config, rng):
-  dummy_BL = jnp.zeros((1, min(config.data.window_length, 16)), jnp.int32)
+def init_params(model, rng, dummy_length: int = 16):
+  """The model's parameters from rng (parameter shapes do not depend on the dummy input's length)."""
+  dummy_BL = jnp.zeros((1, dummy_length), jnp.int32)
   return model.init({"params": rng, "features": rng}, dummy_BL)["params"]
 
 
@@ -119,22 +122,33 @@ def host_memory_bytes_per_device() -> int:
   return total // max(jax.local_device_count(), 1)
 
 
+def compiled_memory(compiled) -> dict[str, int] | None:
+  """XLA's account of a compiled function's peak bytes per device (total = temporaries + arguments +
+  outputs - what outputs alias from donated arguments), or None where the backend gives none."""
+  analysis = compiled.memory_analysis()
+  if analysis is None:
+    return None
+  memory = dict(
+    temp=int(analysis.temp_size_in_bytes),
+    argument=int(analysis.argument_size_in_bytes),
+    output=int(analysis.output_size_in_bytes),
+    alias=int(analysis.alias_size_in_bytes),
+  )
+  memory["total"] = memory["temp"] + memory["argument"] + memory["output"] - memory["alias"]
+  return memory
+
+
 def check_memory(compiled, *, what: str, available_bytes: int | None = None) -> int:
   """Logs the compiled step's memory per device; refuses a step that cannot fit.
 
   `available_bytes` per device defaults to the device's own limit, or on a CPU this host's memory
   shared by its devices.
   """
-  analysis = compiled.memory_analysis()
-  if analysis is None:
+  memory = compiled_memory(compiled)
+  if memory is None:
     logging.warning("%s: XLA gives no memory analysis on this backend; not checked.", what)
     return 0
-  needed = (
-    analysis.temp_size_in_bytes
-    + analysis.argument_size_in_bytes
-    + analysis.output_size_in_bytes
-    - analysis.alias_size_in_bytes
-  )
+  needed = memory["total"]
   limit = available_bytes
   if limit is None:
     stats = jax.local_devices()[0].memory_stats() or {}
@@ -143,10 +157,10 @@ def check_memory(compiled, *, what: str, available_bytes: int | None = None) -> 
     "%s needs %.1f MiB per device (temp %.1f, arguments %.1f, output %.1f, aliased %.1f); %.1f MiB available.",
     what,
     needed / 2**20,
-    analysis.temp_size_in_bytes / 2**20,
-    analysis.argument_size_in_bytes / 2**20,
-    analysis.output_size_in_bytes / 2**20,
-    analysis.alias_size_in_bytes / 2**20,
+    memory["temp"] / 2**20,
+    memory["argument"] / 2**20,
+    memory["output"] / 2**20,
+    memory["alias"] / 2**20,
     limit / 2**20,
   )
   if needed > limit:
@@ -301,7 +315,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
   init_rng, step_rng, eval_rng = jax.random.split(base_rng, 3)
 
   def init_state(rng):
-    params = init_params(model, config, rng)
+    params = init_params(model, rng, min(config.data.window_length, 16))
     return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
 
   abstract_state = jax.eval_shape(init_state, init_rng)

@@ -8,6 +8,7 @@ raises `ConfigError` with one line that names the offending field and says what 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 
@@ -128,20 +129,55 @@ def parent_config(config_file: str, parent: str, *args) -> ml_collections.Config
   return config
 
 
-# Model sections written before a field existed (bundled exports, old checkpoints, small test configs)
-# lack it; they read it at its default, which base_config alone defines.
 _MODEL_DEFAULTS = base_config().model
 
 
-def model_option(model_config: ml_collections.ConfigDict, name: str):
-  """model_config.<name>, or base_config's default where the section predates the field."""
-  return model_config.get(name, _MODEL_DEFAULTS[name])
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  """The model section as the model reads it: every field present, typed, frozen and hashable (so a model is
+  a static argument of jax.jit). Fields and defaults are base_config's (documented there); model sections
+  written before a field existed (bundled exports, old checkpoints) read it at that default."""
+
+  vocab_size: int = _MODEL_DEFAULTS.vocab_size
+  d_model: int = _MODEL_DEFAULTS.d_model
+  num_layers: int = _MODEL_DEFAULTS.num_layers
+  num_heads: int = _MODEL_DEFAULTS.num_heads
+  d_ff: int = _MODEL_DEFAULTS.d_ff
+  attention: str = _MODEL_DEFAULTS.attention
+  feature_map: str = _MODEL_DEFAULTS.feature_map
+  num_feature_blocks: int = _MODEL_DEFAULTS.num_feature_blocks
+  on_gptln: bool = _MODEL_DEFAULTS.on_gptln
+  conv_width: int = _MODEL_DEFAULTS.conv_width
+  window_heads: int = _MODEL_DEFAULTS.window_heads
+  window_size: int = _MODEL_DEFAULTS.window_size
+  hedgehog_floor: float = _MODEL_DEFAULTS.hedgehog_floor
+  qk_head_dim: int = _MODEL_DEFAULTS.qk_head_dim
+  positions: str = _MODEL_DEFAULTS.positions
+  match_order: int = _MODEL_DEFAULTS.match_order
+  phase_period: int = _MODEL_DEFAULTS.phase_period
+  phase_split_state: bool = _MODEL_DEFAULTS.phase_split_state
+  recency_slots: int = _MODEL_DEFAULTS.recency_slots
+  recency_block: int = _MODEL_DEFAULTS.recency_block
+
+  @classmethod
+  def of(cls, section) -> ModelConfig:
+    """A ModelConfig from a model section (ConfigDict, FrozenConfigDict, dict or ModelConfig)."""
+    if isinstance(section, cls):
+      return section
+    values = dict(section.items())
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+      raise ConfigError(f"config.model.{unknown[0]}: not a model field (genome_transformer/config_lib.py lists them).")
+    return cls(**values)
+
+  def to_dict(self) -> dict:
+    return dataclasses.asdict(self)
 
 
-def token_embedding_width(model_config: ml_collections.ConfigDict) -> int:
+def token_embedding_width(model_config: ModelConfig) -> int:
   """The token embedding's share of D: what the sinusoid block (D/2) and the phase pair (2) leave."""
-  sinusoid = model_option(model_config, "positions") == "sinusoid"
-  phase = 2 if model_option(model_config, "phase_period") else 0
+  sinusoid = model_config.positions == "sinusoid"
+  phase = 2 if model_config.phase_period else 0
   return (model_config.d_model // 2 if sinusoid else model_config.d_model) - phase
 
 
@@ -151,13 +187,13 @@ def _fail(field: str, value, why: str):
 
 def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, process_count: int = 1) -> None:
   """Raises ConfigError naming the first field that cannot work."""
-  m, d, t, e = config.model, config.data, config.train, config.eval
+  m, d, t, e = ModelConfig.of(config.model), config.data, config.train, config.eval
   init_from = config.get("init_from", "")
   if not isinstance(init_from, str) or init_from != init_from.strip():
     _fail("init_from", init_from, '"" (from scratch), an export directory or a release name, without spaces around')
   for field in ("d_model", "num_layers", "num_heads", "d_ff", "num_feature_blocks", "vocab_size"):
-    if int(m[field]) < 1:
-      _fail(f"model.{field}", m[field], "must be a positive integer")
+    if int(getattr(m, field)) < 1:
+      _fail(f"model.{field}", getattr(m, field), "must be a positive integer")
   if m.d_model % m.num_heads:
     _fail("model.d_model", m.d_model, f"must be divisible by model.num_heads={m.num_heads} (head size d = D/H)")
   if m.d_model % 4:
@@ -167,8 +203,8 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
   if m.feature_map not in FEATURE_MAPS:
     _fail("model.feature_map", m.feature_map, f"must be one of {FEATURE_MAPS}")
   for field in ("conv_width", "window_heads", "window_size", "qk_head_dim"):
-    if int(m[field]) < 0:
-      _fail(f"model.{field}", m[field], "must be >= 0 (0 turns it off)")
+    if int(getattr(m, field)) < 0:
+      _fail(f"model.{field}", getattr(m, field), "must be >= 0 (0 turns it off)")
   if not 0.0 <= m.hedgehog_floor < 1.0:
     _fail("model.hedgehog_floor", m.hedgehog_floor, "must lie in [0, 1) (0 is the published Hedgehog map)")
   if m.hedgehog_floor and m.feature_map != "hedgehog":
@@ -177,14 +213,14 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
     )
   if not 0 <= m.match_order <= MAX_MATCH_ORDER:
     _fail("model.match_order", m.match_order, f"must lie in [0, {MAX_MATCH_ORDER}] (0 turns it off)")
-  period = int(model_option(m, "phase_period"))
+  period = int(m.phase_period)
   if period < 0 or period == 1:
     _fail("model.phase_period", period, "must be 0 (off) or a period of at least 2 bases (3: the codon frame)")
   if token_embedding_width(m) < 1:
     _fail("model.phase_period", period, f"leaves no token embedding at model.d_model={m.d_model}: widen the model")
-  if model_option(m, "phase_split_state") and not period:
+  if m.phase_split_state and not period:
     _fail("model.phase_split_state", True, "splits the state by model.phase_period: set the period (3: codons)")
-  slots, block = int(model_option(m, "recency_slots")), int(model_option(m, "recency_block"))
+  slots, block = int(m.recency_slots), int(m.recency_block)
   if block and not slots:
     _fail("model.recency_block", block, "is the block of model.recency_slots: set both, or neither")
   if slots:
@@ -214,7 +250,7 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
       _fail("model.qk_head_dim", m.qk_head_dim, "is for linear attention; set it to 0 with softmax")
     if m.feature_map in ("taylor", "hedgehog"):
       _fail("model.feature_map", m.feature_map, "is a linear-attention feature map; use sqr (unused) with softmax")
-    if model_option(m, "phase_split_state"):
+    if m.phase_split_state:
       _fail("model.phase_split_state", True, "is for linear attention; softmax weighs phases through q.k already")
     if slots:
       _fail("model.recency_slots", slots, "is for linear attention; softmax weighs distance through q.k already")

@@ -6,27 +6,19 @@ import functools
 import jax
 import ml_collections
 
+from genome_transformer import config_lib
+
 
 def make_config(**overrides) -> ml_collections.ConfigDict:
-  """A 2-layer, D=16 linear-attention model section; keyword arguments override fields."""
-  config = ml_collections.ConfigDict(
-    dict(
-      vocab_size=8,
-      d_model=16,
-      num_layers=2,
-      num_heads=2,
-      d_ff=32,
-      attention="linear",
-      feature_map="sqr",
-      num_feature_blocks=1,
-      on_gptln=True,
-    )
-  )
+  """A 2-layer, D=16 linear-attention model section (every other field at config_lib's default);
+  keyword arguments override fields."""
+  config = config_lib.base_config().model
+  config.update(dict(d_model=16, num_layers=2, num_heads=2, d_ff=32, attention="linear", feature_map="sqr"))
   config.update(overrides)
   return config
 
 
-# Issue 12's additions to the model, alone and together: convolution width 3, Taylor map on 4
+# The local-mixing additions to the model, alone and together: convolution width 3, Taylor map on 4
 # query/key dims, one window head of 4 positions, no sinusoids; the learned Hedgehog map beside the
 # window head and the convolution (it and Taylor are alternative maps, so "all" keeps Taylor). The codon
 # phase pair rides in "hedgehog" (beside the sinusoids) and "all" (without them) rather than in cases of its own;

@@ -21,7 +21,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 
 from genome_transformer import config_lib
 from genome_transformer.genomics.tokenizer import NUM_BASES, VOCAB_SIZE
@@ -80,9 +79,9 @@ def followers(tokens_BL: jax.Array, order: int) -> jax.Array:
   return jnp.zeros((batch, length), jnp.int32).at[rows_B1, order_BL[:, 1:]].set(value_BK)
 
 
-def model_inputs(model_config: ml_collections.ConfigDict, tokens_BL: jax.Array) -> jax.Array:
+def model_inputs(model_config: config_lib.ModelConfig, tokens_BL: jax.Array) -> jax.Array:
   """The ids the model reads: the tokens, with each position's match packed in when match_order > 0."""
-  order = config_lib.model_option(model_config, "match_order")
+  order = model_config.match_order
   if not order:
     return tokens_BL
   return pack(tokens_BL, followers(tokens_BL, order))

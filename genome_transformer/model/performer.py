@@ -56,7 +56,6 @@ from typing import Any, Optional, Sequence, Tuple
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import ml_collections
 
 from genome_transformer import config_lib
 from genome_transformer.model import attention, match
@@ -103,51 +102,51 @@ def _dense(features: int, fan_in: int, name: str) -> nn.Dense:
   return nn.Dense(features, kernel_init=_torch_uniform(fan_in), bias_init=_torch_uniform(fan_in), name=name)
 
 
-def head_dim(config: ml_collections.ConfigDict) -> int:
+def head_dim(config: config_lib.ModelConfig) -> int:
   """d: the value width per head."""
   return config.d_model // config.num_heads
 
 
-def qk_head_dim(config: ml_collections.ConfigDict) -> int:
+def qk_head_dim(config: config_lib.ModelConfig) -> int:
   """The query and key width per head: model.qk_head_dim, or d when it is 0."""
-  return config_lib.model_option(config, "qk_head_dim") or head_dim(config)
+  return config.qk_head_dim or head_dim(config)
 
 
-def linear_heads(config: ml_collections.ConfigDict) -> int:
+def linear_heads(config: config_lib.ModelConfig) -> int:
   """Heads that run causal linear attention; the first model.window_heads run windowed softmax."""
-  return config.num_heads - config_lib.model_option(config, "window_heads")
+  return config.num_heads - config.window_heads
 
 
-def num_features(config: ml_collections.ConfigDict) -> int:
+def num_features(config: config_lib.ModelConfig) -> int:
   """M, features per head of every layer's state (times the classes when the state is split by position)."""
   per_class = attention.num_features(config.feature_map, qk_head_dim(config), config.num_feature_blocks)
   return per_class * math.prod(period for _, period, _ in position_cycles(config))
 
 
-def position_cycles(config: ml_collections.ConfigDict) -> Tuple[Tuple[str, int, int], ...]:
+def position_cycles(config: config_lib.ModelConfig) -> Tuple[Tuple[str, int, int], ...]:
   """(parameter name, period P, block B) of each class the linear state is split by (attention.split_by_position)."""
   cycles = []
-  if config_lib.model_option(config, "phase_split_state"):
-    cycles.append(("phase_log_weights", int(config_lib.model_option(config, "phase_period")), 1))
-  if config_lib.model_option(config, "recency_slots"):
+  if config.phase_split_state:
+    cycles.append(("phase_log_weights", int(config.phase_period), 1))
+  if config.recency_slots:
     cycles.append(
       (
         "recency_log_weights",
-        config_lib.model_option(config, "recency_slots"),
-        config_lib.model_option(config, "recency_block"),
+        config.recency_slots,
+        config.recency_block,
       )
     )
   return tuple(cycles)
 
 
-def context_rows(config: ml_collections.ConfigDict) -> int:
+def context_rows(config: config_lib.ModelConfig) -> int:
   """R: how many rows of a layer's input before a position its convolution and window read."""
-  conv = max(config_lib.model_option(config, "conv_width") - 1, 0)
-  window = config_lib.model_option(config, "window_size") - 1 if config_lib.model_option(config, "window_heads") else 0
+  conv = max(config.conv_width - 1, 0)
+  window = config.window_size - 1 if config.window_heads else 0
   return conv + window
 
 
-def prefix_length(config: ml_collections.ConfigDict) -> int:
+def prefix_length(config: config_lib.ModelConfig) -> int:
   """T = s R: tokens before a chunk from which every layer's context rows can be recomputed.
 
   Layer i's input is exact from row i R of a run that starts with no context (each layer's
@@ -158,7 +157,7 @@ def prefix_length(config: ml_collections.ConfigDict) -> int:
 
 
 def init_states(
-  config: ml_collections.ConfigDict, batch_size: int, dtype=jnp.float32, activation_dtype=None
+  config: config_lib.ModelConfig, batch_size: int, dtype=jnp.float32, activation_dtype=None
 ) -> Tuple[LayerState, ...]:
   """Per-layer states for the start of a sequence: zero (S, z), and context rows that lie before it.
 
@@ -179,7 +178,7 @@ def init_states(
 
 
 def init_kv_cache(
-  config: ml_collections.ConfigDict, batch_size: int, max_length: int, dtype=jnp.float32
+  config: config_lib.ModelConfig, batch_size: int, max_length: int, dtype=jnp.float32
 ) -> Tuple[LayerState, ...]:
   """Per-layer states of a softmax model: empty key/value caches of `max_length` positions.
 
@@ -227,7 +226,7 @@ class Layer(nn.Module):
     (SLiMPerformer's rebuild mode); returns every row, so that the next layer gets its prefix.
   """
 
-  config: ml_collections.FrozenConfigDict
+  config: config_lib.ModelConfig
 
   @nn.compact
   def __call__(
@@ -243,7 +242,7 @@ class Layer(nn.Module):
     cfg = self.config
     batch, rows, width = x_BED.shape
     heads, dim, qk_dim = cfg.num_heads, head_dim(cfg), qk_head_dim(cfg)
-    window_heads = config_lib.model_option(cfg, "window_heads")
+    window_heads = cfg.window_heads
     out_rows = rows - num_context if state is not None and not states_at_end else rows
     ln_attention = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="ln_attention")
     ln_ffn = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="ln_ffn")
@@ -253,7 +252,7 @@ class Layer(nn.Module):
     q_BEF = _dense(heads * qk_dim, width, "query")(h_BED)
     k_BEF = _dense(heads * qk_dim, width, "key")(h_BED)
     v_BED = _dense(width, width, "value")(h_BED)
-    if config_lib.model_option(cfg, "conv_width"):
+    if cfg.conv_width:
       valid_1E1 = valid_E[None, :, None].astype(x_BED.dtype)
       taps = lambda name, features: self.param(name, _identity_taps, (cfg.conv_width, features))
       q_BEF = attention.causal_depthwise_conv(q_BEF * valid_1E1, taps("conv_query", heads * qk_dim))
@@ -317,7 +316,7 @@ class Layer(nn.Module):
   ):
     """Causal linear attention of the linear heads: (out for the returned rows, end state, start state)."""
     cfg = self.config
-    floor = config_lib.model_option(cfg, "hedgehog_floor")
+    floor = cfg.hedgehog_floor
     phi_q_BOHM = attention.feature_map(q_BOHd, cfg.feature_map, features_HdM, floor)
     # A row before the sequence start adds nothing to any state.
     phi_k_BEHM = attention.feature_map(k_BEHd, cfg.feature_map, features_HdM, floor) * valid_E[None, :, None, None]
@@ -395,12 +394,12 @@ def _cached_softmax(q_BCHd, k_BCHd, v_BCHd, state: LayerState, start) -> Tuple[j
 class SLiMPerformer(nn.Module):
   """The SLiM Performer language model; `config` is the model section of an experiment config."""
 
-  config: ml_collections.ConfigDict
+  config: config_lib.ModelConfig
 
   def __post_init__(self):
-    # A FrozenConfigDict is hashable, so the model can be a static argument of jax.jit.
-    if not isinstance(self.config, ml_collections.FrozenConfigDict):
-      object.__setattr__(self, "config", ml_collections.FrozenConfigDict(self.config))
+    # Typed, complete (an old export's missing fields at their defaults) and hashable: the model can be a
+    # static argument of jax.jit.
+    object.__setattr__(self, "config", config_lib.ModelConfig.of(self.config))
     super().__post_init__()
 
   init_states = staticmethod(init_states)
@@ -479,12 +478,12 @@ class SLiMPerformer(nn.Module):
   def _embed(self, ids_BL: jax.Array, positions_L: jax.Array) -> jax.Array:
     """Token embedding (plus the match's), concatenated with the phase pair and sinusoids of the positions."""
     cfg = self.config
-    sinusoid = config_lib.model_option(cfg, "positions") == "sinusoid"
-    period = int(config_lib.model_option(cfg, "phase_period"))
+    sinusoid = cfg.positions == "sinusoid"
+    period = int(cfg.phase_period)
     width = config_lib.token_embedding_width(cfg)
-    tokens_BL = match.tokens_of(ids_BL) if config_lib.model_option(cfg, "match_order") else ids_BL
+    tokens_BL = match.tokens_of(ids_BL) if cfg.match_order else ids_BL
     emb_BLE = nn.Embed(cfg.vocab_size, width, embedding_init=nn.initializers.normal(1.0), name="embed")(tokens_BL)
-    if config_lib.model_option(cfg, "match_order"):
+    if cfg.match_order:
       # Zero at init, so the model starts as the one without the match input.
       match_embed = nn.Embed(match.NUM_VALUES, width, embedding_init=nn.initializers.zeros, name="match_embed")
       emb_BLE = emb_BLE + match_embed(ids_BL // cfg.vocab_size)

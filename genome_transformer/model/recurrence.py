@@ -19,7 +19,6 @@ from typing import Any, Callable, NamedTuple, Optional, Tuple
 import jax
 import jax.numpy as jnp
 
-from genome_transformer import config_lib
 from genome_transformer.genomics.tokenizer import NUM_BASES, PAD_ID
 from genome_transformer.model import match
 from genome_transformer.model import performer as model_lib
@@ -161,7 +160,7 @@ def step(
   every step of a sequence. jit with `model` static.
   """
   variables, _ = as_variables(params)
-  order = config_lib.model_option(model.config, "match_order")
+  order = model.config.match_order
   ids_B = token_B
   if order:
     states, match_state = states
@@ -178,7 +177,7 @@ def with_match_state(model_config, states, tokens_BL: Optional[jax.Array] = None
 
   A model without it steps from `states` alone, which are returned as they are.
   """
-  order = config_lib.model_option(model_config, "match_order")
+  order = model_config.match_order
   if not order:
     return states
   if tokens_BL is None:

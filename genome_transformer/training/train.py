@@ -353,11 +353,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
       config.data.window_length,
     )
 
-    if (
-      uses_sublinear_step(config)
-      and config.model.feature_map == "hedgehog"
-      and not config_lib.model_option(config.model, "hedgehog_floor")
-    ):
+    if uses_sublinear_step(config) and config.model.feature_map == "hedgehog" and not config.model.hedgehog_floor:
       logging.warning(
         "model.feature_map='hedgehog' with model.hedgehog_floor=0 under the sub-linear step: a feature that "
         "falls far below the others is lost in the reverse pass's rebuilt states, and the gradient can go "

@@ -18,6 +18,7 @@ FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+", "taylor", "hedgehog")  # phi o
 ATTENTIONS = ("linear", "softmax")
 POSITIONS = ("sinusoid", "none")
 MAX_MATCH_ORDER = 12  # model.match_order: generation keeps a table of 4^m bytes per sequence (model/match.py).
+COMPUTE_DTYPES = ("float32", "bfloat16")  # train.compute_dtype.
 MATMUL_PRECISIONS = ("default", "high", "highest")  # jax.default_matmul_precision values (train.matmul_precision).
 
 
@@ -106,6 +107,9 @@ def base_config() -> ml_collections.ConfigDict:
   # "highest" by default: under TF32 the sub-linear gradients differ from autodiff's by up to 1.2% on an
   # H200, and a silent loss of the exactness this trainer promises is worse than a visible loss of speed.
   config.train.matmul_precision = "highest"
+  # The training step's activations: "float32", or "bfloat16" (GPU/TPU) with float32 parameters, optimizer state,
+  # gradient sums and carried (S, z) states, so the sub-linear step's subtraction stays in float32 (docs/speed.md).
+  config.train.compute_dtype = "float32"
 
   config.eval = ml_collections.ConfigDict()
   config.eval.max_bases = 65536  # Held-out bases scored per record and split (0 = the whole region).
@@ -299,6 +303,8 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
       t.matmul_precision,
       f"must be one of {MATMUL_PRECISIONS} (README, Training: when to choose which)",
     )
+  if t.compute_dtype not in COMPUTE_DTYPES:
+    _fail("train.compute_dtype", t.compute_dtype, f"must be one of {COMPUTE_DTYPES} (bfloat16 is for GPUs and TPUs)")
   if e.max_bases < 0:
     _fail("eval.max_bases", e.max_bases, "must be >= 0 (0 scores the whole held-out region)")
   if e.chunk_size < 1:

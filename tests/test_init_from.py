@@ -94,7 +94,9 @@ def test_run_at_a_longer_window_starts_from_the_export(exported, genome_cache_di
   # Not vacuous: the export is not what a fresh run of the same config would start from.
   config = _tiny_config(**{"data.window_length": LONGER_WINDOW, "data.stride": LONGER_WINDOW})
   model = model_lib.SLiMPerformer(config.model)
-  fresh = train.init_params(model, jax.random.split(jax.random.PRNGKey(config.seed), 3)[0], min(config.data.window_length, 16))
+  fresh = train.init_params(
+    model, jax.random.split(jax.random.PRNGKey(config.seed), 3)[0], min(config.data.window_length, 16)
+  )
   assert any(not np.array_equal(x, y) for x, y in zip(jax.tree.leaves(fresh), jax.tree.leaves(exported_params)))
 
   # The logged step-1 loss is the loss before the first update: the export's, on that batch.

@@ -169,14 +169,16 @@ def loss_and_grad(
 
     (chunk_loss, _), vjp_fn, start_states = jax.vjp(chunk, variables, end_states, has_aux=True)
     d_vars, d_start_states = vjp_fn((jnp.ones_like(chunk_loss), d_end_states))
-    grads = jax.tree.map(jnp.add, grads, d_vars)
+    grads = jax.tree.map(lambda g, d: g + d.astype(g.dtype), grads, d_vars)
     return (start_states, d_start_states, grads, loss + chunk_loss), None
 
   zeros_like = lambda tree: jax.tree.map(jnp.zeros_like, tree)
+  # Gradients add up over the chunks in at least float32, whatever the compute dtype.
+  grads0 = jax.tree.map(lambda v: jnp.zeros(v.shape, jnp.promote_types(v.dtype, jnp.float32)), variables)
   loss0 = jnp.zeros((), norm.dtype)
   (_, _, grads, loss), _ = jax.lax.scan(
     reverse_body,
-    (final_states, zeros_like(final_states), zeros_like(variables), loss0),
+    (final_states, zeros_like(final_states), grads0, loss0),
     chunks + (is_first,),
     reverse=True,
   )

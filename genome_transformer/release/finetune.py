@@ -161,7 +161,7 @@ def _export_model_config(config: ml_collections.ConfigDict) -> tuple[str, dict]:
   except export_reader.ExportError as error:
     raise config_lib.ConfigError(f"config.init_from={config.init_from!r}: {error}") from None
   defaults = config_lib.base_config().model
-  exported = {**defaults.to_dict(), **document["model_config"]}
+  exported = config_lib.ModelConfig.of(document["model_config"]).to_dict()
   for field, value in config.model.items():
     if value != defaults[field] and value != exported.get(field):
       raise config_lib.ConfigError(

@@ -83,6 +83,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from genome_transformer import config_lib
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import fasta, tokenizer
 from genome_transformer.model import generation, inference
@@ -311,7 +312,7 @@ class PretrainedModel:
     self.name = name or exported.path
     self.path = exported.path
     self.config: ml_collections.ConfigDict = exported.config
-    self.model_config: ml_collections.ConfigDict = exported.model_config
+    self.model_config: config_lib.ModelConfig = exported.model_config
     self.metadata: dict = exported.metadata
     self.tokenizer_spec: dict = exported.tokenizer_spec
     self.stored_dtype = exported.stored_dtype

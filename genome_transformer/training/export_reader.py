@@ -68,7 +68,7 @@ class Export:
 
   path: str
   params: Any  # Parameter tree of numpy arrays, in the compute dtype.
-  model_config: ml_collections.ConfigDict  # The model section; SLiMPerformer(model_config).
+  model_config: config_lib.ModelConfig  # The model section, every field present; SLiMPerformer(model_config).
   config: ml_collections.ConfigDict  # The whole training config, for reference.
   tokenizer_spec: dict
   metadata: dict
@@ -79,9 +79,9 @@ class Export:
 # Parameter shapes implied by a config.
 
 
-def abstract_params(model_config: ml_collections.ConfigDict | dict) -> Any:
+def abstract_params(model_config: config_lib.ModelConfig | ml_collections.ConfigDict | dict) -> Any:
   """The parameter tree (ShapeDtypeStructs) that `model_config` implies, computed without FLOPs."""
-  model = model_lib.SLiMPerformer(ml_collections.ConfigDict(dict(model_config)))
+  model = model_lib.SLiMPerformer(config_lib.ModelConfig.of(model_config))
   key = jax.random.PRNGKey(0)
   dummy_BL = jnp.zeros((1, 4), jnp.int32)
   return jax.eval_shape(lambda: model.init({"params": key, "features": key}, dummy_BL))["params"]
@@ -92,18 +92,24 @@ def _shapes_by_name(tree) -> dict[str, tuple[int, ...]]:
   return {"/".join(str(getattr(k, "key", k)) for k in path): tuple(leaf.shape) for path, leaf in flat}
 
 
+def _fields(model_config) -> dict:
+  return model_config.to_dict() if hasattr(model_config, "to_dict") else dict(model_config)
+
+
 def check_params_against_config(
-  params_tree: Any, model_config: ml_collections.ConfigDict | dict, where: str = "the parameters"
+  params_tree: Any,
+  model_config: config_lib.ModelConfig | ml_collections.ConfigDict | dict,
+  where: str = "the parameters",
 ) -> None:
   """Raises ParamsConfigMismatchError naming the first parameter whose name or shape disagrees."""
   try:
     expected = _shapes_by_name(abstract_params(model_config))
   except Exception as error:  # pylint: disable=broad-except
     raise ParamsConfigMismatchError(
-      f"{where}: the model config {dict(model_config)} does not build a model ({files_lib.error_summary(error)})."
+      f"{where}: the model config {_fields(model_config)} does not build a model ({files_lib.error_summary(error)})."
     ) from error
   stored = _shapes_by_name(params_tree)
-  config_text = ", ".join(f"{k}={v}" for k, v in sorted(dict(model_config).items()))
+  config_text = ", ".join(f"{k}={v}" for k, v in sorted(_fields(model_config).items()))
   for name in sorted(set(expected) | set(stored)):
     if name not in stored:
       raise ParamsConfigMismatchError(
@@ -215,7 +221,10 @@ def load_export(path: str, *, dtype: Any = jnp.float32, verify: bool = True) -> 
   document = read_export_json(path)
   if verify:
     verify_files(path, document)
-  model_config = ml_collections.ConfigDict(document["model_config"])
+  try:
+    model_config = config_lib.ModelConfig.of(document["model_config"])
+  except config_lib.ConfigError as error:
+    raise ExportError(f"Export {path}: {error}; it was written by a newer genome-transformer, or edited.") from None
   params_dir = path / PARAMS_DIR
   checkpointer = ocp.PyTreeCheckpointer()
   try:

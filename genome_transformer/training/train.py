@@ -75,14 +75,34 @@ def uses_sublinear_step(config: ml_collections.ConfigDict) -> bool:
   return config.model.attention == "linear" and config.train.chunk_size < config.data.window_length
 
 
+def _cast_floats(tree, dtype):
+  return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
+
+
 def make_loss_and_grad(model: model_lib.SLiMPerformer, config: ml_collections.ConfigDict) -> Callable:
-  """(params, tokens_BL, rng) -> (loss, grads): sub-linear when chunked, plain autodiff otherwise."""
+  """(params, tokens_BL, rng) -> (loss, grads): sub-linear when chunked, plain autodiff otherwise.
+
+  Under train.compute_dtype bfloat16 the step computes with a bfloat16 copy of the float32 parameters;
+  the carried states, the gradient sums, the loss and the returned gradients stay float32.
+  """
+  compute_dtype = jnp.dtype(config.train.get("compute_dtype", "float32"))
+  low_precision = compute_dtype != jnp.float32
   if uses_sublinear_step(config):
     chunk_size = config.train.chunk_size
-    return lambda params, tokens_BL, rng: sublinear.loss_and_grad(model, params, tokens_BL, chunk_size, rng)
+    if not low_precision:
+      return lambda params, tokens_BL, rng: sublinear.loss_and_grad(model, params, tokens_BL, chunk_size, rng)
+
+    def sublinear_low_precision(params, tokens_BL, rng):
+      compute_params = _cast_floats(params, compute_dtype)
+      loss, grads = sublinear.loss_and_grad(model, compute_params, tokens_BL, chunk_size, rng, jnp.float32)
+      return loss.astype(jnp.float32), _cast_floats(grads, jnp.float32)
+
+    return sublinear_low_precision
 
   def plain(params, tokens_BL, rng):
-    return jax.value_and_grad(lambda p: sublinear.full_loss(model, p, tokens_BL, rng))(params)
+    cast = (lambda p: _cast_floats(p, compute_dtype)) if low_precision else (lambda p: p)
+    loss_fn = lambda p: sublinear.full_loss(model, cast(p), tokens_BL, rng).astype(jnp.float32)
+    return jax.value_and_grad(loss_fn)(params)
 
   return plain
 

@@ -12,14 +12,15 @@ import genome_transformer
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(genome_transformer.__file__))
 
-# Lower layers never import higher ones. genomics is JAX-free; config_lib is a leaf that only
-# needs the tokenizer; the flat model modules are the model layer until they move to model/;
+# Lower layers never import higher ones. genomics is JAX-free; config_lib and variants are leaves that
+# only need the tokenizer; the flat model modules are the model layer until they move to model/;
 # evaluation sits below training because the trainer scores its held-out splits with it; cli (the
 # command-line convention, absl alone) sits below all, since the genome layer's fetch command uses it.
 LAYERS = {
   "cli": -1,
   "genomics": 0,
   "config_lib": 1,
+  "variants": 1,  # Model recipes for config files: config fields by name, nothing above.
   "data": 1,
   "model": 2,
   "attention": 2,

@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -160,6 +161,27 @@ def test_interrupted_then_resumed_equals_uninterrupted(task, tmp_path, monkeypat
   assert _without_timing(metrics_writer.read_metrics(str(interrupted))) == _without_timing(
     metrics_writer.read_metrics(str(reference))
   )
+
+
+def test_sigterm_saves_the_step_and_the_same_call_resumes_exactly(task, tmp_path, monkeypatch):
+  reference = tmp_path / "reference"
+  expected = finetune.finetune(_config(task), str(reference))
+
+  preempted = tmp_path / "preempted"
+  real_rows = finetune.rows_for_step
+
+  def sigterm_at_step_25(step, *args):
+    if step == 25:
+      os.kill(os.getpid(), signal.SIGTERM)  # The handler sets a flag; the loop saves step 26 and returns.
+    return real_rows(step, *args)
+
+  monkeypatch.setattr(finetune, "rows_for_step", sigterm_at_step_25)
+  assert finetune.finetune(_config(task), str(preempted)) == {}
+  assert sorted(os.listdir(preempted / "checkpoints")) == ["20", "26"]  # max_to_keep 2.
+  assert not (preempted / finetune.TEST_METRICS).exists()
+  monkeypatch.setattr(finetune, "rows_for_step", real_rows)
+  assert finetune.finetune(_config(task), str(preempted)) == expected
+  assert (preempted / finetune.TEST_PREDICTIONS).read_bytes() == (reference / finetune.TEST_PREDICTIONS).read_bytes()
 
 
 def _tiny_export(tmp_path) -> str:

@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import math
 import os
+import signal
 import time
 from typing import Any
 
@@ -42,7 +43,7 @@ from genome_transformer.genomics import files
 from genome_transformer.model import inference
 from genome_transformer.model import performer as model_lib
 from genome_transformer.release import export as export_lib
-from genome_transformer.training import checkpointing, export_reader, metrics_writer, train
+from genome_transformer.training import checkpointing, export_reader, metrics_writer, multihost, train
 
 MODES = ("probe", "full")
 POOLS = ("mean", "last")
@@ -467,10 +468,17 @@ def _export(out, state, config, export_config: dict, model_config, classes, chun
 
 
 def finetune(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  """Fine-tunes in `workdir`, resuming from its latest checkpoint; returns the test metrics ({} without test)."""
+  """Fine-tunes in `workdir`, resuming from its latest checkpoint; returns the test metrics ({} without test).
+
+  SIGTERM saves the step it arrives in and returns {} (no export, no test): the same call resumes there.
+  """
   validate(config)
-  with jax.default_matmul_precision(config.train.matmul_precision):
-    return _finetune(config, workdir)
+  previous_handler = signal.getsignal(signal.SIGTERM)
+  try:
+    with jax.default_matmul_precision(config.train.matmul_precision):
+      return _finetune(config, workdir)
+  finally:
+    signal.signal(signal.SIGTERM, previous_handler)
 
 
 def _task_description(config, classes, model_config, chunk_size, source) -> dict:
@@ -559,6 +567,8 @@ def _finetune(config: ml_collections.ConfigDict, workdir: str) -> dict:
       len(classes),
       len(splits["validation"]),
     )
+    preemption = multihost.Preemption()
+    preemption.install()
     window_start, window_steps = time.perf_counter(), 0
     for step in range(first_step, num_steps):
       if bool(state.stopped):
@@ -568,7 +578,8 @@ def _finetune(config: ml_collections.ConfigDict, workdir: str) -> dict:
       done, window_steps = step + 1, window_steps + 1
       log_now = done % config.train.log_every == 0 or done == num_steps
       eval_now = done % config.train.eval_every == 0 or done == num_steps
-      save_now = done % config.train.checkpoint_every == 0 or done == num_steps
+      preempted = preemption.should_stop(done)
+      save_now = done % config.train.checkpoint_every == 0 or done == num_steps or preempted
       if log_now or eval_now or save_now:
         train.check_finite(metrics, done, first_step, ckpt.directory)
       if log_now:
@@ -613,6 +624,9 @@ def _finetune(config: ml_collections.ConfigDict, workdir: str) -> dict:
         window_start = time.perf_counter()
       if save_now:
         ckpt.save(done, state, _NoIterator())
+      if preempted:
+        logging.warning("Stopped at step %d on SIGTERM; the same command resumes from here.", done)
+        return {}
       if bool(state.stopped):
         logging.info(
           "Early stopping at step %d: validation %s has not improved for %d evaluations.", done, metric_name, patience

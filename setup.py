@@ -20,6 +20,8 @@ INSTALL_REQUIRES = [
   "grain>=0.2.18",
   "tensorboardX>=2.6.5",
   "tqdm>=4.60",  # progress bars of downloads and of the pretrained-model command line
+  "rdata>=1.1.0",  # reads the R data files the labelled tasks come in (data/tasks), without R
+  "scikit-learn>=1.9",  # the k-mer + logistic regression baseline of the fine-tuning benchmark
 ]
 GCS_REQUIRES = ["gcsfs>=2026.10.1", "google-cloud-storage>=3.17.1"]
 

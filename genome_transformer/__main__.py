@@ -27,6 +27,7 @@ COMMANDS = {
   ),
   "prepare": ("genome_transformer.data.prepare", "Write a genome's training windows (TFDS shards).", False),
   "export": ("genome_transformer.release.export", "Export a training workdir for inference.", False),
+  "tasks": ("genome_transformer.data.tasks.tasks_cli", "Build labelled fine-tuning tasks (list | build NAME).", False),
   "score": ("genome_transformer.release.pretrained_cli", "Bits per base of each FASTA record.", True),
   "variants": ("genome_transformer.release.pretrained_cli", "Log-likelihood ratio of each variant.", True),
   "embed": ("genome_transformer.release.pretrained_cli", "Embeddings of FASTA records (.npz or .npy).", True),

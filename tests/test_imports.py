@@ -31,7 +31,7 @@ LAYERS = {
   "release": 5,
 }
 # python -m genome_transformer.<name>; __main__ is the `genome-transformer` dispatcher.
-ENTRY_POINTS = ("main", "pretrained", "fetch", "prepare", "export", "finetune", "__main__")
+ENTRY_POINTS = ("main", "pretrained", "fetch", "prepare", "export", "finetune", "tasks", "__main__")
 ENTRY_LAYER = 6
 
 

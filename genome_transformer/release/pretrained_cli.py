@@ -18,7 +18,8 @@ genomics/bed.py. Errors name the file, line and field.
 
 Outputs: --out's extension picks the format (`OUTPUTS`; a trailing .gz writes BGZF, which tabix
 indexes); an extension a command cannot write is refused before the model loads. Files are written
-to a temporary name and renamed into place ('-', the default, is stdout); progress goes to stderr
+to a temporary name and renamed into place ('-', the default, is stdout: TSV, or what --format names,
+e.g. `variants --out=- --format=vcf`); progress, warnings and logs go to stderr
 (tqdm, shown on a terminal). Each command's -h page lists its columns.
 
 Variants that cannot be scored (symbolic or missing alleles, non-bases, REF not matching the
@@ -61,7 +62,14 @@ flags.DEFINE_string("fasta", None, "FASTA file: plain, gzip or bgzip; '-' reads 
 flags.DEFINE_string(
   "out",
   "-",
-  "Output file, its format by its extension (-h of each command lists them; .gz: BGZF); '-' is stdout (TSV).",
+  "Output file, its format by its extension (-h of each command lists them; .gz: BGZF); '-' is stdout (TSV; --format picks another).",
+)
+flags.DEFINE_enum(
+  "format",
+  None,
+  ["tsv", "bedgraph", "vcf"],
+  "Format of --out: needed only to write something other than TSV to stdout (--out=-, e.g. --format=vcf); "
+  "a file's format is its extension, which --format must then agree with.",
 )
 flags.DEFINE_string("per_base", None, "Also write each base's log-probability: FILE.tsv or FILE.bedgraph (.gz: BGZF).")
 flags.DEFINE_string("variants", None, "VCF or TSV (chrom pos ref alt, 1-based): plain, gzip or bgzip; '-' reads stdin.")
@@ -126,10 +134,13 @@ def output_format(command: str, flag: str) -> str | None:
   if path is None or path == "":
     return None
   formats = OUTPUTS[(command, flag)]
+  chosen = FLAGS.format if flag == "out" else None
+  if chosen and chosen not in formats:
+    raise CommandLineError(f"--format={chosen}: `{command}` --out writes {' or '.join(formats)}.")
   if path == "-":
     if formats[0] in _BINARY:
       return None  # the command says what to pass instead
-    return formats[0]
+    return chosen or formats[0]
   expanded = os.path.abspath(os.path.expanduser(path))
   if os.path.isdir(expanded):
     raise CommandLineError(f"{expanded} is a directory; name the output file to write, e.g. {expanded}/out.tsv.")
@@ -147,6 +158,11 @@ def output_format(command: str, flag: str) -> str | None:
     raise CommandLineError(
       f"--{flag}={path}: cannot write {what}; `{command}` --{flag} writes {choices}, chosen by the extension "
       f"(e.g. --{flag}={example})."
+    )
+  if chosen and chosen != kind:
+    raise CommandLineError(
+      f"--format={chosen} and --{flag}={path} disagree: a file's format is its extension; drop --format, or "
+      f"pass --{flag}=- to write {chosen} to stdout."
     )
   return kind
 
@@ -531,7 +547,7 @@ HELP = {
   "score": cli.Command(
     usage="--model=NAME --fasta=FILE [--regions=BED] [flags]",
     summary="Bits per base of each FASTA record (or --regions region), and optionally every base's log-probability.",
-    flags=["model", "fasta", "regions", "out", "per_base", "context", *_COMPUTE],
+    flags=["model", "fasta", "regions", "out", "format", "per_base", "context", *_COMPUTE],
     notes=[
       "--out: .tsv (record, length, scored_bases, bits_per_base, log_likelihood_nats; a region's record is its "
       "BED name or chrom:start-end, 1-based) or .bedgraph (chrom, start, end, bits_per_base). --per_base: .tsv "
@@ -546,7 +562,7 @@ HELP = {
   "variants": cli.Command(
     usage="--model=NAME --fasta=REF --variants=FILE [flags]",
     summary="Log-likelihood ratio ln p(alt) - ln p(ref) of each variant against the reference FASTA.",
-    flags=["model", "fasta", "variants", "out", "both_strands", "window", "context", *_COMPUTE],
+    flags=["model", "fasta", "variants", "out", "format", "both_strands", "window", "context", *_COMPUTE],
     notes=[
       "--out: .tsv (chrom, pos, id, ref, alt, llr in nats: the strand mean with --both_strands, then llr_forward "
       f"and llr_reverse) or .vcf / .vcf.gz (BGZF): the input VCF's records with INFO {INFO_KEY} (with "
@@ -558,6 +574,7 @@ HELP = {
     examples=[
       "{prog} --model=bacteria --fasta=ref.fa --variants=vars.vcf --both_strands --out=llr.tsv",
       "{prog} --model=human --fasta=chrX.fa.gz --variants=calls.vcf.gz --out=scored.vcf.gz",
+      "{prog} --model=human --fasta=chrX.fa.gz --variants=calls.vcf.gz --out=- --format=vcf | bgzip > scored.vcf.gz",
     ],
   ),
   "embed": cli.Command(

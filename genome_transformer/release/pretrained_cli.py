@@ -41,13 +41,14 @@ import numpy as np
 import tqdm
 
 from genome_transformer import cli
+from genome_transformer.data import labelled
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import bed, fasta, textio, tokenizer, vcf
 from genome_transformer.release import export as export_lib
 from genome_transformer.release import pretrained
 from genome_transformer.training import checkpointing
 
-COMMANDS = ("score", "variants", "embed", "generate", "list")
+COMMANDS = ("score", "variants", "embed", "generate", "classify", "list", "cards")
 RECORDS_PER_CALL = 64  # Records scored per API call in `score` / `embed` (then grouped by length).
 BASES_PER_CALL = 1 << 22  # ... or fewer when they hold more bases than this.
 VARIANTS_PER_CALL = 256  # Variants per API call: the progress bar's step.
@@ -59,6 +60,12 @@ flags.DEFINE_string(
   "Release name or alias (`bacteria`, `human`: the recommended ones; `list` shows all) or export directory.",
 )
 flags.DEFINE_string("fasta", None, "FASTA file: plain, gzip or bgzip; '-' reads stdin.")
+flags.DEFINE_string(
+  "input",
+  None,
+  "Sequences to classify: FILE.tsv (a header naming `sequence`, optionally `id`; gzip too) or FILE.fa / .fasta / "
+  ".fna (plain, gzip or bgzip), told apart by the extension.",
+)
 flags.DEFINE_string(
   "out",
   "-",
@@ -124,6 +131,7 @@ OUTPUTS = {
   ("variants", "out"): (TSV, VCF),
   ("embed", "out"): (NPZ, NPY),
   ("generate", "out"): (FASTA,),
+  ("classify", "out"): (TSV,),
 }
 INFO_KEY = "GT_LLR"  # The VCF INFO key of the score; with --both_strands also _FWD and _REV.
 
@@ -467,6 +475,41 @@ def command_generate(model: pretrained.PretrainedModel) -> None:
       out.write(sequence[start : start + 60] + "\n")
 
 
+def _classify_input(path: str) -> tuple[list[str], list[np.ndarray]]:
+  """(ids, tokens) of --input: a TSV's `id` and `sequence` columns, or a FASTA's records."""
+  name = os.path.basename(path).lower()
+  stem = name[: name.rindex(".")] if textio.compression_suffix(name) else name
+  kind = _EXTENSIONS.get(os.path.splitext(stem)[1])
+  if kind == TSV:
+    table = labelled.read_labelled(path, labels=False)
+    return table.ids, table.tokens
+  if kind == FASTA:
+    with fasta.open_fasta(path) as fa:
+      return [r.name for r in fa.records], [fa.fetch(r.name) for r in fa.records]
+  raise CommandLineError(
+    f"--input={path}: cannot tell its format from the extension; name a .tsv (columns `sequence`, optionally "
+    "`id`) or a .fa / .fasta / .fna file (each also .gz)."
+  )
+
+
+def command_classify(model: pretrained.PretrainedModel) -> None:
+  path = _require("input", "classify")
+  classes = model.classes
+  ids, tokens = _classify_input(path)
+  probs_NK = []
+  with _progress(len(tokens), "seq", "classify") as bar:
+    for start in range(0, len(tokens), RECORDS_PER_CALL):
+      group = tokens[start : start + RECORDS_PER_CALL]
+      probs_NK.append(model.classify(group, chunk_size=FLAGS.chunk_size, batch_size=FLAGS.batch_size))
+      bar.update(len(group))
+  probs_NK = np.concatenate(probs_NK)
+  with atomic_output(FLAGS.out) as out:
+    out.write("\t".join(["id", "predicted", *(f"p_{c}" for c in classes)]) + "\n")
+    for row_id, probs_K in zip(ids, probs_NK):
+      cells = [f"{p:.6g}" for p in probs_K]
+      out.write("\t".join([row_id, classes[int(np.argmax(probs_K))], *cells]) + "\n")
+
+
 def _measured_on(meta: dict) -> str:
   """Which held-out bases the export's test_bits_per_base was measured on."""
   bases, per_record = meta.get("test_bases"), meta.get("heldout_max_bases_per_record")
@@ -534,9 +577,19 @@ def main(argv):
       if name == command:
         output_format(command, flag)  # an output it cannot write is refused before the model loads
     model = pretrained.load(_require("model", command))
-    {"score": command_score, "variants": command_variants, "embed": command_embed, "generate": command_generate}[
-      command
-    ](model)
+    if command == "classify" and not model.classes:
+      raise CommandLineError(
+        f"--model={FLAGS.model} has no classification head; classify needs a fine-tuned export "
+        "(python -m genome_transformer.finetune writes one to WORKDIR/export)."
+      )
+    commands = {
+      "score": command_score,
+      "variants": command_variants,
+      "embed": command_embed,
+      "generate": command_generate,
+      "classify": command_classify,
+    }
+    commands[command](model)
   except (tokenizer.GenomeInputError, export_lib.ExportError, OSError) as error:
     # OSError: an output that cannot be written (a directory, no space); its message names the path.
     sys.exit(f"Error: {error}")
@@ -592,6 +645,20 @@ HELP = {
     flags=["model", "prompt", "n", "temperature", "top_k", "seed", "out", "chunk_size"],
     examples=["{prog} --model=bacteria --prompt=ATGAAAGCA --n=200 --temperature=0.8 --top_k=3"],
   ),
+  "classify": cli.Command(
+    usage="--model=EXPORT --input=FILE.tsv|FILE.fa [--out=FILE.tsv] [flags]",
+    summary=(
+      "Class probabilities of each sequence from a fine-tuned export (python -m genome_transformer.finetune): "
+      "TSV with id, predicted (the most probable class) and p_CLASS for each class of the export's head."
+    ),
+    flags=["model", "input", "out", *_COMPUTE],
+    notes=[
+      "--input: a TSV whose header names `sequence` (and optionally `id`; the row's line number otherwise; other "
+      "columns, `label` included, are ignored) or a FASTA file (ids: the record names). A model without a "
+      "classification head (every bundled release) is refused.",
+    ],
+    examples=["{prog} --model=/tmp/ft/export --input=test.tsv --out=predictions.tsv"],
+  ),
   "list": cli.Command(
     usage="",
     summary=(
@@ -609,7 +676,9 @@ OVERVIEW = cli.Command(
     ("variants", "Log-likelihood ratio of each variant (TSV or VCF) against a reference FASTA."),
     ("embed", "Embeddings of FASTA records (.npz or .npy)."),
     ("generate", "Samples bases after a prompt."),
+    ("classify", "Class probabilities of sequences from a fine-tuned export."),
     ("list", "The bundled releases and the recommended one per genome."),
+    ("cards", "Writes (or --check: checks) each release's README.md card from its export.json."),
   ],
   notes=[
     "`{prog} COMMAND -h` lists a command's flags. Inputs: a path (plain, gzip or bgzip) or '-' for stdin; "

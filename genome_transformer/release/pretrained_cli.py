@@ -1,5 +1,5 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""Command line of the pretrained models: score, variants, embed, generate, list.
+"""Command line of the pretrained models: score, variants, embed, generate, classify, list, cards.
 
   python -m genome_transformer.pretrained score --model=NAME_OR_DIR --fasta=seqs.fa [--regions=r.bed]
       [--out=scores.tsv|.bedgraph] [--per_base=per_base.tsv|.bedgraph] [--context=0]
@@ -9,7 +9,9 @@
       [--regions=r.bed] [--pool=mean|last|none]
   python -m genome_transformer.pretrained generate --model=... --prompt=ACGT --n=100 [--temperature=1]
       [--top_k=4] [--seed=0] [--out=generated.fa]
+  python -m genome_transformer.pretrained classify --model=FINETUNED_EXPORT --input=seqs.tsv|seqs.fa [--out=p.tsv]
   python -m genome_transformer.pretrained list
+  python -m genome_transformer.pretrained cards [--check]   # the release cards, from a checkout
 
 Inputs: FASTA, VCF/TSV variants and BED regions from a path (plain, gzip or bgzip, told apart by
 their first bytes) or '-' for stdin (one of them). FASTA is validated and indexed by fasta.py (its
@@ -44,9 +46,9 @@ from genome_transformer import cli
 from genome_transformer.data import labelled
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import bed, fasta, textio, tokenizer, vcf
+from genome_transformer.release import cards, pretrained
 from genome_transformer.release import export as export_lib
-from genome_transformer.release import pretrained
-from genome_transformer.training import checkpointing
+from genome_transformer.training import checkpointing, export_reader
 
 COMMANDS = ("score", "variants", "embed", "generate", "classify", "list", "cards")
 RECORDS_PER_CALL = 64  # Records scored per API call in `score` / `embed` (then grouped by length).
@@ -104,6 +106,9 @@ flags.DEFINE_integer("top_k", None, "Sample among the k most likely bases (1..4)
 flags.DEFINE_integer("seed", 0, "Sampling seed.")
 flags.DEFINE_integer("chunk_size", None, "Recurrent chunk length (default: the model's eval.chunk_size).")
 flags.DEFINE_integer("batch_size", pretrained.DEFAULT_BATCH_SIZE, "Sequences per compiled call.")
+flags.DEFINE_bool(
+  "check", False, "`cards`: write nothing; exit 1 naming each card that differs from what the code renders."
+)
 
 
 class CommandLineError(tokenizer.GenomeInputError):
@@ -510,16 +515,6 @@ def command_classify(model: pretrained.PretrainedModel) -> None:
       out.write("\t".join([row_id, classes[int(np.argmax(probs_K))], *cells]) + "\n")
 
 
-def _measured_on(meta: dict) -> str:
-  """Which held-out bases the export's test_bits_per_base was measured on."""
-  bases, per_record = meta.get("test_bases"), meta.get("heldout_max_bases_per_record")
-  if bases is None or meta.get("test_bits_per_base") is None:
-    return "-"
-  if not per_record:
-    return f"whole test split ({bases:,} scored bases)"
-  return f"test split's first {per_record:,} bases per record"
-
-
 def release_table(names: list[str]) -> list[list[str]]:
   """`list`'s rows, a header first: one row per release, from its export.json."""
   aliases = {release: alias for alias, release in pretrained.RECOMMENDED.items()}
@@ -535,7 +530,7 @@ def release_table(names: list[str]) -> list[list[str]]:
         f"{config.get('data', {}).get('window_length', '?')}",
         f"{meta.get('num_params', 0):,}",
         "NA" if held is None else f"{held:.4f}",
-        _measured_on(meta),
+        cards.measured_on(meta),
         f"yes ({aliases[name]})" if name in aliases else "-",
       ]
     )
@@ -563,6 +558,26 @@ def command_list() -> None:
   print("\n" + "\n".join(textwrap.fill(note, cli.WIDTH) for note in notes))
 
 
+def command_cards() -> None:
+  """Writes (or with --check, checks) every bundled release's card and MODEL_CARD.md's index, in a checkout."""
+  if not os.path.isfile(os.path.join(export_reader.CHECKOUT_DIR, cards.MODEL_CARD)):
+    raise CommandLineError(
+      f"`cards` renders the cards of a source checkout, and {export_reader.CHECKOUT_DIR} is not one (no "
+      f"{cards.MODEL_CARD}); run it from a clone."
+    )
+  if FLAGS.check:
+    stale = cards.stale_cards()
+    if stale:
+      sys.exit(
+        f"Error: {len(stale)} card(s) differ from what genome_transformer/release/cards.py renders: "
+        f"{', '.join(stale)}; run `python -m genome_transformer.pretrained cards` to write them."
+      )
+    print(f"All {len(cards.release_names())} release cards and {cards.MODEL_CARD}'s index are up to date.")
+    return
+  written = cards.write_cards()
+  print("\n".join(f"wrote {path}" for path in written) or "Every card is up to date; nothing written.")
+
+
 def main(argv):
   if len(argv) != 2 or argv[1] not in COMMANDS:
     raise app.UsageError(f"Give one command: {' | '.join(COMMANDS)} (got {argv[1:]}).")
@@ -571,6 +586,9 @@ def main(argv):
   try:
     if command == "list":
       command_list()
+      return
+    if command == "cards":
+      command_cards()
       return
     _check_stdin()
     for (name, flag), _ in OUTPUTS.items():
@@ -658,6 +676,15 @@ HELP = {
       "classification head (every bundled release) is refused.",
     ],
     examples=["{prog} --model=/tmp/ft/export --input=test.tsv --out=predictions.tsv"],
+  ),
+  "cards": cli.Command(
+    usage="[--check]",
+    summary=(
+      "Writes each bundled release's pretrained/NAME/README.md and MODEL_CARD.md's release index from the "
+      "export.json beside it (and benchmarks/results); --check writes nothing and exits 1 naming any that differ."
+    ),
+    flags=["check"],
+    examples=["{prog} --check"],
   ),
   "list": cli.Command(
     usage="",

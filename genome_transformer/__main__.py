@@ -3,7 +3,7 @@
 
 One name on PATH for every command: each is the command line behind a `python -m
 genome_transformer.MODULE` entry point, run with the same flags; pretrained's commands (score,
-variants, embed, generate, list) are commands of their own here.
+variants, embed, generate, classify, list) are commands of their own here.
 """
 
 from __future__ import annotations
@@ -28,10 +28,16 @@ COMMANDS = {
   "prepare": ("genome_transformer.data.prepare", "Write a genome's training windows (TFDS shards).", False),
   "export": ("genome_transformer.release.export", "Export a training workdir for inference.", False),
   "tasks": ("genome_transformer.data.tasks.tasks_cli", "Build labelled fine-tuning tasks (list | build NAME).", False),
+  "finetune": ("genome_transformer.finetune", "Fine-tune a release as a sequence classifier.", False),
   "score": ("genome_transformer.release.pretrained_cli", "Bits per base of each FASTA record.", True),
   "variants": ("genome_transformer.release.pretrained_cli", "Log-likelihood ratio of each variant.", True),
   "embed": ("genome_transformer.release.pretrained_cli", "Embeddings of FASTA records (.npz or .npy).", True),
   "generate": ("genome_transformer.release.pretrained_cli", "Sample bases after a prompt.", True),
+  "classify": (
+    "genome_transformer.release.pretrained_cli",
+    "Class probabilities of sequences (a fine-tuned export).",
+    True,
+  ),
   "list": ("genome_transformer.release.pretrained_cli", "The bundled releases and the recommended ones.", True),
 }
 

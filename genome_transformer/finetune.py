@@ -15,7 +15,7 @@ import sys
 
 from absl import app, flags, logging
 
-from genome_transformer import config_lib
+from genome_transformer import cli, config_lib
 from genome_transformer.data import labelled
 from genome_transformer.release import finetune
 from genome_transformer.training import checkpointing, run_flags, train
@@ -49,5 +49,29 @@ def main(argv):
     print(f"wrote {FLAGS.workdir}/{finetune.TEST_METRICS} and {FLAGS.workdir}/{finetune.TEST_PREDICTIONS}")
 
 
+COMMAND = cli.Command(
+  usage="--config=configs/finetune.py --workdir=DIR --config.task.train=FILE.tsv [--config.SECTION.FIELD=VALUE ...]",
+  summary=(
+    "Fine-tunes a released model (config.init_from: a release name or export directory; empty: the same "
+    "architecture from scratch) as a sequence classifier, or resumes it from the workdir's latest checkpoint. "
+    "The best parameters and the head go to DIR/export, which `genome-transformer classify` reads."
+  ),
+  flags=["config", "workdir"],
+  notes=[
+    "Task files are TSV (optionally gzipped) whose header names `sequence` and `label` (optionally `id`): "
+    "--config.task.train, .validation and .test. The test metrics go to DIR/test_metrics.json, the per-sequence "
+    "probabilities to DIR/test_predictions.tsv. The fields: configs/finetune.py.",
+  ],
+  examples=[
+    "{prog} --config=configs/finetune.py --config.init_from=bacteria --config.task.train=train.tsv "
+    "--config.task.validation=val.tsv --config.task.test=test.tsv --workdir=/tmp/ft",
+  ],
+)
+
+
+def run(argv=None, prog: str = "python -m genome_transformer.finetune") -> None:
+  cli.run(main, COMMAND, prog=prog, argv=argv, flags_parser=run_flags.parse_flags)
+
+
 if __name__ == "__main__":
-  app.run(main, flags_parser=run_flags.parse_flags)
+  run()

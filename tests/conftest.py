@@ -144,6 +144,7 @@ SLOW_FILES = frozenset(
     "test_release.py",
     "test_sublinear.py",
     "test_train.py",
+    "test_wheel.py",
   }
 )
 

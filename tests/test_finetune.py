@@ -22,6 +22,7 @@ import training_testing
 
 from genome_transformer import config_lib, pretrained
 from genome_transformer.data import labelled
+from genome_transformer.genomics import tokenizer
 from genome_transformer.release import export, finetune
 from genome_transformer.training import metrics_writer
 
@@ -95,6 +96,12 @@ def _cli(workdir, *flags):
   return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=REPO)
 
 
+def _classify(export_dir, *flags):
+  command = [sys.executable, "-m", "genome_transformer.pretrained", "classify", f"--model={export_dir}", *flags]
+  env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=REPO)
+  return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=REPO)
+
+
 def test_tiny_task_end_to_end(task, tmp_path):
   workdir = tmp_path / "run"
   flags = _flags({f"model.{k}": v for k, v in TINY_MODEL.items()}) + _flags(QUICK)
@@ -121,6 +128,19 @@ def test_tiny_task_end_to_end(task, tmp_path):
   test_rows = labelled.read_labelled(task["test"])
   np.testing.assert_allclose(model.classify(test_rows.tokens), probs, atol=2e-5)
   assert model.classify("GCGCGCGCGGCCGCGCGC").shape == (2,)
+
+  # The command line classifies the test file as the run scored it: the TSV, and its sequences as FASTA.
+  test_fasta = tmp_path / "test.fa"
+  test_fasta.write_text("".join(f">{i}\n{tokenizer.decode(t)}\n" for i, t in zip(test_rows.ids, test_rows.tokens)))
+  out_path = tmp_path / "predictions.tsv"
+  for given, out in ((task["test"], []), (str(test_fasta), [f"--out={out_path}"])):
+    result = _classify(workdir / finetune.EXPORT_DIR, f"--input={given}", *out)
+    assert result.returncode == 0, result.stderr[-4000:]
+    rows = [line.split("\t") for line in (out_path.read_text() if out else result.stdout).splitlines()]
+    assert rows[0] == ["id", "predicted", "p_at_rich", "p_gc_rich"]
+    assert [r[0] for r in rows[1:]] == test_rows.ids
+    assert [r[1] for r in rows[1:]] == [line.split("\t")[2] for line in lines[1:]]
+    np.testing.assert_allclose([[float(x) for x in r[2:]] for r in rows[1:]], probs, atol=2e-5)
 
   rows = metrics_writer.read_metrics(str(workdir))
   assert any("validation_mcc" in r for r in rows) and any("loss" in r for r in rows)
@@ -209,6 +229,13 @@ def test_probe_starts_from_the_export_and_keeps_it_frozen(task, tmp_path):
 
   with pytest.raises(pretrained.PretrainedInputError, match="has no classification head"):
     pretrained.load(exported).classify("ACGT")
+  task_file = task["test"]
+  result = _classify(exported, f"--input={task_file}")
+  assert result.returncode == 1 and result.stdout == ""
+  assert result.stderr.strip().splitlines()[-1] == (
+    f"Error: --model={exported} has no classification head; classify needs a fine-tuned export "
+    "(python -m genome_transformer.finetune writes one to WORKDIR/export)."
+  )
 
   # A model field set to differ from the export's is refused, not silently ignored.
   config.model.d_ff = 96

@@ -527,3 +527,34 @@ def test_command_line_embed_generate_and_list(model, release_root, tmp_path):
     ).split()
   )
   assert any(row.startswith("bacteria4-slim ") for row in rows)  # The bundled releases are listed beside it.
+
+
+def test_variants_write_vcf_to_stdout_with_logs_on_stderr(model, release_root, tmp_path):
+  record = _random_bases(7, 200)
+  fasta_path = tmp_path / "ref.fa"
+  fasta_path.write_text(f">chr1\n{record}\n")
+  variants_path = tmp_path / "calls.vcf"
+  variants_path.write_text(
+    "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    f"chr1\t50\tv1\t{record[49]}\t{'A' if record[49] != 'A' else 'C'}\t.\tPASS\t.\n"
+    f"chr1\t90\tv2\t{record[89]}\t<DEL>\t.\tPASS\t.\n"  # not scorable: counted in the warning, on stderr
+  )
+  common = ("variants", "--model=tiny", f"--fasta={fasta_path}", f"--variants={variants_path}")
+  result = _cli(release_root, *common, "--out=-", "--format=vcf")
+  assert result.returncode == 0, result.stderr[-3000:]
+  lines = result.stdout.splitlines()
+  assert lines[0] == "##fileformat=VCFv4.2" and all(line.startswith("#") or line.startswith("chr1\t") for line in lines)
+  body = [line.split("\t") for line in lines if not line.startswith("#")]
+  assert [fields[2] for fields in body] == ["v1", "v2"]
+  want = model.score_variants(record, [(50, record[49], body[0][4])])[0]
+  info = dict(item.split("=") for item in body[0][7].split(";") if "=" in item)
+  np.testing.assert_allclose(float(info["GT_LLR"]), want, rtol=0, atol=1e-5)
+  assert "GT_LLR" not in body[1][7]
+  assert "1 of 2 alleles not scored" in result.stderr and "alleles not scored" not in result.stdout
+
+  tsv = _cli(release_root, *common)  # no --format: stdout stays TSV
+  assert tsv.returncode == 0 and tsv.stdout.splitlines()[0] == "chrom\tpos\tid\tref\talt\tllr"
+  result = _cli(release_root, *common, f"--out={tmp_path / 'x.tsv'}", "--format=vcf")
+  assert result.returncode == 1 and "--format=vcf and --out=" in result.stderr and "disagree" in result.stderr
+  result = _cli(release_root, *common, "--format=bedgraph")
+  assert result.returncode == 1 and result.stderr.strip().endswith("`variants` --out writes tsv or vcf.")

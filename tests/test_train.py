@@ -276,3 +276,24 @@ def test_heldout_eval_scores_windows_of_the_context():
   assert results[(0, 64)]["validation_bases"] == 63 + int(np.sum(regions[1][1][1:] < 4))
   assert results[(0, 0)]["validation_bases"] == 99 + int(np.sum(regions[1][1][1:] < 4))
   assert results[(24, 64)]["validation_bits_per_base"] != results[(0, 64)]["validation_bits_per_base"]
+
+
+def test_rerun_of_a_finished_run_repeats_its_figures_without_training(reference_run, cache_dir, tmp_path):
+  reference_dir, _ = reference_run
+  workdir = tmp_path / "workdir"
+  shutil.copytree(reference_dir, workdir)
+  metrics_before = (workdir / metrics_writer.METRICS_JSONL).read_text()
+  steps_before = sorted(os.listdir(workdir / "checkpoints"))
+  result = run(workdir, cache_dir)
+  assert f"The run in {workdir} is complete: its checkpoint is at step {NUM_STEPS}" in result.stderr, result.stderr
+  final = [r for r in metrics_writer.read_metrics(str(reference_dir)) if "test_bits_per_base" in r][-1]
+  for split in ("validation", "test"):
+    line = (
+      f"{split}: {final[f'{split}_bits_per_base']:.4f} bits per base over {final[f'{split}_bases']} held-out "
+      f"bases (context {final[f'{split}_context']})."
+    )
+    assert line in result.stderr, result.stderr[-3000:]
+  assert "Training step needs" not in result.stderr  # the step was not compiled
+  assert "step 1/" not in result.stderr and "Resumed from" not in result.stderr
+  assert (workdir / metrics_writer.METRICS_JSONL).read_text() == metrics_before
+  assert sorted(os.listdir(workdir / "checkpoints")) == steps_before

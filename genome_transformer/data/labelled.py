@@ -64,31 +64,38 @@ def _text_lines(path: str) -> list[str]:
   return text.splitlines()
 
 
-def read_labelled(path: str) -> LabelledSet:
-  """Reads and checks one TSV file: header, field counts, non-empty legal sequences, labels."""
+def read_labelled(path: str, *, labels: bool = True) -> LabelledSet:
+  """Reads and checks one TSV file: header, field counts, non-empty legal sequences, labels.
+
+  labels=False reads sequences to classify: only `sequence` is required, and a `label` column, if
+  there is one, is read as given (empty labels allowed; its rows' labels are '' without one).
+  """
+  required = REQUIRED_COLUMNS if labels else ("sequence",)
+  wanted = " and ".join(repr(c) for c in required)
   lines = _text_lines(path)
   numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
   if not numbered:
     raise TaskInputError(
-      f"{path}: line 1: the file is empty; it needs a header line naming the columns 'sequence' and 'label' "
+      f"{path}: line 1: the file is empty; it needs a header line naming the column(s) {wanted} "
       "(tab-separated), then one row per sequence."
     )
   header_line, header = numbered[0]
   columns = [c.strip() for c in header.split("\t")]
-  for name in REQUIRED_COLUMNS:
+  for name in required:
     if name not in columns:
       raise TaskInputError(
         f"{path}: line {header_line}: the header has no {name!r} column (it has {', '.join(map(repr, columns))}); "
-        "the first line must name the tab-separated columns, at least 'sequence' and 'label' (optionally 'id')."
+        f"the first line must name the tab-separated columns, at least {wanted} (optionally 'id')."
       )
-  seq_col, label_col = columns.index("sequence"), columns.index("label")
+  seq_col = columns.index("sequence")
+  label_col = columns.index("label") if "label" in columns else None
   id_col = columns.index("id") if "id" in columns else None
   rows = numbered[1:]
   if not rows:
     raise TaskInputError(
       f"{path}: line {header_line}: the file has a header but no rows; add one tab-separated row per sequence."
     )
-  ids, tokens, labels, line_numbers = [], [], [], []
+  ids, tokens, row_labels, line_numbers = [], [], [], []
   for n, line in rows:
     fields = line.rstrip("\r").split("\t")
     if len(fields) != len(columns):
@@ -97,10 +104,11 @@ def read_labelled(path: str) -> LabelledSet:
         "separate the columns with single tabs and give every row every column."
       )
     row_id = fields[id_col].strip() if id_col is not None else str(n)
-    sequence, label = fields[seq_col].strip(), fields[label_col].strip()
+    sequence = fields[seq_col].strip()
+    label = fields[label_col].strip() if label_col is not None else ""
     if not sequence:
       raise TaskInputError(f"{path}: line {n}: the sequence of {row_id!r} is empty; give its bases or remove the row.")
-    if not label:
+    if labels and not label:
       raise TaskInputError(f"{path}: line {n}: the label of {row_id!r} is empty; give its label or remove the row.")
     try:
       tokens_L = tokenizer.encode(sequence, source=path, record=row_id)
@@ -114,9 +122,9 @@ def read_labelled(path: str) -> LabelledSet:
       ) from None
     ids.append(row_id)
     tokens.append(tokens_L)
-    labels.append(label)
+    row_labels.append(label)
     line_numbers.append(n)
-  return LabelledSet(path=path, ids=ids, tokens=tokens, labels=labels, lines=line_numbers)
+  return LabelledSet(path=path, ids=ids, tokens=tokens, labels=row_labels, lines=line_numbers)
 
 
 def classes_of(train: LabelledSet) -> list[str]:

@@ -1,5 +1,5 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""Command line of the pretrained models: score, variants, embed, generate, list.
+"""Command line of the pretrained models: score, variants, embed, generate, classify, list, cards.
 
   python -m genome_transformer.pretrained score --model=NAME_OR_DIR --fasta=seqs.fa [--regions=r.bed]
       [--out=scores.tsv|.bedgraph] [--per_base=per_base.tsv|.bedgraph] [--context=0]
@@ -9,7 +9,9 @@
       [--regions=r.bed] [--pool=mean|last|none]
   python -m genome_transformer.pretrained generate --model=... --prompt=ACGT --n=100 [--temperature=1]
       [--top_k=4] [--seed=0] [--out=generated.fa]
+  python -m genome_transformer.pretrained classify --model=FINETUNED_EXPORT --input=seqs.tsv|seqs.fa [--out=p.tsv]
   python -m genome_transformer.pretrained list
+  python -m genome_transformer.pretrained cards [--check]   # the release cards, from a checkout
 
 Inputs: FASTA, VCF/TSV variants and BED regions from a path (plain, gzip or bgzip, told apart by
 their first bytes) or '-' for stdin (one of them). FASTA is validated and indexed by fasta.py (its
@@ -18,7 +20,8 @@ genomics/bed.py. Errors name the file, line and field.
 
 Outputs: --out's extension picks the format (`OUTPUTS`; a trailing .gz writes BGZF, which tabix
 indexes); an extension a command cannot write is refused before the model loads. Files are written
-to a temporary name and renamed into place ('-', the default, is stdout); progress goes to stderr
+to a temporary name and renamed into place ('-', the default, is stdout: TSV, or what --format names,
+e.g. `variants --out=- --format=vcf`); progress, warnings and logs go to stderr
 (tqdm, shown on a terminal). Each command's -h page lists its columns.
 
 Variants that cannot be scored (symbolic or missing alleles, non-bases, REF not matching the
@@ -40,13 +43,14 @@ import numpy as np
 import tqdm
 
 from genome_transformer import cli
+from genome_transformer.data import labelled
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import bed, fasta, textio, tokenizer, vcf
+from genome_transformer.release import cards, pretrained
 from genome_transformer.release import export as export_lib
-from genome_transformer.release import pretrained
-from genome_transformer.training import checkpointing
+from genome_transformer.training import checkpointing, export_reader
 
-COMMANDS = ("score", "variants", "embed", "generate", "list")
+COMMANDS = ("score", "variants", "embed", "generate", "classify", "list", "cards")
 RECORDS_PER_CALL = 64  # Records scored per API call in `score` / `embed` (then grouped by length).
 BASES_PER_CALL = 1 << 22  # ... or fewer when they hold more bases than this.
 VARIANTS_PER_CALL = 256  # Variants per API call: the progress bar's step.
@@ -59,9 +63,22 @@ flags.DEFINE_string(
 )
 flags.DEFINE_string("fasta", None, "FASTA file: plain, gzip or bgzip; '-' reads stdin.")
 flags.DEFINE_string(
+  "input",
+  None,
+  "Sequences to classify: FILE.tsv (a header naming `sequence`, optionally `id`; gzip too) or FILE.fa / .fasta / "
+  ".fna (plain, gzip or bgzip), told apart by the extension.",
+)
+flags.DEFINE_string(
   "out",
   "-",
-  "Output file, its format by its extension (-h of each command lists them; .gz: BGZF); '-' is stdout (TSV).",
+  "Output file, its format by its extension (-h of each command lists them; .gz: BGZF); '-' is stdout (TSV; --format picks another).",
+)
+flags.DEFINE_enum(
+  "format",
+  None,
+  ["tsv", "bedgraph", "vcf"],
+  "Format of --out: needed only to write something other than TSV to stdout (--out=-, e.g. --format=vcf); "
+  "a file's format is its extension, which --format must then agree with.",
 )
 flags.DEFINE_string("per_base", None, "Also write each base's log-probability: FILE.tsv or FILE.bedgraph (.gz: BGZF).")
 flags.DEFINE_string("variants", None, "VCF or TSV (chrom pos ref alt, 1-based): plain, gzip or bgzip; '-' reads stdin.")
@@ -89,6 +106,9 @@ flags.DEFINE_integer("top_k", None, "Sample among the k most likely bases (1..4)
 flags.DEFINE_integer("seed", 0, "Sampling seed.")
 flags.DEFINE_integer("chunk_size", None, "Recurrent chunk length (default: the model's eval.chunk_size).")
 flags.DEFINE_integer("batch_size", pretrained.DEFAULT_BATCH_SIZE, "Sequences per compiled call.")
+flags.DEFINE_bool(
+  "check", False, "`cards`: write nothing; exit 1 naming each card that differs from what the code renders."
+)
 
 
 class CommandLineError(tokenizer.GenomeInputError):
@@ -116,6 +136,7 @@ OUTPUTS = {
   ("variants", "out"): (TSV, VCF),
   ("embed", "out"): (NPZ, NPY),
   ("generate", "out"): (FASTA,),
+  ("classify", "out"): (TSV,),
 }
 INFO_KEY = "GT_LLR"  # The VCF INFO key of the score; with --both_strands also _FWD and _REV.
 
@@ -126,10 +147,13 @@ def output_format(command: str, flag: str) -> str | None:
   if path is None or path == "":
     return None
   formats = OUTPUTS[(command, flag)]
+  chosen = FLAGS.format if flag == "out" else None
+  if chosen and chosen not in formats:
+    raise CommandLineError(f"--format={chosen}: `{command}` --out writes {' or '.join(formats)}.")
   if path == "-":
     if formats[0] in _BINARY:
       return None  # the command says what to pass instead
-    return formats[0]
+    return chosen or formats[0]
   expanded = os.path.abspath(os.path.expanduser(path))
   if os.path.isdir(expanded):
     raise CommandLineError(f"{expanded} is a directory; name the output file to write, e.g. {expanded}/out.tsv.")
@@ -147,6 +171,11 @@ def output_format(command: str, flag: str) -> str | None:
     raise CommandLineError(
       f"--{flag}={path}: cannot write {what}; `{command}` --{flag} writes {choices}, chosen by the extension "
       f"(e.g. --{flag}={example})."
+    )
+  if chosen and chosen != kind:
+    raise CommandLineError(
+      f"--format={chosen} and --{flag}={path} disagree: a file's format is its extension; drop --format, or "
+      f"pass --{flag}=- to write {chosen} to stdout."
     )
   return kind
 
@@ -451,14 +480,39 @@ def command_generate(model: pretrained.PretrainedModel) -> None:
       out.write(sequence[start : start + 60] + "\n")
 
 
-def _measured_on(meta: dict) -> str:
-  """Which held-out bases the export's test_bits_per_base was measured on."""
-  bases, per_record = meta.get("test_bases"), meta.get("heldout_max_bases_per_record")
-  if bases is None or meta.get("test_bits_per_base") is None:
-    return "-"
-  if not per_record:
-    return f"whole test split ({bases:,} scored bases)"
-  return f"test split's first {per_record:,} bases per record"
+def _classify_input(path: str) -> tuple[list[str], list[np.ndarray]]:
+  """(ids, tokens) of --input: a TSV's `id` and `sequence` columns, or a FASTA's records."""
+  name = os.path.basename(path).lower()
+  stem = name[: name.rindex(".")] if textio.compression_suffix(name) else name
+  kind = _EXTENSIONS.get(os.path.splitext(stem)[1])
+  if kind == TSV:
+    table = labelled.read_labelled(path, labels=False)
+    return table.ids, table.tokens
+  if kind == FASTA:
+    with fasta.open_fasta(path) as fa:
+      return [r.name for r in fa.records], [fa.fetch(r.name) for r in fa.records]
+  raise CommandLineError(
+    f"--input={path}: cannot tell its format from the extension; name a .tsv (columns `sequence`, optionally "
+    "`id`) or a .fa / .fasta / .fna file (each also .gz)."
+  )
+
+
+def command_classify(model: pretrained.PretrainedModel) -> None:
+  path = _require("input", "classify")
+  classes = model.classes
+  ids, tokens = _classify_input(path)
+  probs_NK = []
+  with _progress(len(tokens), "seq", "classify") as bar:
+    for start in range(0, len(tokens), RECORDS_PER_CALL):
+      group = tokens[start : start + RECORDS_PER_CALL]
+      probs_NK.append(model.classify(group, chunk_size=FLAGS.chunk_size, batch_size=FLAGS.batch_size))
+      bar.update(len(group))
+  probs_NK = np.concatenate(probs_NK)
+  with atomic_output(FLAGS.out) as out:
+    out.write("\t".join(["id", "predicted", *(f"p_{c}" for c in classes)]) + "\n")
+    for row_id, probs_K in zip(ids, probs_NK):
+      cells = [f"{p:.6g}" for p in probs_K]
+      out.write("\t".join([row_id, classes[int(np.argmax(probs_K))], *cells]) + "\n")
 
 
 def release_table(names: list[str]) -> list[list[str]]:
@@ -476,7 +530,7 @@ def release_table(names: list[str]) -> list[list[str]]:
         f"{config.get('data', {}).get('window_length', '?')}",
         f"{meta.get('num_params', 0):,}",
         "NA" if held is None else f"{held:.4f}",
-        _measured_on(meta),
+        cards.measured_on(meta),
         f"yes ({aliases[name]})" if name in aliases else "-",
       ]
     )
@@ -504,6 +558,26 @@ def command_list() -> None:
   print("\n" + "\n".join(textwrap.fill(note, cli.WIDTH) for note in notes))
 
 
+def command_cards() -> None:
+  """Writes (or with --check, checks) every bundled release's card and MODEL_CARD.md's index, in a checkout."""
+  if not os.path.isfile(os.path.join(export_reader.CHECKOUT_DIR, cards.MODEL_CARD)):
+    raise CommandLineError(
+      f"`cards` renders the cards of a source checkout, and {export_reader.CHECKOUT_DIR} is not one (no "
+      f"{cards.MODEL_CARD}); run it from a clone."
+    )
+  if FLAGS.check:
+    stale = cards.stale_cards()
+    if stale:
+      sys.exit(
+        f"Error: {len(stale)} card(s) differ from what genome_transformer/release/cards.py renders: "
+        f"{', '.join(stale)}; run `python -m genome_transformer.pretrained cards` to write them."
+      )
+    print(f"All {len(cards.release_names())} release cards and {cards.MODEL_CARD}'s index are up to date.")
+    return
+  written = cards.write_cards()
+  print("\n".join(f"wrote {path}" for path in written) or "Every card is up to date; nothing written.")
+
+
 def main(argv):
   if len(argv) != 2 or argv[1] not in COMMANDS:
     raise app.UsageError(f"Give one command: {' | '.join(COMMANDS)} (got {argv[1:]}).")
@@ -513,14 +587,27 @@ def main(argv):
     if command == "list":
       command_list()
       return
+    if command == "cards":
+      command_cards()
+      return
     _check_stdin()
     for (name, flag), _ in OUTPUTS.items():
       if name == command:
         output_format(command, flag)  # an output it cannot write is refused before the model loads
     model = pretrained.load(_require("model", command))
-    {"score": command_score, "variants": command_variants, "embed": command_embed, "generate": command_generate}[
-      command
-    ](model)
+    if command == "classify" and not model.classes:
+      raise CommandLineError(
+        f"--model={FLAGS.model} has no classification head; classify needs a fine-tuned export "
+        "(python -m genome_transformer.finetune writes one to WORKDIR/export)."
+      )
+    commands = {
+      "score": command_score,
+      "variants": command_variants,
+      "embed": command_embed,
+      "generate": command_generate,
+      "classify": command_classify,
+    }
+    commands[command](model)
   except (tokenizer.GenomeInputError, export_lib.ExportError, OSError) as error:
     # OSError: an output that cannot be written (a directory, no space); its message names the path.
     sys.exit(f"Error: {error}")
@@ -531,7 +618,7 @@ HELP = {
   "score": cli.Command(
     usage="--model=NAME --fasta=FILE [--regions=BED] [flags]",
     summary="Bits per base of each FASTA record (or --regions region), and optionally every base's log-probability.",
-    flags=["model", "fasta", "regions", "out", "per_base", "context", *_COMPUTE],
+    flags=["model", "fasta", "regions", "out", "format", "per_base", "context", *_COMPUTE],
     notes=[
       "--out: .tsv (record, length, scored_bases, bits_per_base, log_likelihood_nats; a region's record is its "
       "BED name or chrom:start-end, 1-based) or .bedgraph (chrom, start, end, bits_per_base). --per_base: .tsv "
@@ -546,7 +633,7 @@ HELP = {
   "variants": cli.Command(
     usage="--model=NAME --fasta=REF --variants=FILE [flags]",
     summary="Log-likelihood ratio ln p(alt) - ln p(ref) of each variant against the reference FASTA.",
-    flags=["model", "fasta", "variants", "out", "both_strands", "window", "context", *_COMPUTE],
+    flags=["model", "fasta", "variants", "out", "format", "both_strands", "window", "context", *_COMPUTE],
     notes=[
       "--out: .tsv (chrom, pos, id, ref, alt, llr in nats: the strand mean with --both_strands, then llr_forward "
       f"and llr_reverse) or .vcf / .vcf.gz (BGZF): the input VCF's records with INFO {INFO_KEY} (with "
@@ -558,6 +645,7 @@ HELP = {
     examples=[
       "{prog} --model=bacteria --fasta=ref.fa --variants=vars.vcf --both_strands --out=llr.tsv",
       "{prog} --model=human --fasta=chrX.fa.gz --variants=calls.vcf.gz --out=scored.vcf.gz",
+      "{prog} --model=human --fasta=chrX.fa.gz --variants=calls.vcf.gz --out=- --format=vcf | bgzip > scored.vcf.gz",
     ],
   ),
   "embed": cli.Command(
@@ -574,6 +662,29 @@ HELP = {
     summary="Samples bases after a prompt and writes them as FASTA (--out=FILE.fa, .fasta or .fna; .gz: BGZF).",
     flags=["model", "prompt", "n", "temperature", "top_k", "seed", "out", "chunk_size"],
     examples=["{prog} --model=bacteria --prompt=ATGAAAGCA --n=200 --temperature=0.8 --top_k=3"],
+  ),
+  "classify": cli.Command(
+    usage="--model=EXPORT --input=FILE.tsv|FILE.fa [--out=FILE.tsv] [flags]",
+    summary=(
+      "Class probabilities of each sequence from a fine-tuned export (python -m genome_transformer.finetune): "
+      "TSV with id, predicted (the most probable class) and p_CLASS for each class of the export's head."
+    ),
+    flags=["model", "input", "out", *_COMPUTE],
+    notes=[
+      "--input: a TSV whose header names `sequence` (and optionally `id`; the row's line number otherwise; other "
+      "columns, `label` included, are ignored) or a FASTA file (ids: the record names). A model without a "
+      "classification head (every bundled release) is refused.",
+    ],
+    examples=["{prog} --model=/tmp/ft/export --input=test.tsv --out=predictions.tsv"],
+  ),
+  "cards": cli.Command(
+    usage="[--check]",
+    summary=(
+      "Writes each bundled release's pretrained/NAME/README.md and MODEL_CARD.md's release index from the "
+      "export.json beside it (and benchmarks/results); --check writes nothing and exits 1 naming any that differ."
+    ),
+    flags=["check"],
+    examples=["{prog} --check"],
   ),
   "list": cli.Command(
     usage="",
@@ -592,7 +703,9 @@ OVERVIEW = cli.Command(
     ("variants", "Log-likelihood ratio of each variant (TSV or VCF) against a reference FASTA."),
     ("embed", "Embeddings of FASTA records (.npz or .npy)."),
     ("generate", "Samples bases after a prompt."),
+    ("classify", "Class probabilities of sequences from a fine-tuned export."),
     ("list", "The bundled releases and the recommended one per genome."),
+    ("cards", "Writes (or --check: checks) each release's README.md card from its export.json."),
   ],
   notes=[
     "`{prog} COMMAND -h` lists a command's flags. Inputs: a path (plain, gzip or bgzip) or '-' for stdin; "

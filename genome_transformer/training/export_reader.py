@@ -14,7 +14,7 @@ is asked for.
 
 `resolve(name)` looks for `NAME/export.json` in each directory of $GENOME_TRANSFORMER_PRETRAINED
 (os.pathsep-separated), then `pretrained/` at the root of a source checkout (next to the package
-directory; a wheel does not carry them). A genome's alias (`RECOMMENDED`: `bacteria`, `human`) names
+directory), or in an installed wheel the copy it carries (genome_transformer/bundled_releases). A genome's alias (`RECOMMENDED`: `bacteria`, `human`) names
 its recommended release.
 """
 
@@ -46,8 +46,18 @@ RELEASES_ENV = "GENOME_TRANSFORMER_PRETRAINED"
 # MODEL_CARD.md; human-chrx-match-16k's export figure is on other bases, and on the card's common slice it
 # is behind). An alias is taken only where no directory or release of that name exists.
 RECOMMENDED = {"bacteria": "bacteria4-slim-conv", "human": "human-chrx-slim-window3"}
-# The checkout's root holds pretrained/; this file is genome_transformer/training/export_reader.py.
+# The checkout's root holds pretrained/ and configs/; this file is genome_transformer/training/export_reader.py.
 CHECKOUT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# An installed wheel carries them inside the package instead (setup.py's package_dir).
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUNDLED = {"pretrained": "bundled_releases", "configs": "bundled_configs"}
+
+
+def bundled_dir(kind: str) -> str:
+  """The directory of the bundled `kind` ("pretrained" or "configs"): the checkout's, else the wheel's copy."""
+  checkout = os.path.join(CHECKOUT_DIR, kind)
+  installed = os.path.join(PACKAGE_DIR, BUNDLED[kind])
+  return installed if not os.path.isdir(checkout) and os.path.isdir(installed) else checkout
 
 
 class ExportError(ValueError):
@@ -263,7 +273,7 @@ def load_export(path: str, *, dtype: Any = jnp.float32, verify: bool = True) -> 
 def release_dirs() -> list[str]:
   """Directories searched for releases by name, in order."""
   dirs = [d for d in os.environ.get(RELEASES_ENV, "").split(os.pathsep) if d]
-  dirs.append(os.path.join(CHECKOUT_DIR, "pretrained"))
+  dirs.append(bundled_dir("pretrained"))
   seen, unique = set(), []
   for d in dirs:
     d = os.path.abspath(os.path.expanduser(d))

@@ -303,6 +303,39 @@ def state_from_export(path: str, tx: optax.GradientTransformation, abstract_stat
   return jax.jit(fresh, out_shardings=state_sharding)(params)
 
 
+HELDOUT_SPLITS = ("validation", "test")
+
+
+def finished_run_metrics(workdir: str, step: int, num_steps: int) -> dict:
+  """The last held-out figures of a run that already reached num_steps (from its metrics.jsonl), logged."""
+  try:
+    rows = metrics_writer.read_metrics(workdir)
+  except FileNotFoundError:
+    rows = []
+  last: dict = {}
+  for row in rows:
+    last.update({k: v for k, v in row.items() if k.startswith(tuple(f"{split}_" for split in HELDOUT_SPLITS))})
+  logging.info(
+    "The run in %s is complete: its checkpoint is at step %d and train.num_steps is %d; nothing to train. "
+    "Raise --config.train.num_steps to train on, or use another --workdir.",
+    workdir,
+    step,
+    num_steps,
+  )
+  for split in HELDOUT_SPLITS:
+    if f"{split}_bits_per_base" in last:
+      logging.info(
+        "%s: %.4f bits per base over %d held-out bases (context %d).",
+        split,
+        last[f"{split}_bits_per_base"],
+        last.get(f"{split}_bases", 0),
+        last.get(f"{split}_context", 0),
+      )
+  if not any(f"{split}_bits_per_base" in last for split in HELDOUT_SPLITS):
+    logging.info("%s holds no held-out figures.", files.as_path(workdir) / metrics_writer.METRICS_JSONL)
+  return last
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the final metrics."""
   config_lib.validate(config, device_count=jax.device_count(), process_count=jax.process_count())
@@ -363,6 +396,9 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
       logging.info("Starting from scratch in %s.", workdir)
     else:
       state = restored
+      if int(state.step) >= config.train.num_steps:
+        # Nothing to train: the figures the run wrote are repeated instead of compiling a step no loop runs.
+        return finished_run_metrics(workdir, int(state.step), config.train.num_steps)
       logging.info("Resumed from step %d.", int(state.step))
     num_params = sum(x.size for x in jax.tree.leaves(state.params))
     logging.info(
@@ -377,7 +413,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
       logging.warning(
         "model.feature_map='hedgehog' with model.hedgehog_floor=0 under the sub-linear step: a feature that "
         "falls far below the others is lost in the reverse pass's rebuilt states, and the gradient can go "
-        "wrong or NaN (README, 'Hedgehog and the rebuilt states'). Set model.hedgehog_floor, e.g. 0.01."
+        "wrong or NaN (docs/model.md, 'Hedgehog and the rebuilt states'). Set model.hedgehog_floor, e.g. 0.01."
       )
     tokens_spec = jax.ShapeDtypeStruct(
       (config.train.batch_size, config.data.window_length), jnp.uint8, sharding=batch_sharding

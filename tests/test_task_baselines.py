@@ -123,15 +123,30 @@ def test_cnn_padding_never_changes_a_prediction():
   np.testing.assert_allclose(np.asarray(alone)[0], outputs[0][0], rtol=1e-6, atol=1e-6)
 
 
+def _tiny_export(task_files, workdir) -> str:
+  """A tiny from-scratch backbone's export: what the fine-tuner writes after two steps."""
+  from genome_transformer.release import finetune  # pylint: disable=g-import-not-at-top
+  from benchmarks import common  # pylint: disable=g-import-not-at-top
+
+  config = common.load_config_module("configs/finetune.py").get_config()
+  config.model.update(d_model=16, num_layers=1, num_heads=2, d_ff=32)
+  config.task.train, config.task.validation = task_files["train"], task_files["validation"]
+  config.train.update(num_steps=2, warmup_steps=0, batch_size=8, eval_every=2, checkpoint_every=2)
+  finetune.finetune(config, str(workdir))
+  return str(workdir / finetune.EXPORT_DIR)
+
+
+@pytest.mark.slow  # Three fine-tuning compiles in a subprocess, twice.
 def test_benchmark_quick_runs_every_method_and_resumes(motif_task, tmp_path):
   out = tmp_path / "finetune.json"
+  backbone = _tiny_export(motif_task, tmp_path / "tiny")
   command = [
     sys.executable,
     "-m",
     "benchmarks.finetune",
     "--quick",
     f"--tsv_task=motif:{motif_task['train']},{motif_task['validation']},{motif_task['test']}",
-    "--tsv_backbone=tiny",
+    f"--tsv_backbone={backbone}",
     "--seeds=1",
     f"--out={out}",
     f"--workdir_root={tmp_path / 'work'}",

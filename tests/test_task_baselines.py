@@ -125,8 +125,8 @@ def test_cnn_padding_never_changes_a_prediction():
 
 def _tiny_export(task_files, workdir) -> str:
   """A tiny from-scratch backbone's export: what the fine-tuner writes after two steps."""
-  from genome_transformer.release import finetune  # pylint: disable=g-import-not-at-top
   from benchmarks import common  # pylint: disable=g-import-not-at-top
+  from genome_transformer.release import finetune  # pylint: disable=g-import-not-at-top
 
   config = common.load_config_module("configs/finetune.py").get_config()
   config.model.update(d_model=16, num_layers=1, num_heads=2, d_ff=32)

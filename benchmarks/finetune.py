@@ -72,6 +72,7 @@ _WORKDIR_ROOT = flags.DEFINE_string(
 _CACHE_DIR = flags.DEFINE_string("cache_dir", None, "data/tasks.py's download cache (default: its own).")
 _PROBE_LR = flags.DEFINE_float("probe_lr", 1e-3, "Peak rate of the probe methods.")
 _FULL_LR = flags.DEFINE_float("full_lr", 1e-4, "Peak rate of the full and from-scratch methods.")
+_MARKDOWN = flags.DEFINE_bool("markdown", False, "Also print the tables as Markdown.")
 _TSV_TASK = flags.DEFINE_multi_string(
   "tsv_task", [], "NAME:TRAIN,VALIDATION,TEST: a task from your own TSV files instead of data/tasks.py."
 )
@@ -238,6 +239,19 @@ def print_tables(summary: dict) -> None:
       print(f"{method:<14}{cells}{row['runs']:>6}{row['seconds']:>8.0f}")
 
 
+def markdown_tables(summary: dict) -> str:
+  """The tables of print_tables as Markdown, for docs/finetune.md."""
+  out = []
+  for variant, rows in summary.items():
+    out += [f"### {variant}", "", "| method | " + " | ".join(REPORTED) + " | runs | s/run |"]
+    out.append("|---" * (len(REPORTED) + 3) + "|")
+    for method, row in rows.items():
+      cells = " | ".join(f"{a:.3f} [{lo:.3f}, {hi:.3f}]" for a, lo, hi in (row[m] for m in REPORTED))
+      out.append(f"| {method} | {cells} | {row['runs']} | {row['seconds']:.0f} |")
+    out.append("")
+  return "\n".join(out)
+
+
 def plot(summary: dict, path: str) -> None:
   plt = common.pyplot()
   variants = list(summary)
@@ -301,6 +315,7 @@ def main(argv):
     )
     common.write_json(out_path, results)
   summary = summarise(runs)
+  print(markdown_tables(summary) if _MARKDOWN.value else "", end="")
   print_tables(summary)
   results["summary"] = summary
   common.write_json(out_path, results)

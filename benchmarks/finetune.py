@@ -113,12 +113,17 @@ def _variants() -> list[dict]:
             variant=variant,
             fold=fold.name,
             files=[fold.train, fold.validation, fold.test],
-            backbones=BACKBONES[tasks.TASKS[name].genome],
+            backbones=BACKBONES[_genome(tasks.TASKS[name])],
             budget_name=variant,
             card=built.card,
           )
         )
   return out
+
+
+def _genome(spec) -> str:
+  """The genome ("human" or "bacteria") a task of data/tasks.py fits: an attribute or a key of its entry."""
+  return spec["genome"] if isinstance(spec, dict) else spec.genome
 
 
 def _budget(variant: str) -> dict:

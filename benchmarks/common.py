@@ -11,7 +11,7 @@ The four ways to get a training step's loss and gradient that the benchmarks com
               (no subtraction: every chunk's carried states are stored for the backward pass)
   softmax     jax.value_and_grad of the same model with causal softmax attention
   slim_local  the SLiM algorithm for the model with every local-mixing addition (docs/model.md)
-              (LOCAL_MIXING: convolution, Taylor map, a sliding-window head), whose reverse pass
+              (LOCAL_MIXING: convolution, Hedgehog map, a sliding-window head), whose reverse pass
               also recomputes each chunk's prefix of s R tokens
 """
 
@@ -40,8 +40,8 @@ METHODS = ("slim", "autodiff", "scan_ckpt", "softmax", "slim_local")
 CHUNKED = ("slim", "scan_ckpt", "slim_local")  # The methods that take a chunk size.
 # The E. coli chromosome shipped in the package: the sequence the speed and round-off benchmarks run on.
 ECOLI = "builtin:ecoli"
-# configs/ablation.py's components, all at once.
-LOCAL_MIXING = dict(conv_width=4, feature_map="taylor", qk_head_dim=16, window_heads=1, window_size=64)
+# configs/ablation.py's adopted components, all at once.
+LOCAL_MIXING = dict(conv_width=4, feature_map="hedgehog", hedgehog_floor=0.01, window_heads=1, window_size=64)
 
 
 def model_config(

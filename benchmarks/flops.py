@@ -69,7 +69,7 @@ def forward_flops_per_token(model_config, window_length: int) -> dict[str, float
   """FLOPs of one token's forward pass, by part (a multiply-add counts 2)."""
   m = config_lib.ModelConfig.of(model_config)
   d_model, layers = m.d_model, m.num_layers
-  d, d_qk = model_lib.head_dim(m), model_lib.qk_head_dim(m)
+  d = d_qk = model_lib.head_dim(m)
   parts = dict(
     projections=layers * 2 * d_model * (2 * m.num_heads * d_qk + 2 * d_model),  # q, k, v and the output.
     ffn=layers * 2 * 2 * d_model * m.d_ff,

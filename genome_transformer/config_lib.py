@@ -14,7 +14,7 @@ import os
 
 import ml_collections
 
-FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+", "taylor", "hedgehog")  # phi of linear attention (model/attention.py).
+FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+", "hedgehog")  # phi of linear attention (model/attention.py).
 ATTENTIONS = ("linear", "softmax")
 POSITIONS = ("sinusoid", "none")
 MAX_MATCH_ORDER = 12  # model.match_order: generation keeps a table of 4^m bytes per sequence (model/match.py).
@@ -53,9 +53,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.model.num_heads = 4  # H: heads; head size d = D / H.
   config.model.d_ff = 1024  # FFN hidden width (reference: 4 D).
   config.model.attention = "linear"  # "linear" (SLiM Performer) or "softmax" (causal baseline).
-  config.model.feature_map = (
-    "sqr"  # phi for linear attention: relu, elu+1, sqr (paper default), favor+, taylor, hedgehog.
-  )
+  config.model.feature_map = "sqr"  # phi for linear attention: relu, elu+1, sqr (paper default), favor+, hedgehog.
   # favor+: M = blocks * d orthogonal random features; hedgehog: the learned projection's width is blocks * d, so
   # the state has 2 * blocks * d features per head (more state for the same q and k); other maps: unused.
   config.model.num_feature_blocks = 1
@@ -68,7 +66,6 @@ def base_config() -> ml_collections.ConfigDict:
   # Without it (f = 0, the published map) a feature can fall to ~1e-9 of the largest, and the sub-linear
   # step's rebuilt states lose it to cancellation (README, "Hedgehog and the rebuilt states").
   config.model.hedgehog_floor = 0.0
-  config.model.qk_head_dim = 0  # Query/key width per head (0 = d = D/H); taylor wants a small one, e.g. 16.
   config.model.positions = "sinusoid"  # "sinusoid" (reference: absolute sin/cos block) or "none" (embedding only).
   # Issue 13: m > 0 adds to each position's embedding the base that followed the previous occurrence of
   # its last m bases in the sequence (model/match.py), so that the model can copy repeats (0 = off).
@@ -82,12 +79,6 @@ def base_config() -> ml_collections.ConfigDict:
   # relative phase (query's minus key's), per head and layer: a factor of attention's weight that a softmax
   # head's q.k can make from the phase pair, but a sum of positive features cannot (1 at init: the unsplit model).
   config.model.phase_split_state = False
-  # K > 0 (linear attention): each linear head keeps K states, a key at t in the one of block floor(t / B) mod K
-  # (B = recency_block), and a query weighs them by a learned positive weight per relative block: a learned,
-  # piecewise-constant recency that the reverse pass's subtraction still undoes exactly (a decaying state
-  # would divide by its decay). K * B must cover data.window_length: blocks K apart share a weight (0 = off).
-  config.model.recency_slots = 0
-  config.model.recency_block = 0  # B: bases per recency block (with recency_slots).
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 8  # Global batch (windows per step), split across all devices.
@@ -134,6 +125,9 @@ def parent_config(config_file: str, parent: str, *args) -> ml_collections.Config
 
 
 _MODEL_DEFAULTS = base_config().model
+# Options that no release used and the ablation rejected, removed from the model: sections written before
+# (bundled exports, old checkpoints) hold them at the value that turned them off, which is all they may hold.
+RETIRED_MODEL_FIELDS = {"qk_head_dim": 0, "recency_slots": 0, "recency_block": 0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,13 +149,10 @@ class ModelConfig:
   window_heads: int = _MODEL_DEFAULTS.window_heads
   window_size: int = _MODEL_DEFAULTS.window_size
   hedgehog_floor: float = _MODEL_DEFAULTS.hedgehog_floor
-  qk_head_dim: int = _MODEL_DEFAULTS.qk_head_dim
   positions: str = _MODEL_DEFAULTS.positions
   match_order: int = _MODEL_DEFAULTS.match_order
   phase_period: int = _MODEL_DEFAULTS.phase_period
   phase_split_state: bool = _MODEL_DEFAULTS.phase_split_state
-  recency_slots: int = _MODEL_DEFAULTS.recency_slots
-  recency_block: int = _MODEL_DEFAULTS.recency_block
 
   @classmethod
   def of(cls, section) -> ModelConfig:
@@ -169,6 +160,12 @@ class ModelConfig:
     if isinstance(section, cls):
       return section
     values = dict(section.items())
+    for field, neutral in RETIRED_MODEL_FIELDS.items():
+      if field in values and values.pop(field) != neutral:
+        raise ConfigError(
+          f"config.model.{field}: this option was removed (the ablation found it level or worse; "
+          f"docs/experiments/ablation.md); only {neutral!r} (off) is read."
+        )
     unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
     if unknown:
       raise ConfigError(f"config.model.{unknown[0]}: not a model field (genome_transformer/config_lib.py lists them).")
@@ -206,7 +203,7 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
     _fail("model.attention", m.attention, f"must be one of {ATTENTIONS}")
   if m.feature_map not in FEATURE_MAPS:
     _fail("model.feature_map", m.feature_map, f"must be one of {FEATURE_MAPS}")
-  for field in ("conv_width", "window_heads", "window_size", "qk_head_dim"):
+  for field in ("conv_width", "window_heads", "window_size"):
     if int(getattr(m, field)) < 0:
       _fail(f"model.{field}", getattr(m, field), "must be >= 0 (0 turns it off)")
   if not 0.0 <= m.hedgehog_floor < 1.0:
@@ -224,19 +221,6 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
     _fail("model.phase_period", period, f"leaves no token embedding at model.d_model={m.d_model}: widen the model")
   if m.phase_split_state and not period:
     _fail("model.phase_split_state", True, "splits the state by model.phase_period: set the period (3: codons)")
-  slots, block = int(m.recency_slots), int(m.recency_block)
-  if block and not slots:
-    _fail("model.recency_block", block, "is the block of model.recency_slots: set both, or neither")
-  if slots:
-    if slots < 2 or block < 1:
-      _fail("model.recency_slots", slots, "needs at least 2 slots and model.recency_block >= 1 bases (0 turns it off)")
-    if slots * block < d.window_length:
-      _fail(
-        "model.recency_slots",
-        slots,
-        f"x model.recency_block={block} must cover data.window_length={d.window_length}, or keys that far apart "
-        "in one window share a slot's weight",
-      )
   if m.positions not in POSITIONS:
     _fail("model.positions", m.positions, f"must be one of {POSITIONS}")
   if m.window_heads > m.num_heads:
@@ -250,14 +234,10 @@ def validate(config: ml_collections.ConfigDict, *, device_count: int = 1, proces
   if m.attention == "softmax":
     if m.window_heads:
       _fail("model.window_heads", m.window_heads, "is for linear attention; softmax attention sees every position")
-    if m.qk_head_dim:
-      _fail("model.qk_head_dim", m.qk_head_dim, "is for linear attention; set it to 0 with softmax")
-    if m.feature_map in ("taylor", "hedgehog"):
+    if m.feature_map == "hedgehog":
       _fail("model.feature_map", m.feature_map, "is a linear-attention feature map; use sqr (unused) with softmax")
     if m.phase_split_state:
       _fail("model.phase_split_state", True, "is for linear attention; softmax weighs phases through q.k already")
-    if slots:
-      _fail("model.recency_slots", slots, "is for linear attention; softmax weighs distance through q.k already")
   from genome_transformer.genomics import tokenizer  # Deferred: keeps config files importable alone.
 
   if m.vocab_size != tokenizer.VOCAB_SIZE:
@@ -341,6 +321,9 @@ def resume_mismatches(saved: dict, current: dict) -> list[str]:
   # A checkpoint from before a field existed was made under that field's default.
   defaults = flatten(base_config().to_dict())
   saved_flat = {**{f: v for f, v in defaults.items() if f in current_flat}, **saved_flat}
+  for field, neutral in RETIRED_MODEL_FIELDS.items():  # Removed options, saved while they were off.
+    if saved_flat.get(f"model.{field}") == neutral:
+      del saved_flat[f"model.{field}"]
   lines = []
   for field in sorted(set(saved_flat) | set(current_flat)):
     if not field.startswith(RESUME_INVARIANT_PREFIXES):

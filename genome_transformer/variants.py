@@ -21,14 +21,12 @@ PARTS = {
   "faithful": {},  # The reference model: nothing added.
   "softmax": {"model.attention": "softmax"},  # The causal softmax twin.
   "conv4": {"model.conv_width": 4},  # Depthwise causal convolution of width 4 on q, k and v.
-  "taylor16": {"model.feature_map": "taylor", "model.qk_head_dim": 16},  # Based's second-order map, 16 dims.
   "hedgehog": {"model.feature_map": "hedgehog"},  # Learned softmax-like map (one projection block).
   "hedgehog2x": {"model.feature_map": "hedgehog", "model.num_feature_blocks": 2},  # Twice its state.
   "hedgehog4x": {"model.feature_map": "hedgehog", "model.num_feature_blocks": 4},  # Four times its state.
   "floor": {"model.hedgehog_floor": 0.01},  # Keeps the sub-linear step's rebuilt Hedgehog states exact.
   "codon": {"model.phase_period": 3},  # The codon frame's phase pair in each position's input.
   "split": {"model.phase_split_state": True},  # One linear state per codon phase of the key.
-  "recency4": {"model.recency_slots": 4, "model.recency_block": 256},  # Four recency blocks of 256 bases.
   "nopos": {"model.positions": "none"},  # No sinusoids: order comes from the convolution alone.
   "match12": {"model.match_order": 12},  # The match input (model/match.py) with 12-base contexts.
   "rc": {"data.reverse_complement_prob": 0.5},  # Half the training windows read on the other strand.

@@ -18,15 +18,12 @@ def make_config(**overrides) -> ml_collections.ConfigDict:
   return config
 
 
-# The local-mixing additions to the model, alone and together: convolution width 3, Taylor map on 4
-# query/key dims, one window head of 4 positions, no sinusoids; the learned Hedgehog map beside the
-# window head and the convolution (it and Taylor are alternative maps, so "all" keeps Taylor). The codon
+# The local-mixing additions to the model, alone and together: convolution width 3, one window head of 4
+# positions, no sinusoids; the learned Hedgehog map beside the window head and the convolution. The codon
 # phase pair rides in "hedgehog" (beside the sinusoids) and "all" (without them) rather than in cases of its own;
-# "hedgehog" has a projection two blocks wide (identity, then a random rotation) and a state split by recent
-# blocks; "all" splits its state by phase and by recent blocks (the product of both classes).
+# "hedgehog" has a projection two blocks wide (identity, then a random rotation); "all" splits its state by phase.
 COMPONENTS = {
   "conv": dict(conv_width=3),
-  "taylor": dict(feature_map="taylor", qk_head_dim=4),
   "window": dict(window_heads=1, window_size=4),
   "nopos": dict(positions="none"),
   "hedgehog": dict(
@@ -36,20 +33,14 @@ COMPONENTS = {
     window_heads=1,
     window_size=4,
     phase_period=3,
-    recency_slots=2,
-    recency_block=4,
   ),
   "all": dict(
     conv_width=3,
-    feature_map="taylor",
-    qk_head_dim=4,
     window_heads=1,
     window_size=4,
     positions="none",
     phase_period=3,
     phase_split_state=True,
-    recency_slots=3,
-    recency_block=2,
   ),
 }
 

@@ -188,18 +188,6 @@ def test_num_features_and_errors():
     attention.causal_linear_attention_chunked(*_phis("sqr", 1)[:3], 0)
 
 
-def test_taylor_features_give_the_second_order_exponential():
-  """phi(q) . phi(k) = 1 + q.k / sqrt(d) + (q.k)^2 / (2 d), computed here from the dot product alone."""
-  q_BLHd = jax.random.normal(jax.random.PRNGKey(0), (B, L, H, 4), jnp.float32)
-  k_BLHd = jax.random.normal(jax.random.PRNGKey(1), (B, L, H, 4), jnp.float32)
-  phi_q, phi_k = attention.feature_map(q_BLHd, "taylor"), attention.feature_map(k_BLHd, "taylor")
-  assert phi_q.shape[-1] == attention.num_features("taylor", 4) == 1 + 4 + 10
-  got = np.einsum("blhm,bshm->bhls", phi_q, phi_k)
-  a = np.einsum("blhd,bshd->bhls", np.asarray(q_BLHd, np.float64), np.asarray(k_BLHd, np.float64)) / 2.0
-  np.testing.assert_allclose(got, 1.0 + a + a**2 / 2.0, rtol=1e-5, atol=1e-5)
-  assert float(got.min()) >= 0.5 - 1e-6  # 1 + a + a^2/2 >= 1/2: the denominator cannot vanish.
-
-
 def test_hedgehog_features_are_two_softmaxes_of_the_projection():
   """phi(x) = [softmax(x W), softmax(-x W)], computed here in NumPy from the definition; W two blocks wide."""
   x_BLHd = jax.random.normal(jax.random.PRNGKey(0), (B, L, H, 4), jnp.float32)

@@ -26,8 +26,8 @@ def _init(config, dtype=jnp.float32):
 
 def _reference_forward(params, tokens_BL, config):
   """The reference PyTorch model's semantics, restated in NumPy float64 (sqr features), with the local-mixing
-  additions written from their definitions: a causal convolution as np.convolve, Taylor attention
-  weights 1 + a + a^2/2 from the dot product a (no feature map), window heads as a banded softmax."""
+  additions written from their definitions: a causal convolution as np.convolve, Hedgehog attention weights
+  as sums of the +/- softmax products, window heads as a banded softmax."""
   p = jax.tree.map(lambda a: np.asarray(a, np.float64), params["params"])
   tokens_BL = np.asarray(tokens_BL)
   width, heads = config.d_model, config.num_heads
@@ -73,10 +73,7 @@ def _reference_forward(params, tokens_BL, config):
     split = lambda y: y.reshape(y.shape[:2] + (heads, -1))
     qh, kh, vh = split(qh), split(kh), split(vh)
     dot = np.einsum("blhm,bshm->bhls", qh, kh)
-    if config.feature_map == "taylor":
-      a = dot / np.sqrt(qh.shape[-1])
-      weights = (1.0 + a + a**2 / 2.0) * mask
-    elif config.feature_map == "hedgehog":  # Sum over features of the +/- softmax products, per head.
+    if config.feature_map == "hedgehog":  # Sum over features of the +/- softmax products, per head.
       w = q["feature_projection"]  # (linear heads, d, blocks * d); the first window_heads heads have none.
       u_q = np.einsum("blhd,hdm->blhm", qh[:, :, window_heads:], w)
       u_k = np.einsum("blhd,hdm->blhm", kh[:, :, window_heads:], w)
@@ -90,10 +87,6 @@ def _reference_forward(params, tokens_BL, config):
       weights = np.einsum("blhm,bshm->bhls", qh**2, kh**2) * mask
     if config.get("phase_split_state", False):  # A learned positive factor per relative phase (t - s) mod P.
       weights[:, window_heads:] *= np.exp(q["phase_log_weights"])[:, lag % config.phase_period]
-    if config.get("recency_slots", 0):  # And per relative block: (t // B - s // B) mod K.
-      blocks = np.arange(length) // config.recency_block
-      block_lag = (blocks[:, None] - blocks[None, :]) % config.recency_slots
-      weights[:, window_heads:] *= np.exp(q["recency_log_weights"])[:, block_lag]
     out = np.einsum("bhls,bshd->blhd", weights, vh) / (weights.sum(-1).transpose(0, 2, 1)[..., None] + 1e-16)
     if window_heads:
       scores = np.where((lag >= 0) & (lag < config.window_size), dot / np.sqrt(qh.shape[-1]), -np.inf)

@@ -207,7 +207,6 @@ def test_batch_sharded_jit_matches_single_device():
   "component,chunk_size",
   [
     ("conv", 7),
-    ("taylor", 7),
     ("window", 7),
     ("nopos", 7),
     ("hedgehog", 7),
@@ -227,7 +226,6 @@ def test_components_equal_autodiff_float32(component, chunk_size):
   "component,chunk_size",
   [
     ("conv", 1),
-    ("taylor", 7),
     ("window", 1),
     ("hedgehog", 1),
     ("hedgehog", L - 1),

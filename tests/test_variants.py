@@ -30,7 +30,7 @@ def test_recipe_composes_its_parts():
 
 @pytest.mark.parametrize(
   ("recipe", "named"),
-  [("conv4+softplus", "softplus"), ("hedgehog+taylor16", "feature_map"), ("4heads+8heads", "num_heads")],
+  [("conv4+softplus", "softplus"), ("window64+window32", "window_size"), ("4heads+8heads", "num_heads")],
 )
 def test_bad_recipe_is_refused_naming_the_part(recipe, named):
   with pytest.raises(variants.RecipeError, match=named):
@@ -64,3 +64,13 @@ def test_config_built_on_its_parent_keeps_the_parents_data_section(child, parent
   parent_config = test_configs.load_config(os.path.join(REPO, "configs", parent))
   assert child_config.data.to_dict() == parent_config.data.to_dict()
   assert child_config.eval.to_dict() == parent_config.eval.to_dict()
+
+
+def test_retired_model_fields_read_only_at_their_off_value():
+  # Bundled exports were written while the removed options existed, at their off value.
+  old = {**config_lib.base_config().model.to_dict(), "qk_head_dim": 0, "recency_slots": 0, "recency_block": 0}
+  assert config_lib.ModelConfig.of(old) == config_lib.ModelConfig.of(config_lib.base_config().model)
+  with pytest.raises(config_lib.ConfigError, match="recency_slots: this option was removed"):
+    config_lib.ModelConfig.of({**old, "recency_slots": 4})
+  with pytest.raises(config_lib.ConfigError, match="not_a_field"):
+    config_lib.ModelConfig.of({**old, "not_a_field": 1})

@@ -3,7 +3,7 @@
 
 Notation (as in the SLiM paper, arXiv 2012.11346): B batch, L length, C chunk length, H heads, d head
 size, M features per head (M = d for relu/elu+1/sqr, M = N d for favor+ with N blocks,
-M = 1 + d + d(d+1)/2 for taylor).
+M = 2 N d for hedgehog).
 Layout is batch-major with heads after length: phi_BLHM, v_BLHd. A layer's recurrent state is the
 pair (S_BHMd, z_BHM) of the SLiM paper:
 
@@ -51,8 +51,6 @@ def num_features(feature_map: str, head_dim: int, num_feature_blocks: int = 1) -
     raise ValueError(f"model.num_feature_blocks={num_feature_blocks} must be >= 1 for {feature_map}.")
   if feature_map == "favor+":
     return num_feature_blocks * head_dim
-  if feature_map == "taylor":
-    return 1 + head_dim + head_dim * (head_dim + 1) // 2
   if feature_map == "hedgehog":
     return 2 * num_feature_blocks * head_dim
   return head_dim
@@ -104,30 +102,11 @@ def feature_map(
     proj_BLHM = jnp.einsum("blhd,hdm->blhm", x_BLHd, features_HdM.astype(x_BLHd.dtype))
     sq_norm_BLH1 = 0.5 * jnp.sum(jnp.square(x_BLHd), axis=-1, keepdims=True)
     return jnp.exp(proj_BLHM - sq_norm_BLH1 - favor_shift(head_dim))
-  if kind == "taylor":
-    return taylor_features(x_BLHd)
   if kind == "hedgehog":
     if features_HdM is None:
       raise ValueError("feature_map='hedgehog' needs its learned projection W_HdM (a parameter of each layer).")
     return hedgehog_features(x_BLHd, features_HdM, hedgehog_floor)
   raise ValueError(f"Unknown feature map {kind!r}; expected one of {FEATURE_MAPS}.")
-
-
-def taylor_features(x_BLHd: jax.Array) -> jax.Array:
-  """phi(x) with phi(q) . phi(k) = 1 + q.k / sqrt(d) + (q.k)^2 / (2 d): exp(q.k / sqrt(d)) to second order.
-
-  The second-order Taylor map of Based (Arora et al., arXiv 2402.18668), on the upper triangle
-  of x x^T: the off-diagonal products appear twice in (q.k)^2, so they carry sqrt(2) and the
-  map has 1 + d + d(d+1)/2 features instead of 1 + d + d^2. The score 1 + a + a^2/2 >= 1/2 keeps
-  its sign whatever q and k are, so the denominator never vanishes, and unlike sqr (a = (q.k)^2
-  up to a sum) it grows with q.k, which lets a query prefer keys that point its way.
-  """
-  dim = x_BLHd.shape[-1]
-  rows, cols = jnp.triu_indices(dim)
-  pair_scale_111P = (jnp.where(rows == cols, 1.0 / math.sqrt(2.0), 1.0) / math.sqrt(dim)).astype(x_BLHd.dtype)
-  second_BLHP = x_BLHd[..., rows] * x_BLHd[..., cols] * pair_scale_111P[None, None, None, :]
-  ones_BLH1 = jnp.ones(x_BLHd.shape[:-1] + (1,), x_BLHd.dtype)
-  return jnp.concatenate([ones_BLH1, x_BLHd * dim**-0.25, second_BLHP], axis=-1)
 
 
 def hedgehog_features(x_BLHd: jax.Array, projection_HdM: jax.Array, floor: float = 0.0) -> jax.Array:

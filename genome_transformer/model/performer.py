@@ -8,7 +8,7 @@ Faithful to the reference PyTorch model (google-research performer/models/slim_p
 - Each layer: attention then FFN, each residual. `on_gptln=True`: x + LN(f(x)) (post-LN, the
   reference's PTB/enwik8 setting); False: x + f(LN(x)) (pre-LN). No final LayerNorm.
 - Attention: q, k, v Dense(D, D) with bias, no output projection, no dropout; causal linear
-  attention with phi in {relu, elu+1, sqr, favor+} (see attention.py; taylor is an addition), or causal softmax
+  attention with phi in {relu, elu+1, sqr, favor+} (see attention.py; hedgehog is an addition), or causal softmax
   attention (`attention="softmax"`, the quality baseline; 1/sqrt(d) scaling).
 - FFN: Dense(D, d_ff), exact erf GELU, Dense(d_ff, D). Head: Dense(D, vocab) with bias, untied.
 - Init as PyTorch: Dense kernels and biases uniform(+-1/sqrt(fan_in)); embedding N(0, 1)
@@ -30,10 +30,10 @@ Where we differ, and why:
   run everything in float64).
 
 Additions (docs/model.md; each off by default, so the default config is the reference model): a
-depthwise causal convolution of width K on q, k and v (`conv_width`), the Taylor feature map on
-`qk_head_dim` query/key dims, `window_heads` heads of exact softmax over the last `window_size`
+depthwise causal convolution of width K on q, k and v (`conv_width`), the learned Hedgehog feature map,
+`window_heads` heads of exact softmax over the last `window_size`
 positions, `positions="none"`, the codon frame's phase pair (`phase_period`) and a state split by it
-(`phase_split_state`) or by recent blocks (`recency_slots`); the `match_order` input (model/match.py: the model reads input ids that
+(`phase_split_state`); the `match_order` input (model/match.py: the model reads input ids that
 carry each position's match; every caller builds them with match.model_inputs). The convolution and the window read R = context_rows rows of
 each layer's input before a chunk: forward calls carry them in the state, and the rebuild mode
 recomputes them from T = prefix_length tokens before the chunk (Layer docstring).
@@ -107,11 +107,6 @@ def head_dim(config: config_lib.ModelConfig) -> int:
   return config.d_model // config.num_heads
 
 
-def qk_head_dim(config: config_lib.ModelConfig) -> int:
-  """The query and key width per head: model.qk_head_dim, or d when it is 0."""
-  return config.qk_head_dim or head_dim(config)
-
-
 def linear_heads(config: config_lib.ModelConfig) -> int:
   """Heads that run causal linear attention; the first model.window_heads run windowed softmax."""
   return config.num_heads - config.window_heads
@@ -119,7 +114,7 @@ def linear_heads(config: config_lib.ModelConfig) -> int:
 
 def num_features(config: config_lib.ModelConfig) -> int:
   """M, features per head of every layer's state (times the classes when the state is split by position)."""
-  per_class = attention.num_features(config.feature_map, qk_head_dim(config), config.num_feature_blocks)
+  per_class = attention.num_features(config.feature_map, head_dim(config), config.num_feature_blocks)
   return per_class * math.prod(period for _, period, _ in position_cycles(config))
 
 
@@ -128,14 +123,6 @@ def position_cycles(config: config_lib.ModelConfig) -> Tuple[Tuple[str, int, int
   cycles = []
   if config.phase_split_state:
     cycles.append(("phase_log_weights", int(config.phase_period), 1))
-  if config.recency_slots:
-    cycles.append(
-      (
-        "recency_log_weights",
-        config.recency_slots,
-        config.recency_block,
-      )
-    )
   return tuple(cycles)
 
 
@@ -241,7 +228,7 @@ class Layer(nn.Module):
   ):
     cfg = self.config
     batch, rows, width = x_BED.shape
-    heads, dim, qk_dim = cfg.num_heads, head_dim(cfg), qk_head_dim(cfg)
+    heads, dim = cfg.num_heads, head_dim(cfg)
     window_heads = cfg.window_heads
     out_rows = rows - num_context if state is not None and not states_at_end else rows
     ln_attention = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="ln_attention")
@@ -249,17 +236,17 @@ class Layer(nn.Module):
     valid_E = positions_E >= 0
 
     h_BED = x_BED if cfg.on_gptln else ln_attention(x_BED)
-    q_BEF = _dense(heads * qk_dim, width, "query")(h_BED)
-    k_BEF = _dense(heads * qk_dim, width, "key")(h_BED)
+    q_BEF = _dense(heads * dim, width, "query")(h_BED)
+    k_BEF = _dense(heads * dim, width, "key")(h_BED)
     v_BED = _dense(width, width, "value")(h_BED)
     if cfg.conv_width:
       valid_1E1 = valid_E[None, :, None].astype(x_BED.dtype)
       taps = lambda name, features: self.param(name, _identity_taps, (cfg.conv_width, features))
-      q_BEF = attention.causal_depthwise_conv(q_BEF * valid_1E1, taps("conv_query", heads * qk_dim))
-      k_BEF = attention.causal_depthwise_conv(k_BEF * valid_1E1, taps("conv_key", heads * qk_dim))
+      q_BEF = attention.causal_depthwise_conv(q_BEF * valid_1E1, taps("conv_query", heads * dim))
+      k_BEF = attention.causal_depthwise_conv(k_BEF * valid_1E1, taps("conv_key", heads * dim))
       v_BED = attention.causal_depthwise_conv(v_BED * valid_1E1, taps("conv_value", width))
-    q_BEHd = q_BEF.reshape(batch, rows, heads, qk_dim)
-    k_BEHd = k_BEF.reshape(batch, rows, heads, qk_dim)
+    q_BEHd = q_BEF.reshape(batch, rows, heads, dim)
+    k_BEHd = k_BEF.reshape(batch, rows, heads, dim)
     v_BEHd = v_BED.reshape(batch, rows, heads, dim)
 
     end_state = start_state = None
@@ -272,7 +259,7 @@ class Layer(nn.Module):
     else:
       parts = []
       if cfg.feature_map == "hedgehog":  # Learned, so a parameter of each layer (favor+'s are drawn).
-        shape = (heads - window_heads, qk_dim, cfg.num_feature_blocks * qk_dim)
+        shape = (heads - window_heads, dim, cfg.num_feature_blocks * dim)
         features_HdM = self.param("feature_projection", _identity_projections, shape)
       if window_heads:
         parts.append(
@@ -320,7 +307,7 @@ class Layer(nn.Module):
     phi_q_BOHM = attention.feature_map(q_BOHd, cfg.feature_map, features_HdM, floor)
     # A row before the sequence start adds nothing to any state.
     phi_k_BEHM = attention.feature_map(k_BEHd, cfg.feature_map, features_HdM, floor) * valid_E[None, :, None, None]
-    eps = attention.denominator_epsilon(cfg.feature_map, qk_head_dim(cfg))
+    eps = attention.denominator_epsilon(cfg.feature_map, head_dim(cfg))
     # exp of zero-initialised parameters: positive, and 1 at init, where the split model is the unsplit one.
     cycles = [
       (period, block, self.param(name, nn.initializers.zeros, (phi_k_BEHM.shape[2], period)))
@@ -450,7 +437,7 @@ class SLiMPerformer(nn.Module):
       features_HdM = None
       if favor:
         features_HdM = attention.orthogonal_features(
-          jax.random.fold_in(features_key, i), linear_heads(cfg), qk_head_dim(cfg), cfg.num_feature_blocks, x_BED.dtype
+          jax.random.fold_in(features_key, i), linear_heads(cfg), head_dim(cfg), cfg.num_feature_blocks, x_BED.dtype
         )
       layer = Layer(cfg, name=f"layer_{i}")
       if states is None:

@@ -51,6 +51,12 @@ _MAX_TEST_BASES = flags.DEFINE_integer(
   "Score only the first N bases of each record's test region, for every method "
   "alike (0 = the whole region): CPU time for a large model on human chrX's 3.5 Mb test region.",
 )
+_CONTEXTS = flags.DEFINE_list(
+  "contexts",
+  [],
+  "Scoring contexts in bases (comma-separated) to score every model with as well, in half-overlapping "
+  "windows as at its default; each row's model_by_context maps context -> bits per base, its own window included.",
+)
 _SOFTMAX = flags.DEFINE_multi_string(
   "softmax_baseline",
   [],
@@ -66,10 +72,10 @@ def split_regions(genome: str, split: str) -> list[tuple[str, np.ndarray]]:
   return input_pipeline.heldout_sequences({"genome": genome}, split)
 
 
-def model_bits(model: pretrained.PretrainedModel, regions) -> tuple[float, int]:
-  """Bits per base over all regions, each scored in windows of the model's training window."""
+def model_bits(model: pretrained.PretrainedModel, regions, context: int = 0) -> tuple[float, int]:
+  """Bits per base over all regions, each scored in windows of `context` bases (0: the training window)."""
   total, count = 0.0, 0
-  for logp_L in model.log_likelihood({name: tokens for name, tokens in regions}):
+  for logp_L in model.log_likelihood({name: tokens for name, tokens in regions}, context=context):
     scored = np.isfinite(logp_L)
     total -= float(np.sum(logp_L[scored], dtype=np.float64))
     count += int(scored.sum())
@@ -113,6 +119,10 @@ def evaluate(
   row["model"], row["model_scored_bases"] = model_bits(model, test_regions)
   row["model_context"] = model.window_length  # log_likelihood's default context.
   row["model_seconds"] = time.perf_counter() - start
+  if _CONTEXTS.value:
+    row["model_by_context"] = {str(model.window_length): row["model"]}
+    for context in sorted({int(c) for c in _CONTEXTS.value} - {model.window_length}):
+      row["model_by_context"][str(context)], _ = model_bits(model, test_regions, context)
   if softmax_baseline is not None:
     row["softmax_baseline"], _ = model_bits(softmax_baseline, test_regions)
   row.update(fixed_baselines(model.config.data.genome, train_regions, genome, test_regions))
@@ -136,6 +146,7 @@ def main(argv):
     "machine": platform.machine(),
     "cpus": os.cpu_count(),
     "max_test_bases": _MAX_TEST_BASES.value,
+    "contexts": [int(c) for c in _CONTEXTS.value],
     "models": [],
   }
   for name in _MODELS.value:
@@ -159,9 +170,10 @@ def main(argv):
       row = evaluate(model, train_regions, genome, softmax)
       row["own_genome"] = genome == own_genome
       entry["rows"].append(row)
+      by_context = ", ".join(f"@{c} {b:.4f}" for c, b in row.get("model_by_context", {}).items())
       print(
-        f"{name} on {genome}: model {row['model']:.4f}, best baseline {row['best_baseline']} "
-        f"{row[row['best_baseline']]:.4f} (Markov k={row['markov_best_k']})",
+        f"{name} on {genome}: model {row['model']:.4f}{f' ({by_context})' if by_context else ''}, best baseline "
+        f"{row['best_baseline']} {row[row['best_baseline']]:.4f} (Markov k={row['markov_best_k']})",
         flush=True,
       )
     results["models"].append(entry)

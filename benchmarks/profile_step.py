@@ -34,16 +34,7 @@ from benchmarks import common
 from genome_transformer.model import performer as model_lib
 from genome_transformer.training import train
 
-# The two slowest release candidates and their softmax twins, and the faithful release for scale.
-DEFAULT_CONFIGS = (
-  "configs/release_bacteria.py",
-  "configs/ablation.py:conv4+hedgehog+floor+codon+split+16heads+window64x2",
-  "configs/ablation.py:softmax+conv4+codon+16heads",
-  "configs/release_human_chrx_local.py:conv4+window64x3+hedgehog+floor+4heads",
-  "configs/release_human_chrx_local.py:softmax+conv4+4heads",
-)
-
-_CONFIGS = flags.DEFINE_list("configs", list(DEFAULT_CONFIGS), "Config files, each optionally :VARIANT.")
+_CONFIGS = flags.DEFINE_list("configs", list(common.RELEASE_CANDIDATES), "Config files, each optionally :VARIANT.")
 _STEPS = flags.DEFINE_integer("steps", 3, "Untimed-profiler steps timed per config (the median is reported).")
 _TRACE_STEPS = flags.DEFINE_integer("trace_steps", 2, "Steps recorded under the profiler per config.")
 _TOP = flags.DEFINE_integer("top", 8, "Slowest single thunks listed per config.")

@@ -206,10 +206,11 @@ def _shifted_sum(x_BEF: jax.Array, kernel_KF: jax.Array, direction: int) -> jax.
   width, length = kernel_KF.shape[0], x_BEF.shape[1]
   lead, trail = (width - 1, 0) if direction > 0 else (0, width - 1)
   padded_BEF = jnp.pad(x_BEF, [(0, 0), (lead, trail), (0, 0)])
-  out_BEF = x_BEF * kernel_KF[0]
+  kernel_K11F = kernel_KF[:, None, None, :]
+  out_BEF = x_BEF * kernel_K11F[0]
   for j in range(1, width):
     begin = lead - direction * j
-    out_BEF = out_BEF + padded_BEF[:, begin : begin + length] * kernel_KF[j]
+    out_BEF = out_BEF + padded_BEF[:, begin : begin + length] * kernel_K11F[j]
   return out_BEF
 
 
@@ -328,15 +329,15 @@ _masked_softmax_attention.defvjp(_masked_softmax_attention_fwd, _masked_softmax_
 
 
 @jax.named_scope("causal_softmax")
-def causal_softmax(q_BLHd: jax.Array, k_BLHd: jax.Array, v_BLHd: jax.Array, num_blocks: int = 8) -> jax.Array:
+def causal_softmax(q_BLHd: jax.Array, k_BLHd: jax.Array, v_BLHd: jax.Array, num_blocks: int = 16) -> jax.Array:
   """Exact causal softmax attention of every row over the rows up to it (itself included): the softmax twin.
 
   Computed in `num_blocks` blocks of query rows, each scored against the keys up to its last row only,
-  so the key blocks after it (the upper triangle, 7/16 of the scores at 8 blocks) are neither computed
+  so the key blocks after it (the upper triangle, 15/32 of the scores at 16 blocks) are neither computed
   nor kept for the backward pass. Why not jax.nn.dot_product_attention: on XLA's CPU backend its forward
   and backward ran 3.4x slower with two heads of 64 and 4.7x slower with sixteen heads of 8 at L = 1024
   (`python benchmarks/softmax_attention.py`). The blocks are unrolled, so their number, not L, sets the
-  program's size.
+  program's size. Sixteen blocks rather than eight: smaller score blocks stay nearer the cache (docs/speed.md).
   """
   rows = q_BLHd.shape[1]
   block = -(-rows // num_blocks)

@@ -40,6 +40,15 @@ METHODS = ("slim", "autodiff", "scan_ckpt", "softmax", "slim_local")
 CHUNKED = ("slim", "scan_ckpt", "slim_local")  # The methods that take a chunk size.
 # The E. coli chromosome shipped in the package: the sequence the speed and round-off benchmarks run on.
 ECOLI = "builtin:ecoli"
+# The release candidates whose local mixing docs/speed.md times (the sixteen-head model with window heads, the
+# human three-window model), their softmax twins, and the faithful bacterial release for scale.
+RELEASE_CANDIDATES = (
+  "configs/release_bacteria.py",
+  "configs/ablation.py:conv4+hedgehog+floor+codon+split+16heads+window64x2",
+  "configs/ablation.py:softmax+conv4+codon+16heads",
+  "configs/release_human_chrx_local.py:conv4+window64x3+hedgehog+floor+4heads",
+  "configs/release_human_chrx_local.py:softmax+conv4+4heads",
+)
 # configs/ablation.py's adopted components, all at once.
 LOCAL_MIXING = dict(conv_width=4, feature_map="hedgehog", hedgehog_floor=0.01, window_heads=1, window_size=64)
 

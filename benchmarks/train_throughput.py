@@ -18,18 +18,27 @@ Settings:
   ptb       the reference PTB preset: L=1024, D=512, 3 layers, 8 heads, d_ff=2048
   enwik8    the reference enwik8 preset: L=4096, D=1024, 3 layers, 16 heads, d_ff=4096
   small     D=256, 3 layers, 4 heads, d_ff=1024 (benchmarks/memory.py's model) at L = 1k .. 64k
+  configs   (only when named) the trainer's own step (training/train.py, what `python -m genome_transformer.main`
+            runs: batch and L of the config, its optimizer and matmul precision) of each config in
+            common.RELEASE_CANDIDATES, before and after: the "before" is the package at commit --before (extracted
+            with git archive), the "after" this checkout's, each in a worker process holding its compiled step;
+            the two take their steps in turns. Writes --configs_out; docs/speed.md has the table.
 Methods that need more than --max_gib (autodiff and softmax at long L) or a step over
 --max_step_s (softmax at enwik8) are skipped or timed once; the table says which.
 All batch 1, sqr feature map (M = d = 64), float32.
 
   python -m benchmarks.train_throughput            # everything (~15 min on 2 CPU cores)
   python -m benchmarks.train_throughput --quick    # PTB-like at C=256 and small at 4k, 16k (~2 min)
+  python -m benchmarks.train_throughput --settings=configs   # before/after of the release candidates (~15 min)
 Writes benchmarks/results/train_throughput.json and .png; prints a table and the ratios.
 """
 
 import json
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 from absl import app, flags
@@ -48,6 +57,11 @@ _SLOW_S = flags.DEFINE_float("slow_s", 10.0, "A step slower than this is timed -
 _MAX_STEP_S = flags.DEFINE_float("max_step_s", 60.0, "A step slower than this is timed once, not repeated.")
 _MAX_GIB = flags.DEFINE_float("max_gib", 16.0, "Skip points whose compiled memory estimate exceeds this.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/train_throughput.json", "JSON path (the PNG goes beside it).")
+_BEFORE = flags.DEFINE_string("before", "8eb166f", "--settings=configs: the commit whose package is 'before'.")
+_CONFIG_STEPS = flags.DEFINE_integer("config_steps", 7, "--settings=configs: timed steps per config and version.")
+_CONFIGS_OUT = flags.DEFINE_string(
+  "configs_out", "benchmarks/results/train_throughput_configs.json", "--settings=configs: JSON path."
+)
 _PLOT_ONLY = flags.DEFINE_bool("plot_only", False, "Redraw the PNG from an existing --out JSON; run nothing.")
 
 SMALL = dict(d_model=256, num_layers=3, num_heads=4, d_ff=1024)
@@ -202,8 +216,130 @@ def plot(rows, path: str) -> None:
   common.save_figure(fig, path)
 
 
+# A worker: builds one config's training step as training/train.py does, with whichever package its
+# PYTHONPATH holds, runs one warm-up step, then one timed step per line read. argv: config file[:variant],
+# the tree the config file is read from (the version's own configs: they build on its package).
+WORKER = r"""
+import importlib.util, json, os, sys, time
+import jax, jax.numpy as jnp
+from genome_transformer.model import performer as model_lib
+from genome_transformer.training import train
+path, _, variant = sys.argv[1].partition(":")
+spec = importlib.util.spec_from_file_location("config", os.path.join(sys.argv[2], path))
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+config = module.get_config(variant) if variant else module.get_config()
+model = model_lib.SLiMPerformer(config.model)
+tx = train.make_optimizer(config.train)
+key = jax.random.PRNGKey(config.seed)  # As train.init_params of either version: same shapes, same draw.
+params = model.init({"params": key, "features": key}, jnp.zeros((1, 16), jnp.int32))["params"]
+state = train.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+shape = (config.train.batch_size, config.data.window_length)
+tokens = jax.random.randint(jax.random.PRNGKey(1), shape, 0, 4).astype(jnp.uint8)
+rng = jax.random.PRNGKey(2)
+start = time.perf_counter()
+with jax.default_matmul_precision(config.train.matmul_precision):
+  step = jax.jit(train.make_train_step(model, tx, config), donate_argnums=0).lower(state, tokens, rng).compile()
+compile_s = time.perf_counter() - start
+state, metrics = jax.block_until_ready(step(state, tokens, rng))
+print(json.dumps(dict(
+  package=os.path.dirname(os.path.dirname(train.__file__)), compile_s=compile_s, loss=float(metrics["loss"]),
+  grad_norm=float(metrics["grad_norm"]), num_params=sum(int(x.size) for x in jax.tree.leaves(params)),
+  tokens_per_step=tokens.size,
+)), flush=True)
+for _ in sys.stdin:
+  start = time.perf_counter()
+  state, metrics = jax.block_until_ready(step(state, tokens, rng))
+  print(json.dumps(dict(step_s=time.perf_counter() - start)), flush=True)
+"""
+
+
+def start_worker(package_root: str, config_arg: str) -> subprocess.Popen:
+  env = dict(os.environ, PYTHONPATH=package_root)
+  return subprocess.Popen(
+    [sys.executable, "-c", WORKER, config_arg, package_root],
+    cwd=package_root,
+    env=env,
+    stdin=subprocess.PIPE,
+    stdout=subprocess.PIPE,
+    text=True,
+  )
+
+
+def read_reply(worker: subprocess.Popen, what: str) -> dict:
+  line = worker.stdout.readline()
+  if not line:
+    raise RuntimeError(f"the {what} worker exited (code {worker.wait()}); its stderr is above.")
+  return json.loads(line)
+
+
+def time_configs_before_after(before_root: str) -> list:
+  """Per config: both versions' workers compiled and warmed up, then --config_steps steps each, in turns."""
+  rows = []
+  print(f"{'config':>72} {'before':>9} {'after':>9} {'speedup':>7} {'loss before':>12} {'loss after':>12}")
+  for config_arg in common.RELEASE_CANDIDATES:
+    workers = dict(before=start_worker(before_root, config_arg), after=start_worker(common.REPO, config_arg))
+    try:
+      info = {name: read_reply(w, name) for name, w in workers.items()}
+      times = {name: [] for name in workers}
+      for _ in range(_CONFIG_STEPS.value):
+        for name, w in workers.items():
+          w.stdin.write("step\n")
+          w.stdin.flush()
+          times[name].append(read_reply(w, name)["step_s"])
+    finally:
+      for w in workers.values():
+        w.stdin.close()
+        w.wait()
+    row = dict(config=config_arg, num_params=info["after"]["num_params"])
+    for name in workers:
+      step_s = statistics.median(times[name])
+      row[name] = dict(
+        info[name], step_s=step_s, step_times_s=times[name], tokens_per_s=info[name]["tokens_per_step"] / step_s
+      )
+    row["speedup"] = row["after"]["tokens_per_s"] / row["before"]["tokens_per_s"]
+    rows.append(row)
+    print(
+      f"{config_arg:>72} {row['before']['tokens_per_s']:>9.0f} {row['after']['tokens_per_s']:>9.0f} "
+      f"{row['speedup']:>7.2f} {row['before']['loss']:>12.6f} {row['after']['loss']:>12.6f}",
+      flush=True,
+    )
+  return rows
+
+
+def run_configs_setting() -> None:
+  load_before = os.getloadavg()
+  print(
+    f"device {jax.devices()[0].platform}, {os.cpu_count()} CPUs (load average {load_before[0]:.1f}); the trainer's "
+    f"step, tokens/s (median of {_CONFIG_STEPS.value}); before = commit {_BEFORE.value}, after = this checkout"
+  )
+  with tempfile.TemporaryDirectory() as before_root:
+    archive = subprocess.run(
+      ["git", "archive", "--format=tar", _BEFORE.value, "genome_transformer", "configs"],
+      cwd=common.REPO,
+      capture_output=True,
+      check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", before_root], input=archive, check=True)
+    rows = time_configs_before_after(before_root)
+  result = dict(
+    device=str(jax.devices()[0]),
+    cpu_count=os.cpu_count(),
+    load_average=[load_before, os.getloadavg()],
+    before_commit=_BEFORE.value,
+    steps=_CONFIG_STEPS.value,
+    rows=rows,
+  )
+  common.write_json(_CONFIGS_OUT.value, result)
+  print(f"wrote {_CONFIGS_OUT.value}")
+
+
 def main(argv):
   del argv
+  if "configs" in _SETTINGS.value:
+    run_configs_setting()
+    if _SETTINGS.value == ["configs"]:
+      return
   png = os.path.splitext(_OUT.value)[0] + ".png"
   if _PLOT_ONLY.value:
     with open(_OUT.value) as f:

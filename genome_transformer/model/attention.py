@@ -84,6 +84,7 @@ def orthogonal_features(key: jax.Array, num_heads: int, head_dim: int, num_block
   return (w_HdM * math.sqrt(head_dim)).astype(dtype)
 
 
+@jax.named_scope("feature_map")
 def feature_map(
   x_BLHd: jax.Array, kind: str, features_HdM: Optional[jax.Array] = None, hedgehog_floor: float = 0.0
 ) -> jax.Array:
@@ -133,6 +134,7 @@ def hedgehog_features(x_BLHd: jax.Array, projection_HdM: jax.Array, floor: float
   return (1.0 - floor) * phi_BLHM + floor / u_BLHM.shape[-1]
 
 
+@jax.named_scope("split_by_position")
 def split_by_position(
   phi_q_BOHM: jax.Array,
   phi_k_BEHM: jax.Array,
@@ -166,23 +168,60 @@ def split_by_position(
   return by_slot(phi_q_BOHM, jnp.exp(log_query_weights_OHS)[None]), by_slot(phi_k_BEHM, key_slot_E1S[None])
 
 
+@jax.named_scope("causal_depthwise_conv")
 def causal_depthwise_conv(x_BEF: jax.Array, kernel_KF: jax.Array) -> jax.Array:
   """out[t] = sum_j kernel[j] * x[t - j], per channel, with x = 0 before the first row.
 
   K shifted multiply-adds instead of a grouped convolution: for K <= 8 this is a few passes over
   the array, where XLA's CPU grouped convolution ran the first probe of this model at a sixth of
-  the plain model's speed.
+  the plain model's speed. Its own gradient, the same shifts run backwards (model/naive.py has the
+  form under plain autodiff, which pads the cotangent once per tap).
   """
-  width = kernel_KF.shape[0]
-  length = x_BEF.shape[1]
-  padded_BEF = jnp.pad(x_BEF, [(0, 0), (width - 1, 0), (0, 0)])
-  kernel_K11F = kernel_KF.astype(x_BEF.dtype)[:, None, None, :]
+  return _causal_depthwise_conv(x_BEF, kernel_KF.astype(x_BEF.dtype)).astype(x_BEF.dtype)
+
+
+def _shifted_sum(x_BEF: jax.Array, kernel_KF: jax.Array, direction: int) -> jax.Array:
+  """sum_j kernel[j] * x[t - direction j], x = 0 outside its rows."""
+  width, length = kernel_KF.shape[0], x_BEF.shape[1]
+  lead, trail = (width - 1, 0) if direction > 0 else (0, width - 1)
+  padded_BEF = jnp.pad(x_BEF, [(0, 0), (lead, trail), (0, 0)])
+  kernel_K11F = kernel_KF[:, None, None, :]
   out_BEF = x_BEF * kernel_K11F[0]
   for j in range(1, width):
-    out_BEF = out_BEF + padded_BEF[:, width - 1 - j : width - 1 - j + length] * kernel_K11F[j]
+    begin = lead - direction * j
+    out_BEF = out_BEF + padded_BEF[:, begin : begin + length] * kernel_K11F[j]
   return out_BEF
 
 
+@jax.custom_vjp
+def _causal_depthwise_conv(x_BEF: jax.Array, kernel_KF: jax.Array) -> jax.Array:
+  return _shifted_sum(x_BEF, kernel_KF, 1)
+
+
+def _causal_depthwise_conv_fwd(x_BEF, kernel_KF):
+  return _shifted_sum(x_BEF, kernel_KF, 1), (x_BEF, kernel_KF)
+
+
+def _causal_depthwise_conv_bwd(residuals, d_out_BEF):
+  x_BEF, kernel_KF = residuals
+  width, length = kernel_KF.shape[0], x_BEF.shape[1]
+  # d x[t] = sum_j kernel[j] d_out[t + j]; d kernel[j] = sum over batch and t of d_out[t] x[t - j].
+  d_x_BEF = _shifted_sum(d_out_BEF, kernel_KF, -1)
+  padded_BEF = jnp.pad(x_BEF, [(0, 0), (width - 1, 0), (0, 0)])
+  d_kernel_KF = jnp.stack(
+    [jnp.sum(d_out_BEF * padded_BEF[:, width - 1 - j : width - 1 - j + length], axis=(0, 1)) for j in range(width)]
+  )
+  return d_x_BEF, d_kernel_KF
+
+
+_causal_depthwise_conv.defvjp(_causal_depthwise_conv_fwd, _causal_depthwise_conv_bwd)
+
+
+# Query rows per block of the sliding window (at least window - 1, the halo each block reads before it).
+WINDOW_BLOCK = 64
+
+
+@jax.named_scope("sliding_window_softmax")
 def sliding_window_softmax(
   q_BEHd: jax.Array, k_BEHd: jax.Array, v_BEHd: jax.Array, window: int, valid_E: jax.Array, num_queries: int
 ) -> jax.Array:
@@ -190,38 +229,94 @@ def sliding_window_softmax(
 
   Keys on invalid rows (positions before the sequence start) are masked out; a query always sees
   itself, so no row is all masked. Scores in at least float32 and scaled by 1/sqrt(d), as the softmax
-  baseline. Memory: num_queries x E scores per head, E the rows given (the window's halo plus
-  the chunk), never the whole sequence.
+  baseline. The queries go in blocks of b = max(WINDOW_BLOCK, window - 1) rows, each scored against
+  its own rows and the b rows before them (which hold its halo of window - 1), so the cost is 2 b
+  scores per query, not one per given row (model/naive.py has the direct form).
   """
   rows = k_BEHd.shape[1]
-  query_rows_Q = jnp.arange(rows - num_queries, rows)
-  key_rows_E = jnp.arange(rows)
-  lag_QE = query_rows_Q[:, None] - key_rows_E[None, :]
-  allowed_QE = (lag_QE >= 0) & (lag_QE < window) & (valid_E[None, :] | (lag_QE == 0))
-  return _masked_softmax_attention(q_BEHd[:, rows - num_queries :], k_BEHd, v_BEHd, allowed_QE)
+  block = max(WINDOW_BLOCK, window - 1)
+  num_blocks = -(-num_queries // block)
+  first = rows - num_queries
+  # One block of absent rows in front (the halo of the first block) and the last block's ragged end.
+  pad = [(0, 0), (block, num_blocks * block - num_queries)]
+  span = slice(first, first + (num_blocks + 1) * block)
+
+  def blocks(x):  # [B, E, ...] -> [B, N + 1, b, ...]: rows first - b .. first + N b, padded where absent.
+    x = jnp.pad(x, pad + [(0, 0)] * (x.ndim - 2))[:, span]
+    return x.reshape((x.shape[0], num_blocks + 1, block) + x.shape[2:])
+
+  q_BNbHd = blocks(q_BEHd)[:, 1:]
+  with_halo = lambda x: jnp.concatenate([x[:, :-1], x[:, 1:]], axis=2)  # Block j's keys: blocks j - 1 and j.
+  k_BNKHd, v_BNKHd = with_halo(blocks(k_BEHd)), with_halo(blocks(v_BEHd))
+  valid_NK = with_halo(blocks(valid_E[None])[..., None])[0, ..., 0]
+  lag_bK = block + jnp.arange(block)[:, None] - jnp.arange(2 * block)[None, :]
+  in_window_bK = (lag_bK >= 0) & (lag_bK < window)
+  allowed_NbK = in_window_bK[None] & (valid_NK[:, None, :] | (lag_bK == 0)[None])
+  out_BNbHd = _masked_softmax_attention(q_BNbHd, k_BNKHd, v_BNKHd, allowed_NbK[None, :, None])
+  out_BQHd = out_BNbHd.reshape((out_BNbHd.shape[0], num_blocks * block) + out_BNbHd.shape[3:])
+  return out_BQHd[:, :num_queries]
 
 
-def _masked_softmax_attention(q_BQHd, k_BKHd, v_BKHd, allowed_QK: jax.Array) -> jax.Array:
-  """Softmax attention of each query over the keys `allowed_QK` lets it see (at least one per query).
+@jax.custom_vjp
+def _masked_softmax_attention(q_XQHd, k_XKHd, v_XKHd, allowed_XHQK: jax.Array) -> jax.Array:
+  """Softmax attention of each query over the keys `allowed_XHQK` lets it see (at least one per query).
 
-  Scores in at least float32 and scaled by 1/sqrt(d), as the softmax baseline."""
-  scale = 1.0 / math.sqrt(q_BQHd.shape[-1])
-  score_dtype = jnp.promote_types(q_BQHd.dtype, jnp.float32)
-  scores_BHQK = jnp.einsum("bqhd,bkhd->bhqk", q_BQHd, k_BKHd).astype(score_dtype) * scale
-  scores_BHQK = jnp.where(allowed_QK[None, None], scores_BHQK, -jnp.inf)
-  weights_BHQK = jax.nn.softmax(scores_BHQK, axis=-1).astype(v_BKHd.dtype)
-  return jnp.einsum("bhqk,bkhd->bqhd", weights_BHQK, v_BKHd)
+  X: any leading (batch) dimensions; `allowed_XHQK` broadcasts against [X, H, Q, K]. Scores in at least
+  float32 and scaled by 1/sqrt(d), as the softmax baseline. Its own gradient (flash attention's, from the
+  unnormalised weights and the output) instead of autodiff through jax.nn.softmax: the output is divided by
+  the weights' sum rather than the Q x K weights, and the backward's row term sum_k P dP is the Q x d product
+  dO . O, so each pass over the Q x K scores that is not a matmul is one fused elementwise pass.
+  """
+  return _masked_softmax_attention_fwd(q_XQHd, k_XKHd, v_XKHd, allowed_XHQK)[0]
 
 
-def causal_softmax(q_BLHd: jax.Array, k_BLHd: jax.Array, v_BLHd: jax.Array, num_blocks: int = 8) -> jax.Array:
+def _masked_softmax_attention_fwd(q_XQHd, k_XKHd, v_XKHd, allowed_XHQK):
+  scale = 1.0 / math.sqrt(q_XQHd.shape[-1])
+  score_dtype = jnp.promote_types(q_XQHd.dtype, jnp.float32)
+  scores_XHQK = jnp.einsum("...qhd,...khd->...hqk", q_XQHd, k_XKHd).astype(score_dtype) * scale
+  scores_XHQK = jnp.where(allowed_XHQK, scores_XHQK, -jnp.inf)
+  # Finite: every query sees at least itself.
+  unnormalised_XHQK = jnp.exp(scores_XHQK - jnp.max(scores_XHQK, axis=-1, keepdims=True))
+  inverse_sum_XQH1 = jnp.swapaxes(1.0 / jnp.sum(unnormalised_XHQK, axis=-1), -1, -2)[..., None]
+  out_XQHd = jnp.einsum("...hqk,...khd->...qhd", unnormalised_XHQK.astype(v_XKHd.dtype), v_XKHd)
+  out_XQHd = out_XQHd * inverse_sum_XQH1.astype(v_XKHd.dtype)
+  return out_XQHd, (q_XQHd, k_XKHd, v_XKHd, unnormalised_XHQK, inverse_sum_XQH1, out_XQHd)
+
+
+def _masked_softmax_attention_bwd(residuals, d_out_XQHd):
+  q_XQHd, k_XKHd, v_XKHd, unnormalised_XHQK, inverse_sum_XQH1, out_XQHd = residuals
+  scale = 1.0 / math.sqrt(q_XQHd.shape[-1])
+  score_dtype = unnormalised_XHQK.dtype
+  # With P = unnormalised / sum: dV = P^T dO, dS = P (dP - sum_k P dP), dP = dO V^T, sum_k P dP = dO . O.
+  d_out_XQHd = d_out_XQHd.astype(score_dtype)
+  d_v_XKHd = jnp.einsum("...hqk,...qhd->...khd", unnormalised_XHQK, d_out_XQHd * inverse_sum_XQH1)
+  d_weights_XHQK = jnp.einsum("...qhd,...khd->...hqk", d_out_XQHd, v_XKHd.astype(score_dtype))
+  row_term_XHQ1 = jnp.swapaxes(jnp.sum(d_out_XQHd * out_XQHd.astype(score_dtype), axis=-1), -1, -2)[..., None]
+  row_scale_XHQ1 = jnp.swapaxes(inverse_sum_XQH1[..., 0], -1, -2)[..., None] * scale
+  d_scores_XHQK = unnormalised_XHQK * (d_weights_XHQK - row_term_XHQ1) * row_scale_XHQ1
+  d_q_XQHd = jnp.einsum("...hqk,...khd->...qhd", d_scores_XHQK, k_XKHd.astype(score_dtype))
+  d_k_XKHd = jnp.einsum("...hqk,...qhd->...khd", d_scores_XHQK, q_XQHd.astype(score_dtype))
+  return (
+    d_q_XQHd.astype(q_XQHd.dtype),
+    d_k_XKHd.astype(k_XKHd.dtype),
+    d_v_XKHd.astype(v_XKHd.dtype),
+    None,
+  )
+
+
+_masked_softmax_attention.defvjp(_masked_softmax_attention_fwd, _masked_softmax_attention_bwd)
+
+
+@jax.named_scope("causal_softmax")
+def causal_softmax(q_BLHd: jax.Array, k_BLHd: jax.Array, v_BLHd: jax.Array, num_blocks: int = 16) -> jax.Array:
   """Exact causal softmax attention of every row over the rows up to it (itself included): the softmax twin.
 
   Computed in `num_blocks` blocks of query rows, each scored against the keys up to its last row only,
-  so the key blocks after it (the upper triangle, 7/16 of the scores at 8 blocks) are neither computed
+  so the key blocks after it (the upper triangle, 15/32 of the scores at 16 blocks) are neither computed
   nor kept for the backward pass. Why not jax.nn.dot_product_attention: on XLA's CPU backend its forward
   and backward ran 3.4x slower with two heads of 64 and 4.7x slower with sixteen heads of 8 at L = 1024
   (`python -m benchmarks.softmax_attention`). The blocks are unrolled, so their number, not L, sets the
-  program's size.
+  program's size. Sixteen blocks rather than eight: smaller score blocks stay nearer the cache (docs/speed.md).
   """
   rows = q_BLHd.shape[1]
   block = -(-rows // num_blocks)
@@ -229,7 +324,9 @@ def causal_softmax(q_BLHd: jax.Array, k_BLHd: jax.Array, v_BLHd: jax.Array, num_
   for start in range(0, rows, block):
     stop = min(start + block, rows)
     allowed_QK = jnp.arange(stop)[None, :] <= jnp.arange(start, stop)[:, None]
-    outs.append(_masked_softmax_attention(q_BLHd[:, start:stop], k_BLHd[:, :stop], v_BLHd[:, :stop], allowed_QK))
+    outs.append(
+      _masked_softmax_attention(q_BLHd[:, start:stop], k_BLHd[:, :stop], v_BLHd[:, :stop], allowed_QK[None, None])
+    )
   return jnp.concatenate(outs, axis=1)
 
 
@@ -240,6 +337,7 @@ def zero_state(batch_size: int, num_heads: int, num_feats: int, head_dim: int, d
   )
 
 
+@jax.named_scope("state_delta")
 def state_delta(phi_k_BCHM: jax.Array, v_BCHd: jax.Array) -> State:
   """One chunk's contribution (sum_tau phi(k_tau) v_tau^T, sum_tau phi(k_tau)) to the state."""
   return (jnp.einsum("bchm,bchd->bhmd", phi_k_BCHM, v_BCHd), jnp.sum(phi_k_BCHM, axis=1))
@@ -262,6 +360,7 @@ def _prefix_sum(x_BL: jax.Array) -> jax.Array:
   return jax.lax.associative_scan(jnp.add, x_BL, axis=1)
 
 
+@jax.named_scope("causal_linear_attention_prefix_sum")
 def causal_linear_attention_prefix_sum(
   phi_q_BLHM: jax.Array,
   phi_k_BLHM: jax.Array,
@@ -294,6 +393,7 @@ def causal_linear_attention_prefix_sum(
 SUBCHUNK = 64
 
 
+@jax.named_scope("causal_linear_attention_block")
 def causal_linear_attention_block(
   phi_q_BCHM: jax.Array, phi_k_BCHM: jax.Array, v_BCHd: jax.Array, state: State, eps: float = EPSILON
 ) -> Tuple[jax.Array, State]:

@@ -210,7 +210,10 @@ class Layer(nn.Module):
   - state None: the whole sequence (num_context = 0); returns every row.
   - state = the chunk's start state: the context rows are the carried ones; returns the chunk's rows.
   - states_at_end: state = the chunk's END state, and the context rows are a recomputed prefix
-    (SLiMPerformer's rebuild mode); returns every row, so that the next layer gets its prefix.
+    (SLiMPerformer's rebuild mode); returns every row but the first R (R = context_rows), so that the
+    next layer gets its prefix less the R rows this layer's convolution and window read before it.
+  The linear heads read no row before their first query (the state holds the past), so they run on the
+  returned rows only.
   """
 
   config: config_lib.ModelConfig
@@ -230,7 +233,12 @@ class Layer(nn.Module):
     batch, rows, width = x_BED.shape
     heads, dim = cfg.num_heads, head_dim(cfg)
     window_heads = cfg.window_heads
-    out_rows = rows - num_context if state is not None and not states_at_end else rows
+    if state is None:
+      out_rows = rows
+    elif states_at_end:
+      out_rows = rows - context_rows(cfg)
+    else:
+      out_rows = rows - num_context
     ln_attention = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="ln_attention")
     ln_ffn = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="ln_ffn")
     valid_E = positions_E >= 0
@@ -274,11 +282,11 @@ class Layer(nn.Module):
         )
       linear_out, end_state, start_state = self._linear_attention(
         q_BEHd[:, rows - out_rows :, window_heads:],
-        k_BEHd[:, :, window_heads:],
-        v_BEHd[:, :, window_heads:],
-        valid_E,
-        positions_E,
-        num_context,
+        k_BEHd[:, rows - out_rows :, window_heads:],
+        v_BEHd[:, rows - out_rows :, window_heads:],
+        valid_E[rows - out_rows :],
+        positions_E[rows - out_rows :],
+        num_context - (rows - out_rows),
         features_HdM,
         state,
         states_at_end,
@@ -299,12 +307,15 @@ class Layer(nn.Module):
     return x_BOD, end_state, start_state
 
   def _linear_attention(
-    self, q_BOHd, k_BEHd, v_BEHd, valid_E, positions_E, num_context, features_HdM, state, states_at_end, first_chunk
+    self, q_BEHd, k_BEHd, v_BEHd, valid_E, positions_E, num_context, features_HdM, state, states_at_end, first_chunk
   ):
-    """Causal linear attention of the linear heads: (out for the returned rows, end state, start state)."""
+    """Causal linear attention of the linear heads on the returned rows: (out, end state, start state).
+
+    The first `num_context` rows (a recomputed prefix, in the rebuild mode only) lie before the chunk.
+    """
     cfg = self.config
     floor = cfg.hedgehog_floor
-    phi_q_BOHM = attention.feature_map(q_BOHd, cfg.feature_map, features_HdM, floor)
+    phi_q_BEHM = attention.feature_map(q_BEHd, cfg.feature_map, features_HdM, floor)
     # A row before the sequence start adds nothing to any state.
     phi_k_BEHM = attention.feature_map(k_BEHd, cfg.feature_map, features_HdM, floor) * valid_E[None, :, None, None]
     eps = attention.denominator_epsilon(cfg.feature_map, head_dim(cfg))
@@ -314,15 +325,13 @@ class Layer(nn.Module):
       for name, period, block in position_cycles(cfg)
     ]
     if cycles:
-      phi_q_BOHM, phi_k_BEHM = attention.split_by_position(
-        phi_q_BOHM, phi_k_BEHM, positions_E[positions_E.shape[0] - phi_q_BOHM.shape[1] :], positions_E, cycles
-      )
+      phi_q_BEHM, phi_k_BEHM = attention.split_by_position(phi_q_BEHM, phi_k_BEHM, positions_E, positions_E, cycles)
     if state is None:
-      return attention.causal_linear_attention_prefix_sum(phi_q_BOHM, phi_k_BEHM, v_BEHd, eps=eps), None, None
+      return attention.causal_linear_attention_prefix_sum(phi_q_BEHM, phi_k_BEHM, v_BEHd, eps=eps), None, None
     given = state[:2]
     chunk_k_BCHM, chunk_v_BCHd = phi_k_BEHM[:, num_context:], v_BEHd[:, num_context:]
     if not states_at_end:
-      out_BCHd, end = attention.causal_linear_attention_block(phi_q_BOHM, chunk_k_BCHM, chunk_v_BCHd, given, eps)
+      out_BCHd, end = attention.causal_linear_attention_block(phi_q_BEHM, chunk_k_BCHM, chunk_v_BCHd, given, eps)
       return out_BCHd, end, None
     # SLiM backward (paper Sec. 3, Alg. 1): the start state is the end state minus this chunk's
     # contribution. The subtracted term is a constant (stop_gradient): the start state is an input
@@ -340,15 +349,12 @@ class Layer(nn.Module):
       # The recomputed prefix runs from the state at its first row: the start state minus the
       # prefix's contribution, a function of the start state and the parameters (the gradient flows
       # through it, unlike the subtraction above, since the prefix is not part of this chunk's
-      # carried input). Its leading rows are wrong (no context of their own), but each row's
-      # output reads only the state minus the LATER rows' contributions, so the wrong rows cancel
-      # out of every row after them. A prefix that reaches back past the sequence start starts
-      # from exactly zero.
+      # carried input). A prefix that reaches back past the sequence start starts from exactly zero.
       prefix = attention.state_delta(phi_k_BEHM[:, :num_context], v_BEHd[:, :num_context])
       run_from = tuple(
         jnp.where(positions_E[0] <= 0, 0.0, s - d.astype(s.dtype)).astype(s.dtype) for s, d in zip(start, prefix)
       )
-    out_BEHd, _ = attention.causal_linear_attention_block(phi_q_BOHM, phi_k_BEHM, v_BEHd, run_from, eps)
+    out_BEHd, _ = attention.causal_linear_attention_block(phi_q_BEHM, phi_k_BEHM, v_BEHd, run_from, eps)
     return out_BEHd, end, start
 
 
@@ -443,18 +449,20 @@ class SLiMPerformer(nn.Module):
       if states is None:
         x_BED, _, _ = layer(x_BED, positions_E, 0, features_HdM, None)
       elif states_at_end:
-        x_in_BED = x_BED
-        x_BED, end, start = layer(x_BED, positions_E, num_prefix, features_HdM, states[i], True, first_chunk)
-        end_states.append(end + (x_in_BED[:, rows - r :],))
+        # Layer i reads the prefix less its first i R rows: each layer before it used R rows as context and
+        # returned the rest, so every row it is given is exact.
+        x_in_BED, num_context, positions_i = x_BED, num_prefix - i * r, positions_E[i * r :]
+        x_BED, end, start = layer(x_BED, positions_i, num_context, features_HdM, states[i], True, first_chunk)
+        end_states.append(end + (x_in_BED[:, x_in_BED.shape[1] - r :],))
         # Rows before the sequence start are absent; zero, as init_states has them.
-        present_1R1 = (positions_E[num_prefix - r : num_prefix] >= 0)[None, :, None]
-        start_states.append(start + (jnp.where(present_1R1, x_in_BED[:, num_prefix - r : num_prefix], 0.0),))
+        present_1R1 = (positions_i[num_context - r : num_context] >= 0)[None, :, None]
+        start_states.append(start + (jnp.where(present_1R1, x_in_BED[:, num_context - r : num_context], 0.0),))
       else:
         x_ext_BED = jnp.concatenate([states[i][2].astype(x_BED.dtype), x_BED], axis=1)
         x_BED, end, _ = layer(x_ext_BED, position_offset - r + jnp.arange(r + rows), r, features_HdM, states[i])
         end_states.append(end + (x_ext_BED[:, rows:],))
 
-    x_BLD = x_BED[:, num_prefix:]
+    x_BLD = x_BED[:, x_BED.shape[1] - (rows - num_prefix) :]
     out = x_BLD if return_hidden else _dense(cfg.vocab_size, cfg.d_model, "head")(x_BLD)
     if states is None:
       return out

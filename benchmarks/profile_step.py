@@ -118,7 +118,7 @@ def build_step(config):
   """The trainer's compiled step, a fresh train state, a batch of random bases and the step's rng."""
   model = model_lib.SLiMPerformer(config.model)
   tx = train.make_optimizer(config.train)
-  params = train.init_params(model, config, jax.random.PRNGKey(config.seed))
+  params = train.init_params(model, jax.random.PRNGKey(config.seed), min(config.data.window_length, 16))
   state = train.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
   shape = (config.train.batch_size, config.data.window_length)
   tokens_BL = jax.random.randint(jax.random.PRNGKey(1), shape, 0, 4).astype(jnp.uint8)

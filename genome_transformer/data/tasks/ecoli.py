@@ -18,7 +18,16 @@ import dataclasses
 import numpy as np
 
 from genome_transformer.data.tasks import uci
-from genome_transformer.data.tasks.base import SPLITS, DebianMember, Folds, Row, Task, region_of, reverse_complement
+from genome_transformer.data.tasks.base import (
+  SPLITS,
+  DebianMember,
+  Folds,
+  Row,
+  Task,
+  TaskError,
+  region_of,
+  reverse_complement,
+)
 from genome_transformer.genomics import genomes
 
 CDS_SOURCE = DebianMember(
@@ -121,7 +130,7 @@ def start_folds(genome: str, record: str, cds: dict[str, str], flank: int, seed:
   of each codon per split, drawn with a fixed seed, as (id, window, label) rows sorted by position; ids are
   record:position:strand:gene:codonK, position the forward-strand 0-based first base of the codon."""
   if flank < 2:
-    raise ValueError(f"flank must be >= 2 (the window holds the codon), got {flank}")
+    raise TaskError(f"ecoli-coding: flank must be >= 2 (the window holds the codon), got {flank}.")
   genome = genome.upper()
   genes, found_notes = locate(cds, genome)
   dropped = ("starts_whose_window_crosses_a_split_boundary_or_the_record_end", "starts_whose_window_holds_N")
@@ -183,7 +192,14 @@ def start_folds(genome: str, record: str, cds: dict[str, str], flank: int, seed:
 
 
 def _start_rows(cache_dir, flank: int) -> tuple[Folds, dict]:
-  cds, notes = cds_sequences(uci.read_rda(CDS_SOURCE.path(cache_dir))["ec999"])
+  path = CDS_SOURCE.path(cache_dir)
+  objects = uci.read_rda(path)
+  if "ec999" not in objects:
+    raise TaskError(
+      f"{path} holds no R object 'ec999' (it holds {', '.join(map(str, objects)) or 'none'}): not seqinr's "
+      "data file; delete it so that the next build obtains it again."
+    )
+  cds, notes = cds_sequences(objects["ec999"])
   (genome,) = genomes.open_genome(GENOME, cache_dir)
   try:
     (record,) = genome.names

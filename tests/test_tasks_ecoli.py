@@ -10,7 +10,7 @@ import pytest
 import rdata
 
 from genome_transformer.data import labelled, tasks
-from genome_transformer.data.tasks import base, ecoli, uci
+from genome_transformer.data.tasks import base, ecoli_coding, uci
 
 FLANK = 20
 LENGTH = 40_000  # Validation is [36000, 38000), test [38000, 40000).
@@ -76,7 +76,7 @@ def _genome_and_cds():
 
 def test_locate_finds_exact_and_substituted_cds_on_either_strand():
   genome, cds, planted = _genome_and_cds()
-  genes, notes = ecoli.locate(cds, genome)
+  genes, notes = ecoli_coding.locate(cds, genome)
   found = {g.name: g for g in genes}
   assert sorted(found) == sorted(planted)
   for name, (position, strand, _) in planted.items():
@@ -94,7 +94,7 @@ def test_locate_finds_exact_and_substituted_cds_on_either_strand():
 
 def test_windows_are_the_genome_around_the_codon_on_the_genes_strand_and_stay_in_their_region():
   genome, cds, planted = _genome_and_cds()
-  folds, notes = ecoli.start_folds(genome, "chr", cds, FLANK)
+  folds, notes = ecoli_coding.start_folds(genome, "chr", cds, FLANK)
   assert list(folds) == ["fold0"]
   regions = {"train": (0, 36_000), "validation": (36_000, 38_000), "test": (38_000, 40_000)}  # 90 / 5 / 5 %.
   starts = collections.defaultdict(set)
@@ -106,7 +106,7 @@ def test_windows_are_the_genome_around_the_codon_on_the_genes_strand_and_stay_in
       expected = genome[lo : lo + 2 * FLANK]
       assert window == (expected if strand == "+" else _other_strand(expected))
       assert regions[split][0] <= lo and lo + 2 * FLANK <= regions[split][1]  # No leakage across splits.
-      assert window[FLANK : FLANK + 3] in ecoli.START_CODONS
+      assert window[FLANK : FLANK + 3] in ecoli_coding.START_CODONS
       gene_start, gene_strand, start_codon = planted[name]
       assert strand == gene_strand
       offset = (position - gene_start) if strand == "+" else (gene_start - position)
@@ -115,7 +115,7 @@ def test_windows_are_the_genome_around_the_codon_on_the_genes_strand_and_stay_in
         assert codon_index == 1 and window[FLANK : FLANK + 3] == start_codon
         starts[split].add(name)
       else:
-        assert label == "internal" and offset >= ecoli.MIN_INTERNAL_OFFSET
+        assert label == "internal" and offset >= ecoli_coding.MIN_INTERNAL_OFFSET
   assert starts == {
     "train": {"train_plus", "train_minus", "train_ttg", "substituted", "edge_train"},
     "validation": {"validation_plus", "edge_validation"},
@@ -124,18 +124,18 @@ def test_windows_are_the_genome_around_the_codon_on_the_genes_strand_and_stay_in
   assert notes["starts_whose_window_crosses_a_split_boundary_or_the_record_end"] == 1  # crossing
   for split, rows in folds["fold0"].items():
     codons = collections.Counter((label, window[FLANK : FLANK + 3]) for _, window, label in rows)
-    for codon in ecoli.START_CODONS:
+    for codon in ecoli_coding.START_CODONS:
       assert codons[("start", codon)] == codons[("internal", codon)]  # Matched codon by codon.
-  assert ecoli.start_folds(genome, "chr", cds, FLANK) == (folds, notes)  # Fixed seed.
+  assert ecoli_coding.start_folds(genome, "chr", cds, FLANK) == (folds, notes)  # Fixed seed.
   with pytest.raises(base.TaskError, match="flank must be >= 2"):
-    ecoli.start_folds(genome, "chr", cds, 1)
+    ecoli_coding.start_folds(genome, "chr", cds, 1)
 
 
 def test_cds_from_an_r_data_file_as_seqinr_writes_it(tmp_path):
   path = str(tmp_path / "ec999.RData")
   letters = {"ECA.A": np.array(list("atgaaataa")), "ECB.B": np.array(list("gtgnnntga"))}
   rdata.write_rda(path, {"ec999": letters})
-  sequences, notes = ecoli.cds_sequences(uci.read_rda(path)["ec999"])
+  sequences, notes = ecoli_coding.cds_sequences(uci.read_rda(path)["ec999"])
   assert sequences == {"ECA.A": "ATGAAATAA"} and notes == {"cds_with_letters_other_than_acgt": 1}
 
 
@@ -153,8 +153,8 @@ def _fake_sources(tmp_path, monkeypatch, objects):
   fasta_path.write_text(">chr\n" + "\n".join(genome[i : i + 60] for i in range(0, LENGTH, 60)) + "\n")
   rda_path = str(tmp_path / "ec999.RData")
   rdata.write_rda(rda_path, {name: {k: np.array(list(v.lower())) for k, v in cds.items()} for name in objects})
-  monkeypatch.setattr(ecoli, "CDS_SOURCE", _FileSource(rda_path))
-  monkeypatch.setattr(ecoli, "GENOME", str(fasta_path))
+  monkeypatch.setattr(ecoli_coding, "CDS_SOURCE", _FileSource(rda_path))
+  monkeypatch.setattr(ecoli_coding, "GENOME", str(fasta_path))
   return rda_path
 
 

@@ -55,7 +55,12 @@ COMMAND = cli.Command(
     "build prints one line per fold: its name and its train, validation and test TSV files."
   ),
   flags=["cache_dir", "flank"],
-  examples=["{prog} list", "{prog} build uci-splice", "{prog} build ecoli-coding", "{prog} build chrx-splice --flank=1000"],
+  examples=[
+    "{prog} list",
+    "{prog} build uci-splice",
+    "{prog} build ecoli-coding",
+    "{prog} build chrx-splice --flank=1000",
+  ],
   subcommands=[("list", "The tasks, their genome and source."), ("build", "Build a task's TSV files; print them.")],
 )
 

@@ -17,7 +17,7 @@ from typing import Any
 from genome_transformer.data.tasks.base import Fold, Task, TaskError, TaskFiles
 
 # Modules that define tasks (each a TASKS tuple), in the order `list` shows them.
-_MODULES = ("uci",)
+_MODULES = ("uci", "chrx_splice", "ecoli_coding")
 
 
 def _registry() -> dict[str, Task]:

@@ -28,6 +28,26 @@ class TaskError(ValueError):
   """A task that cannot be built: an unknown name or option, or a source file that is not what was pinned."""
 
 
+_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+
+
+def reverse_complement(sequence: str) -> str:
+  """The other strand of an upper-case sequence, read 5' to 3'."""
+  return sequence.translate(_COMPLEMENT)[::-1]
+
+
+def region_of(start: int, end: int, bounds: dict[str, tuple[int, int]]) -> str | None:
+  """The split whose region (of `genomes.split_bounds`) holds [start, end) wholly, or None.
+
+  None for a window that crosses a split boundary or an end of the record: the tasks on pretraining genomes keep
+  only windows inside one region, so no held-out window shares a base with a pretraining training window.
+  """
+  for split, (lo, hi) in bounds.items():
+    if lo <= start and end <= hi:
+      return split
+  return None
+
+
 @dataclasses.dataclass(frozen=True)
 class DebianMember:
   """A file inside a Debian package, pinned by the package version and the file's sha256."""

@@ -19,7 +19,7 @@ FLAGS = flags.FLAGS
 def define_flags() -> None:
   """Defined at run time, not at import: importing this module cannot clash with another program's flags."""
   flags.DEFINE_string("cache_dir", None, f"Cache root (default ${files.CACHE_ENV}, else {files.DEFAULT_CACHE_DIR}).")
-  flags.DEFINE_integer("flank", None, "chrx-splice: bases each side of the site (its default: 100).")
+  flags.DEFINE_integer("flank", None, "chrx-splice, ecoli-coding: bases each side of the site (their default: 100).")
 
 
 def _listing() -> str:
@@ -55,7 +55,12 @@ COMMAND = cli.Command(
     "build prints one line per fold: its name and its train, validation and test TSV files."
   ),
   flags=["cache_dir", "flank"],
-  examples=["{prog} list", "{prog} build uci-splice", "{prog} build chrx-splice --flank=1000"],
+  examples=[
+    "{prog} list",
+    "{prog} build uci-splice",
+    "{prog} build ecoli-coding",
+    "{prog} build chrx-splice --flank=1000",
+  ],
   subcommands=[("list", "The tasks, their genome and source."), ("build", "Build a task's TSV files; print them.")],
 )
 

@@ -8,7 +8,7 @@
                on the validation loss
 
 Both read the same TSV files as release/finetune.py, take the same class order (the training labels,
-sorted), and return release/finetune.py's `classification_metrics` of the test split with the
+sorted), and return evaluation/classification.py's `classification_metrics` of the test split with the
 validation metrics and the training time beside them, so every method is scored by one function.
 """
 
@@ -25,8 +25,8 @@ import numpy as np
 import optax
 
 from genome_transformer.data import labelled
+from genome_transformer.evaluation import classification
 from genome_transformer.genomics import tokenizer
-from genome_transformer.release import finetune
 
 DEFAULT_KS = (1, 2, 3, 4, 5, 6)
 DEFAULT_C_GRID = (1e-3, 1e-2, 1e-1, 1.0)
@@ -56,7 +56,7 @@ def read_splits(train: str, validation: str, test: str = "") -> Splits:
 def _result(splits: Splits, validation: dict, test_probs_NK, train_seconds: float, settings: dict) -> dict:
   results: dict[str, Any] = {}
   if splits.test is not None:
-    results = finetune.classification_metrics(splits.test.label_ids(splits.classes), test_probs_NK)
+    results = classification.classification_metrics(splits.test.label_ids(splits.classes), test_probs_NK)
     results.update(num_sequences=len(splits.test), classes=splits.classes)
   results.update(validation=validation, train_seconds=train_seconds, settings=settings)
   return results
@@ -122,7 +122,7 @@ def kmer_logreg(
       linear_model.LogisticRegression(C=c, max_iter=max_iter, random_state=seed),
     )
     model.fit(x_train, y_train)
-    metrics = finetune.classification_metrics(y_val, _full_probs(model, x_val, len(splits.classes)))
+    metrics = classification.classification_metrics(y_val, _full_probs(model, x_val, len(splits.classes)))
     by_c[str(c)] = metrics["loss"]
     if best is None or metrics["loss"] < best[1]["loss"]:
       best = (c, metrics, model)
@@ -254,7 +254,7 @@ def cnn(train: str, validation: str, test: str = "", *, seed: int = 0, config: C
       rows = np.concatenate([rows, np.zeros(config.batch_size - len(rows), rows.dtype)])
     params, opt_state, _ = train_step(params, opt_state, tokens[rows], lengths[rows], labels[rows], weights)
     if step % config.eval_every == 0 or step == config.num_steps:
-      metrics = finetune.classification_metrics(val_labels, predict(params, val_tokens, val_lengths))
+      metrics = classification.classification_metrics(val_labels, predict(params, val_tokens, val_lengths))
       if metrics["loss"] < best_loss:
         best_params, best_loss, best_step, best_metrics, since_best = params, metrics["loss"], step, metrics, 0
       else:

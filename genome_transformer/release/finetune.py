@@ -34,11 +34,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-import scipy.stats
 import tqdm
 
 from genome_transformer import config_lib
 from genome_transformer.data import labelled
+from genome_transformer.evaluation.classification import classification_metrics
 from genome_transformer.genomics import files
 from genome_transformer.model import inference
 from genome_transformer.model import performer as model_lib
@@ -174,41 +174,6 @@ def _export_model_config(config: ml_collections.ConfigDict) -> tuple[str, dict]:
 
 # ----------------------------------------------------------------------------------------------
 # Metrics.
-
-
-def classification_metrics(labels_N: np.ndarray, probs_NK: np.ndarray) -> dict:
-  """accuracy, mcc (multi-class: Gorodkin's R_K), macro_f1, auroc (one-vs-rest mean), loss (mean NLL).
-
-  macro_f1 averages over the classes in the labels or the predictions; auroc over the classes that
-  have both positives and negatives among the labels, NaN when none has.
-  """
-  labels_N = np.asarray(labels_N, np.int64)
-  probs_NK = np.asarray(probs_NK, np.float64)
-  num_classes = probs_NK.shape[1]
-  predicted_N = probs_NK.argmax(axis=1)
-  confusion_KK = np.zeros((num_classes, num_classes), np.float64)
-  np.add.at(confusion_KK, (labels_N, predicted_N), 1)
-  n = confusion_KK.sum()
-  true_K, pred_K, correct = confusion_KK.sum(axis=1), confusion_KK.sum(axis=0), np.trace(confusion_KK)
-  denominator = math.sqrt((n * n - pred_K @ pred_K) * (n * n - true_K @ true_K))
-  mcc = (correct * n - pred_K @ true_K) / denominator if denominator else 0.0
-  present = (true_K + pred_K) > 0
-  f1_K = 2 * np.diag(confusion_KK) / np.maximum(true_K + pred_K, 1)
-  aucs = []
-  for k in range(num_classes) if num_classes > 2 else [1]:
-    positive = labels_N == k
-    num_pos, num_neg = int(positive.sum()), int((~positive).sum())
-    if num_pos and num_neg:
-      ranks = scipy.stats.rankdata(probs_NK[:, k])  # Ties share the mean rank: the Mann-Whitney U.
-      aucs.append((ranks[positive].sum() - num_pos * (num_pos + 1) / 2) / (num_pos * num_neg))
-  nll = -np.log(np.maximum(probs_NK[np.arange(len(labels_N)), labels_N], 1e-12))
-  return {
-    "loss": float(nll.mean()),
-    "accuracy": float(correct / n),
-    "mcc": float(mcc),
-    "macro_f1": float(f1_K[present].mean()),
-    "auroc": float(np.mean(aucs)) if aucs else float("nan"),
-  }
 
 
 def _score(metrics: dict, name: str) -> float:

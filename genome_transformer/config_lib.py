@@ -67,7 +67,7 @@ def base_config() -> ml_collections.ConfigDict:
   # step's rebuilt states lose it to cancellation (README, "Hedgehog and the rebuilt states").
   config.model.hedgehog_floor = 0.0
   config.model.positions = "sinusoid"  # "sinusoid" (reference: absolute sin/cos block) or "none" (embedding only).
-  # Issue 13: m > 0 adds to each position's embedding the base that followed the previous occurrence of
+  # docs/model.md: m > 0 adds to each position's embedding the base that followed the previous occurrence of
   # its last m bases in the sequence (model/match.py), so that the model can copy repeats (0 = off).
   config.model.match_order = 0
   # p > 0 gives each position's input a [sin | cos] pair of its phase 2 pi (t mod p) / p, taken from the token

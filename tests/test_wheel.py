@@ -21,8 +21,8 @@ MAX_WHEEL_MB = 60  # the releases' parameters are most of it; PyPI's default lim
 
 @pytest.fixture(scope="module")
 def venv_python(tmp_path_factory):
-  if importlib.util.find_spec("wheel") is None:
-    pytest.skip("building a wheel offline needs the `wheel` package (setup.py's [test] extra)")
+  # Building a wheel offline needs the `wheel` package: setup.py's [test] extra installs it.
+  assert importlib.util.find_spec("wheel") is not None, "pip install -e '.[test]' (it brings `wheel`)"
   root = tmp_path_factory.mktemp("wheel")
   source = root / "source"
   source.mkdir()

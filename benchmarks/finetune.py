@@ -18,7 +18,7 @@ The backbones follow the task's genome: human tasks use release human-chrx-slim-
 benchmarks/baseline_models/human-chrx-softmax-conv4heads, bacterial tasks bacteria4-slim-conv and
 benchmarks/baseline_models/bacteria4-softmax-conv. Every method is scored by release/finetune.py's
 classification_metrics. The JSON holds each run (test and validation metrics, settings, wall time)
-and is rewritten after every run; a rerun skips the runs it already holds.
+and is rewritten after every run; a rerun skips the runs it already holds at the same learning rates.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ _WORKDIR_ROOT = flags.DEFINE_string(
 )
 _CACHE_DIR = flags.DEFINE_string("cache_dir", None, "data/tasks.py's download cache (default: its own).")
 _PROBE_LR = flags.DEFINE_float("probe_lr", 1e-3, "Peak rate of the probe methods.")
-_FULL_LR = flags.DEFINE_float("full_lr", 1e-4, "Peak rate of the full and from-scratch methods.")
+_FULL_LR = flags.DEFINE_float("full_lr", 1e-3, "Peak rate of the full and from-scratch methods.")
 _MARKDOWN = flags.DEFINE_bool("markdown", False, "Also print the tables as Markdown.")
 _TSV_TASK = flags.DEFINE_multi_string(
   "tsv_task", [], "NAME:TRAIN,VALIDATION,TEST: a task from your own TSV files instead of data/tasks.py."
@@ -282,6 +282,14 @@ def plot(summary: dict, path: str) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
+def _stale(record: dict, method: str) -> bool:
+  """A held backbone run trained at another peak rate than the flags ask for is run again."""
+  if method in ("kmer_logreg", "cnn"):
+    return False
+  wanted = _PROBE_LR.value if method.endswith("_probe") else _FULL_LR.value
+  return not math.isclose(record["settings"]["learning_rate"], wanted)
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
@@ -300,7 +308,7 @@ def main(argv):
         continue  # A --tsv_backbone export has no softmax twin.
       for seed in range(_SEEDS.value):
         key = f"{variant['variant']}/{variant['fold']}/{method}/seed{seed}"
-        if key not in runs:
+        if key not in runs or _stale(runs[key], method):
           todo.append((key, variant, method, seed))
   print(f"{len(todo)} to run, {sum(1 for _ in runs)} already in {out_path}", flush=True)
   for key, variant, method, seed in tqdm.tqdm(todo, desc="runs"):

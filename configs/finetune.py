@@ -33,7 +33,7 @@ def get_config():
   config.train = ml_collections.ConfigDict()  # Optimizer, schedule, early stopping, logging and checkpoints.
   config.train.mode = "full"  # "probe": only the head trains (frozen backbone); "full": everything trains.
   config.train.probe_learning_rate = 1e-3  # Peak AdamW rate of mode "probe".
-  config.train.full_learning_rate = 1e-4  # Peak AdamW rate of mode "full" (head and backbone).
+  config.train.full_learning_rate = 1e-3  # Peak AdamW rate of mode "full" (head and backbone; docs/finetune.md).
   config.train.batch_size = 32  # Sequences per step (the last batch of an epoch is masked, not dropped).
   config.train.num_steps = 1000  # Optimizer steps at most (early stopping may end sooner).
   config.train.warmup_steps = 50  # Linear warmup steps, then cosine decay to 10% of the peak.

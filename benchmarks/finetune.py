@@ -50,10 +50,11 @@ REPORTED = ("accuracy", "mcc", "macro_f1", "auroc")
 BUDGETS = {
   "uci-splice": dict(num_steps=300, batch_size=32, eval_every=50, max_train_rows=0, max_eval_rows=0),
   "uci-promoters": dict(num_steps=100, batch_size=16, eval_every=20, max_train_rows=0, max_eval_rows=0),
-  "ecoli-coding": dict(num_steps=300, batch_size=32, eval_every=50, max_train_rows=4000, max_eval_rows=1000),
-  "chrx-splice-flank100": dict(num_steps=300, batch_size=32, eval_every=50, max_train_rows=4000, max_eval_rows=1000),
-  "chrx-splice-flank1000": dict(num_steps=100, batch_size=16, eval_every=25, max_train_rows=1000, max_eval_rows=300),
-  "chrx-splice-flank8000": dict(num_steps=60, batch_size=8, eval_every=20, max_train_rows=400, max_eval_rows=200),
+  "ecoli-coding": dict(num_steps=150, batch_size=32, eval_every=25, max_train_rows=4000, max_eval_rows=1000),
+  # The flanks share one budget (rows and steps), so that only the context differs between them.
+  "chrx-splice-flank100": dict(num_steps=100, batch_size=8, eval_every=25, max_train_rows=1600, max_eval_rows=400),
+  "chrx-splice-flank1000": dict(num_steps=100, batch_size=8, eval_every=25, max_train_rows=1600, max_eval_rows=400),
+  "chrx-splice-flank8000": dict(num_steps=100, batch_size=8, eval_every=25, max_train_rows=1600, max_eval_rows=400),
 }
 DEFAULT_BUDGET = dict(num_steps=300, batch_size=32, eval_every=50, max_train_rows=0, max_eval_rows=0)
 QUICK_BUDGET = dict(num_steps=4, batch_size=8, eval_every=2, max_train_rows=64, max_eval_rows=32)

@@ -18,7 +18,7 @@ The backbones follow the task's genome: human tasks use release human-chrx-slim-
 benchmarks/baseline_models/human-chrx-softmax-conv4heads, bacterial tasks bacteria4-slim-conv and
 benchmarks/baseline_models/bacteria4-softmax-conv. Every method is scored by release/finetune.py's
 classification_metrics. The JSON holds each run (test and validation metrics, settings, wall time)
-and is rewritten after every run; a rerun skips the runs it already holds at the same learning rates.
+and is rewritten after every run; a rerun skips the runs it already holds at the same learning rates and budget.
 """
 
 from __future__ import annotations
@@ -283,12 +283,14 @@ def plot(summary: dict, path: str) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def _stale(record: dict, method: str) -> bool:
-  """A held backbone run trained at another peak rate than the flags ask for is run again."""
+def _stale(record: dict, method: str, budget: dict) -> bool:
+  """A held backbone run trained at another peak rate or budget than asked for now is run again."""
   if method in ("kmer_logreg", "cnn"):
     return False
+  settings = record["settings"]
   wanted = _PROBE_LR.value if method.endswith("_probe") else _FULL_LR.value
-  return not math.isclose(record["settings"]["learning_rate"], wanted)
+  same_budget = all(settings[k] == budget[k] for k in ("num_steps", "batch_size", "eval_every"))
+  return not (math.isclose(settings["learning_rate"], wanted) and same_budget)
 
 
 def main(argv):
@@ -309,7 +311,7 @@ def main(argv):
         continue  # A --tsv_backbone export has no softmax twin.
       for seed in range(_SEEDS.value):
         key = f"{variant['variant']}/{variant['fold']}/{method}/seed{seed}"
-        if key not in runs or _stale(runs[key], method):
+        if key not in runs or _stale(runs[key], method, _budget(variant["budget_name"])):
           todo.append((key, variant, method, seed))
   print(f"{len(todo)} to run, {sum(1 for _ in runs)} already in {out_path}", flush=True)
   for key, variant, method, seed in tqdm.tqdm(todo, desc="runs"):

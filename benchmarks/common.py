@@ -30,8 +30,8 @@ import optax
 
 from genome_transformer import config_lib
 from genome_transformer.genomics import files, genomes
+from genome_transformer.model import losses, sublinear
 from genome_transformer.model import performer as model_lib
-from genome_transformer.model import sublinear
 from genome_transformer.training import metrics_writer, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,8 +86,8 @@ def loss_and_grad_fn(method: str, model: model_lib.SLiMPerformer, chunk_size: in
   if method in ("slim", "slim_local"):
     return lambda p, t: sublinear.loss_and_grad(model, p, t, chunk_size)
   if method == "scan_ckpt":
-    return lambda p, t: jax.value_and_grad(lambda q: sublinear.checkpointed_scan_loss(model, q, t, chunk_size))(p)
-  return lambda p, t: jax.value_and_grad(lambda q: sublinear.full_loss(model, q, t))(p)
+    return lambda p, t: jax.value_and_grad(lambda q: losses.checkpointed_scan_loss(model, q, t, chunk_size))(p)
+  return lambda p, t: jax.value_and_grad(lambda q: losses.full_loss(model, q, t))(p)
 
 
 def init_params(model: model_lib.SLiMPerformer, seed: int = 0):

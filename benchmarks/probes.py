@@ -37,7 +37,7 @@ from genome_transformer.evaluation import probes
 from genome_transformer.genomics import genomes
 from genome_transformer.model import performer as model_lib
 from genome_transformer.release import export
-from genome_transformer.training import export_reader
+from genome_transformer.training import checkpointing, export_reader
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -85,7 +85,7 @@ _OUT = flags.DEFINE_string("out", "benchmarks/results/probes.json", "JSON path."
 
 def load_model(path: str) -> tuple[model_lib.SLiMPerformer, dict, ml_collections.ConfigDict]:
   """(model, params, training config) of a training workdir (latest checkpoint) or an export / release."""
-  if os.path.isdir(os.path.join(path, "checkpoints")):
+  if checkpointing.has_checkpoint(path):
     _, params, config_dict = export.read_checkpoint(path)
     config = ml_collections.ConfigDict(config_dict)
   else:

@@ -6,7 +6,7 @@ bacterial release) this builds the step exactly as `python -m genome_transformer
 (training/train.py: its optimizer, parameters, step function and matmul precision; batch and L from the
 config), times --steps steps, then records --trace_steps more under jax.profiler and sums the time of
 every XLA thunk (one executed op or fusion). Each thunk is attributed through its op_name (the compiled
-HLO's metadata) to a piece of the model (the named scopes of model/attention.py, the Dense layers of
+HLO's metadata) to a piece of the model (the named scopes of the model's attention modules, the Dense layers of
 model/performer.py) and to a pass: the forward scan, the forward recomputed under autodiff (jvp) or the
 backward (transpose). Thunks on the two cores overlap, so the table scales each piece's share of the summed
 thunk time to the untraced step time. The same run times a 1024^3 float32 matmul: the rate the step's
@@ -40,7 +40,7 @@ _TRACE_STEPS = flags.DEFINE_integer("trace_steps", 2, "Steps recorded under the 
 _TOP = flags.DEFINE_integer("top", 8, "Slowest single thunks listed per config.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/profile_step.json", "JSON path.")
 
-# (piece, pattern in a thunk's op_name), first match wins: the named scopes of model/attention.py before the
+# (piece, pattern in a thunk's op_name), first match wins: the named scopes of the attention modules before the
 # performer modules that call them.
 PIECES = (
   ("split_by_position", "split_by_position"),

@@ -33,8 +33,8 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 
 from benchmarks import common  # pylint: disable=g-import-not-at-top
 from genome_transformer.genomics import files  # pylint: disable=g-import-not-at-top
+from genome_transformer.model import losses, sublinear  # pylint: disable=g-import-not-at-top
 from genome_transformer.model import performer as model_lib  # pylint: disable=g-import-not-at-top
-from genome_transformer.model import sublinear  # pylint: disable=g-import-not-at-top
 
 _MIN = flags.DEFINE_integer("min_log2_len", 10, "Shortest sequence, log2.")
 _MAX = flags.DEFINE_integer("max_log2_len", 20, "Longest sequence, log2.")
@@ -72,9 +72,7 @@ def main(argv):
   rng = jax.random.PRNGKey(1) if _FEATURES.value == "favor+" else None
 
   slim = jax.jit(sublinear.loss_and_grad, static_argnums=(0, 3, 5))
-  scan = jax.jit(
-    lambda p, t: jax.value_and_grad(lambda q: sublinear.checkpointed_scan_loss(model, q, t, chunk, rng))(p)
-  )
+  scan = jax.jit(lambda p, t: jax.value_and_grad(lambda q: losses.checkpointed_scan_loss(model, q, t, chunk, rng))(p))
   rows = []
   header = f"{'L':>9} {'chunks':>6} {'loss':>8} {'slim_f32':>10} {'scan_f32':>10} {'slim_f32_s64':>12} {'worst_leaf_f32':>14} {'sec':>6}"
   print(

@@ -1,7 +1,7 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
 """The softmax twin's attention, forward and backward: the model's causal_softmax against jax.nn's.
 
-`attention.causal_softmax` (query blocks, each scored against the keys up to it) replaced
+`softmax_attention.causal_softmax` (query blocks, each scored against the keys up to it) replaced
 `jax.nn.dot_product_attention(..., is_causal=True)` in the softmax models. This times both, jitted,
 on the same random q, k, v: the value and gradient of sum(out^2) with respect to q, k and v, which is
 what one layer's attention costs in a training step. The shapes are the ablation's twins (batch 8,
@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from benchmarks import common
-from genome_transformer.model import attention
+from genome_transformer.model import softmax_attention
 
 _HEADS = flags.DEFINE_list("heads", ["2", "4", "8", "16"], "Head counts; each head has d = width / heads.")
 _WIDTH = flags.DEFINE_integer("width", 128, "Model width D (configs/ablation.py's).")
@@ -33,7 +33,7 @@ _OUT = flags.DEFINE_string("out", "benchmarks/results/softmax_attention.json", "
 
 IMPLEMENTATIONS = {
   "jax.nn.dot_product_attention": lambda q, k, v: jax.nn.dot_product_attention(q, k, v, is_causal=True),
-  "attention.causal_softmax": attention.causal_softmax,
+  "softmax_attention.causal_softmax": softmax_attention.causal_softmax,
 }
 
 

@@ -3,7 +3,7 @@
 
 Methods (benchmarks/common.py): slim (sublinear.loss_and_grad) at several chunk sizes C, autodiff
 (plain autodiff of the whole-sequence prefix-sum model), scan_ckpt (lax.scan + jax.checkpoint
-over chunks, no subtraction) at the same C, and softmax (the softmax twin, attention.causal_softmax).
+over chunks, no subtraction) at the same C, and softmax (the softmax twin, softmax_attention.causal_softmax).
 
 A step is loss_and_grad + an optax AdamW update, jitted with the train state donated, as the
 trainer runs it. Each point: compile ahead of time (XLA's memory estimate decides whether it

@@ -14,7 +14,13 @@ import os
 
 import ml_collections
 
-FEATURE_MAPS = ("relu", "elu+1", "sqr", "favor+", "hedgehog")  # phi of linear attention (model/attention.py).
+FEATURE_MAPS = (
+  "relu",
+  "elu+1",
+  "sqr",
+  "favor+",
+  "hedgehog",
+)  # phi of linear attention (model/feature_maps.py's registry).
 ATTENTIONS = ("linear", "softmax")
 POSITIONS = ("sinusoid", "none")
 MAX_MATCH_ORDER = 12  # model.match_order: generation keeps a table of 4^m bytes per sequence (model/match.py).

@@ -4,9 +4,12 @@
 import functools
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 
 from genome_transformer import config_lib
+from genome_transformer.model import losses, match, recurrence, sublinear
+from genome_transformer.model import performer as model_lib
 
 
 def make_config(**overrides) -> ml_collections.ConfigDict:
@@ -80,3 +83,41 @@ def init_variables(model, tokens_BL):
 def forward(model, variables, tokens_BL):
   """model.apply(variables, tokens) (whole-sequence logits), compiled as one program."""
   return model.apply(variables, tokens_BL)
+
+
+def chunk_start_states(
+  model,
+  params,
+  tokens_BL,
+  chunk_size: int,
+  rng=None,
+  rebuilt: bool = False,
+  state_dtype=None,
+):
+  """Every chunk's per-layer start states, stacked [N, ...]: a diagnostic (memory O(L / C)).
+
+  rebuilt=False: as the forward pass computes them; rebuilt=True: as loss_and_grad's reverse
+  pass rebuilds them by subtraction from the final states.
+  """
+  losses.check_linear(model)
+  variables, _ = recurrence.as_variables(params)
+  rngs = recurrence.feature_rngs(rng)
+  ids_BL = match.model_inputs(model.config, tokens_BL)
+  chunks, _ = recurrence.chunked_inputs(ids_BL, chunk_size)
+  dtype = recurrence.float_dtype(variables)
+  states0 = model_lib.init_states(model.config, tokens_BL.shape[0], state_dtype or dtype, dtype)
+  final_states, starts = sublinear.forward_states(model, variables, chunks, rng, states0, collect=True)
+  if not rebuilt:
+    return starts
+  is_first = jnp.arange(chunks[0].shape[0]) == 0
+  prefix_of = sublinear.prefix_reader(model, ids_BL)
+
+  def body(end_states, xs):
+    tokens_BC, _, offset, first = xs
+    start_states = model.apply(
+      variables, tokens_BC, end_states, offset, first, prefix_of(offset), rngs=rngs, method="rebuild_chunk"
+    ).start_states
+    return start_states, start_states
+
+  _, rebuilt_starts = jax.lax.scan(body, final_states, chunks + (is_first,), reverse=True)
+  return rebuilt_starts

@@ -13,7 +13,7 @@ import genome_transformer
 PACKAGE_DIR = os.path.dirname(os.path.abspath(genome_transformer.__file__))
 
 # Lower layers never import higher ones. genomics is JAX-free; config_lib and variants are leaves that
-# only need the tokenizer; the flat model modules are the model layer until they move to model/;
+# only need the tokenizer; model holds the model and its recurrences;
 # evaluation sits below training because the trainer scores its held-out splits with it; cli (the
 # command-line convention, absl alone) sits below all, since the genome layer's fetch command uses it.
 LAYERS = {
@@ -23,9 +23,6 @@ LAYERS = {
   "variants": 1,  # Model recipes for config files: config fields by name, nothing above.
   "data": 1,
   "model": 2,
-  "attention": 2,
-  "sublinear": 2,
-  "inference": 2,
   "evaluation": 3,
   "training": 4,
   "release": 5,

@@ -20,8 +20,8 @@ import training_testing
 
 from genome_transformer import config_lib
 from genome_transformer.data import input_pipeline
+from genome_transformer.model import losses
 from genome_transformer.model import performer as model_lib
-from genome_transformer.model import sublinear
 from genome_transformer.release import export
 from genome_transformer.training import export_reader, metrics_writer, train
 
@@ -110,7 +110,7 @@ def test_run_at_a_longer_window_starts_from_the_export(exported, genome_cache_di
   )
   tokens_BL = jnp.asarray(next(iterator)["tokens"], jnp.int32)
   assert tokens_BL.shape == (config.train.batch_size, LONGER_WINDOW)
-  expected = float(sublinear.full_loss(model, jax.tree.map(jnp.asarray, exported_params), tokens_BL))
+  expected = float(losses.full_loss(model, jax.tree.map(jnp.asarray, exported_params), tokens_BL))
   assert logged and logged[-1] == pytest.approx(expected, rel=1e-5)
 
   # A checkpoint in the workdir takes precedence: the export is not even read when resuming.

@@ -1,5 +1,5 @@
 # Copyright 2026 The genome-transformer Authors. Licensed under the Apache License, Version 2.0.
-"""The fast local-mixing ops of model/attention.py equal their reference forms in model/naive.py.
+"""The fast local-mixing and softmax ops (model/local_mixing.py, softmax_attention.py) equal their reference forms in model/naive.py.
 
 Forward and gradients (of a random linear function of the output, so every output element counts), float32
 at float32 tolerances and float64 to round-off; odd lengths, lengths across block boundaries, batch > 1.
@@ -13,12 +13,14 @@ import model_testing
 import numpy as np
 import pytest
 
-from genome_transformer.model import attention, naive, sublinear
+from genome_transformer.model import local_mixing, losses, naive, softmax_attention, sublinear
 from genome_transformer.model import performer as model_lib
 
 
 def _value_and_grads(fn, arrays, cotangent):
-  return jax.value_and_grad(lambda *xs: jnp.sum(fn(*xs) * cotangent), argnums=tuple(range(len(arrays))))(*arrays)
+  # Jitted: op by op, the unrolled query blocks dispatch thousands of tiny ops and take several times longer.
+  value_and_grad = jax.value_and_grad(lambda *xs: jnp.sum(fn(*xs) * cotangent), argnums=tuple(range(len(arrays))))
+  return jax.jit(value_and_grad)(*arrays)
 
 
 def _assert_same(got, want, dtype):
@@ -39,7 +41,7 @@ def test_depthwise_conv_equals_reference(length, width, dtype):
     x = _normal(0, (2, length, 6), dtype)
     kernel = _normal(1, (width, 6), dtype)
     cotangent = _normal(2, (2, length, 6), dtype)
-    got = _value_and_grads(attention.causal_depthwise_conv, (x, kernel), cotangent)
+    got = _value_and_grads(local_mixing.causal_depthwise_conv, (x, kernel), cotangent)
     want = _value_and_grads(naive.causal_depthwise_conv, (x, kernel), cotangent)
     _assert_same(got, want, dtype)
 
@@ -62,7 +64,7 @@ def test_sliding_window_softmax_equals_reference(rows, num_queries, window, firs
     cotangent = _normal(3, (2, num_queries, 3, 8), dtype)
     valid_E = jnp.arange(rows) >= first_valid
     fn = lambda impl, q, k, v: impl(q, k, v, window, valid_E, num_queries)
-    got = _value_and_grads(functools.partial(fn, attention.sliding_window_softmax), (q, k, v), cotangent)
+    got = _value_and_grads(functools.partial(fn, local_mixing.sliding_window_softmax), (q, k, v), cotangent)
     want = _value_and_grads(functools.partial(fn, naive.sliding_window_softmax), (q, k, v), cotangent)
     _assert_same(got, want, dtype)
 
@@ -73,7 +75,9 @@ def test_causal_softmax_equals_reference(rows, num_blocks, dtype):
   with jax.enable_x64(dtype == jnp.float64):
     q, k, v = (_normal(seed, (2, rows, 4, 8), dtype) for seed in range(3))
     cotangent = _normal(3, (2, rows, 4, 8), dtype)
-    got = _value_and_grads(functools.partial(attention.causal_softmax, num_blocks=num_blocks), (q, k, v), cotangent)
+    got = _value_and_grads(
+      functools.partial(softmax_attention.causal_softmax, num_blocks=num_blocks), (q, k, v), cotangent
+    )
     want = _value_and_grads(naive.causal_softmax, (q, k, v), cotangent)
     _assert_same(got, want, dtype)
 
@@ -83,10 +87,10 @@ def test_window_ignores_keys_outside_it():
   rows, window = 150, 64
   q, k, v = (_normal(seed, (1, rows, 2, 8), jnp.float32) for seed in range(3))
   valid_E = jnp.ones(rows, bool)
-  out = attention.sliding_window_softmax(q, k, v, window, valid_E, 10)
+  out = local_mixing.sliding_window_softmax(q, k, v, window, valid_E, 10)
   # The 10 queries are rows 140..149; row 140 - 64 = 76 is just outside the first one's window.
-  far = attention.sliding_window_softmax(q, k.at[:, 76].set(50.0), v.at[:, 76].set(50.0), window, valid_E, 10)
-  near = attention.sliding_window_softmax(q, k, v.at[:, 77].set(50.0), window, valid_E, 10)
+  far = local_mixing.sliding_window_softmax(q, k.at[:, 76].set(50.0), v.at[:, 76].set(50.0), window, valid_E, 10)
+  near = local_mixing.sliding_window_softmax(q, k, v.at[:, 77].set(50.0), window, valid_E, 10)
   np.testing.assert_array_equal(np.asarray(far), np.asarray(out))
   assert not np.allclose(np.asarray(near[:, 0]), np.asarray(out[:, 0]))
 
@@ -107,8 +111,8 @@ def test_sublinear_step_with_every_local_mixing_addition_equals_autodiff(length,
   model = model_lib.SLiMPerformer(config)
   params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8), jnp.int32))["params"]
   tokens_BL = jax.random.randint(jax.random.PRNGKey(1), (2, length), 0, 5)
-  want_loss, want_grads = jax.value_and_grad(lambda p: sublinear.full_loss(model, p, tokens_BL))(params)
-  got_loss, got_grads = sublinear.loss_and_grad(model, params, tokens_BL, chunk_size)
+  want_loss, want_grads = jax.jit(jax.value_and_grad(lambda p: losses.full_loss(model, p, tokens_BL)))(params)
+  got_loss, got_grads = jax.jit(sublinear.loss_and_grad, static_argnums=(0, 3))(model, params, tokens_BL, chunk_size)
   np.testing.assert_allclose(float(got_loss), float(want_loss), rtol=1e-5)
   for got, want in zip(jax.tree.leaves(got_grads), jax.tree.leaves(want_grads)):
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=2e-4, atol=2e-5)

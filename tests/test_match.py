@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from genome_transformer.genomics import tokenizer
-from genome_transformer.model import inference, match, sublinear
+from genome_transformer.model import inference, losses, match, sublinear
 from genome_transformer.model import performer as model_lib
 
 B, L = 3, 90
@@ -106,7 +106,7 @@ def test_starts_as_the_model_without_it_and_then_reads_it():
 
 
 _full = jit(
-  lambda model, params, tokens: jax.value_and_grad(lambda p: sublinear.full_loss(model, p, tokens))(params),
+  lambda model, params, tokens: jax.value_and_grad(lambda p: losses.full_loss(model, p, tokens))(params),
   static_argnums=0,
 )
 _slim = jit(sublinear.loss_and_grad, static_argnums=(0, 3))
@@ -171,9 +171,7 @@ def test_step_continues_from_a_prefix():
   logp_LV = _whole_logp(model, params, tokens)
   split = 48
   ids = match.model_inputs(model.config, tokens)
-  _, states = model.apply(
-    {"params": params}, ids[:, :split], position_offset=0, states=model_lib.init_states(model.config, B)
-  )
+  _, states = model.apply({"params": params}, ids[:, :split], model_lib.init_states(model.config, B), 0, method="chunk")
   states = inference.with_match_state(model.config, states, tokens, split)
   for t in range(split, L):
     logits_BV, states = inference.step(model, params, tokens[:, t], states, jnp.int32(t))

@@ -122,7 +122,7 @@ def test_components_chunked_with_states_equal_full(component):
   model, variables = _init(config)
   variables = perturbed(variables, jnp.float32)
   full = forward(model, variables, _tokens())
-  apply_chunk = jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s))
+  apply_chunk = jit(lambda t, off, s: model.apply(variables, t, s, off, method="chunk"))
   for chunk in (5, 1):
     states, pieces = model_lib.init_states(config, B), []
     for start in range(0, L, chunk):
@@ -202,7 +202,7 @@ def test_chunked_forward_with_states_equals_full(on_gptln, feature_map):
   rngs = {"features": jax.random.PRNGKey(4)}
   full = model.apply(variables, _tokens(), rngs=rngs)
   states = model_lib.init_states(config, B)
-  apply_chunk = jit(lambda t, off, s: model.apply(variables, t, position_offset=off, states=s, rngs=rngs))
+  apply_chunk = jit(lambda t, off, s: model.apply(variables, t, s, off, rngs=rngs, method="chunk"))
   pieces = []
   for start in range(0, L, 5):  # 5 + 5 + 3: a ragged last chunk; the offset is a traced int.
     logits, states = apply_chunk(_tokens()[:, start : start + 5], jnp.int32(start), states)
@@ -216,13 +216,13 @@ def test_rebuild_mode_recovers_start_states():
   model, variables = _init(config)
   tokens = _tokens()
   start = model_lib.init_states(config, B)
-  _, mid = model.apply(variables, tokens[:, :6], states=start)
-  logits, end = model.apply(variables, tokens[:, 6:], position_offset=6, states=mid)
-  logits_r, end_r, start_r = model.apply(variables, tokens[:, 6:], position_offset=6, states=end, states_at_end=True)
+  _, mid = model.apply(variables, tokens[:, :6], start, 0, method="chunk")
+  logits, end = model.apply(variables, tokens[:, 6:], mid, 6, method="chunk")
+  logits_r, end_r, start_r = model.apply(variables, tokens[:, 6:], end, 6, False, method="rebuild_chunk")
   np.testing.assert_allclose(logits_r, logits, rtol=1e-4, atol=1e-5)
   for got, want in zip(jax.tree.leaves((start_r, end_r)), jax.tree.leaves((mid, end))):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
-  _, _, first = model.apply(variables, tokens[:, :6], states=mid, states_at_end=True, first_chunk=True)
+  first = model.apply(variables, tokens[:, :6], mid, 0, True, method="rebuild_chunk").start_states
   for leaf in jax.tree.leaves(first):
     np.testing.assert_array_equal(leaf, 0.0)  # The first chunk starts from exact zeros.
 
@@ -245,7 +245,7 @@ def test_softmax_variant_has_a_cache_not_a_state():
   model, variables = _init(config)
   assert model.apply(variables, _tokens()).shape == (B, L, 8)
   with pytest.raises(ValueError, match="no recurrence to rebuild"):
-    model.apply(variables, _tokens(), states=model_lib.init_kv_cache(config, B, L), states_at_end=True)
+    model.apply(variables, _tokens(), model_lib.init_kv_cache(config, B, L), 0, False, method="rebuild_chunk")
   with pytest.raises(ValueError, match="no constant-size state"):
     model_lib.init_states(config, B)
 

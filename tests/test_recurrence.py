@@ -54,7 +54,7 @@ def test_scan_chunks_callback_sees_the_whole_sequence_forward(variant):
   _allclose(got_BLV, want_BLV)
   _allclose(acc, jnp.sum(want_BLV[:, ::C]))
   # The start states handed to chunk 2 are the states after the first 2 C tokens.
-  _, want_states = model.apply({"params": params}, tokens[:, : 2 * C], position_offset=0, states=states0)
+  _, want_states = model.apply({"params": params}, tokens[:, : 2 * C], states0, 0, method="chunk")
   _allclose(jax.tree.map(lambda s: s[2], starts), want_states)
 
 
@@ -64,10 +64,10 @@ def test_scan_chunks_past_num_valid_leave_the_states():
   ids_NBC = jnp.moveaxis(tokens[:, : 4 * C].reshape(B, 4, C), 1, 0)
   chunks = recurrence.stacked_chunks(ids_NBC)
   run = jit(lambda p, n: recurrence.scan_chunks(model, p, states0, chunks, num_valid=n)[0])
-  _, want = model.apply({"params": params}, tokens[:, : 2 * C], position_offset=0, states=states0)
+  _, want = model.apply({"params": params}, tokens[:, : 2 * C], states0, 0, method="chunk")
   _allclose(run(params, 2), want)
   # The last two chunks do move the states when they count.
-  _, all_four = model.apply({"params": params}, tokens[:, : 4 * C], position_offset=0, states=states0)
+  _, all_four = model.apply({"params": params}, tokens[:, : 4 * C], states0, 0, method="chunk")
   _allclose(run(params, 4), all_four)
   assert not np.allclose(all_four[0][0], want[0][0])
 

@@ -8,12 +8,12 @@ import textwrap
 
 import jax
 import jax.numpy as jnp
-from model_testing import COMPONENTS, init_variables, jit, make_config, perturbed
+from model_testing import COMPONENTS, chunk_start_states, init_variables, jit, make_config, perturbed
 import numpy as np
 import pytest
 
+from genome_transformer.model import losses, sublinear
 from genome_transformer.model import performer as model_lib
-from genome_transformer.model import sublinear
 
 B, L = 2, 70
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,7 +32,7 @@ def _setup(dtype=jnp.float32, **overrides):
 
 
 _full = jit(
-  lambda model, params, tokens, rng: jax.value_and_grad(lambda p: sublinear.full_loss(model, p, tokens, rng))(params),
+  lambda model, params, tokens, rng: jax.value_and_grad(lambda p: losses.full_loss(model, p, tokens, rng))(params),
   static_argnums=0,
 )
 _slim = jit(sublinear.loss_and_grad, static_argnums=(0, 3))
@@ -53,7 +53,7 @@ def _assert_close(got, want, rtol, atol_frac):
 def test_next_token_loss_counts_only_base_targets():
   logits_BLV = jax.random.normal(jax.random.PRNGKey(0), (1, 5, 8))
   tokens_BL = jnp.array([[0, 4, 3, 5, 2]])  # targets: N (skip), T, PAD (skip), G.
-  sum_nll, count = sublinear.next_token_loss(logits_BLV, tokens_BL)
+  sum_nll, count = losses.next_token_loss(logits_BLV, tokens_BL)
   logp = jax.nn.log_softmax(logits_BLV[0], -1)
   assert float(count) == 2.0
   np.testing.assert_allclose(sum_nll, -(logp[1, 3] + logp[3, 2]), rtol=1e-6)
@@ -94,7 +94,7 @@ def test_float64_states_remedy_keeps_model_in_float32():
     got = sublinear.loss_and_grad(model, params, _tokens(), 16, None, jnp.float64)
     assert got[0].dtype == jnp.float32
     assert all(g.dtype == jnp.float32 for g in jax.tree.leaves(got[1]))
-    states = sublinear.chunk_start_states(model, params, _tokens(), 16, state_dtype=jnp.float64)
+    states = chunk_start_states(model, params, _tokens(), 16, state_dtype=jnp.float64)
     assert all(s.dtype == jnp.float64 for layer in states for s in layer[:2])  # (S, z); context rows are activations.
     assert all(layer[2].dtype == jnp.float32 for layer in states)
     params64 = jax.tree.map(lambda p: p.astype(jnp.float64), params)
@@ -104,8 +104,8 @@ def test_float64_states_remedy_keeps_model_in_float32():
 def test_rebuilt_start_states_equal_stored():
   with jax.enable_x64(True):
     model, params = _setup(jnp.float64)
-    stored = sublinear.chunk_start_states(model, params, _tokens(), 16)
-    rebuilt = sublinear.chunk_start_states(model, params, _tokens(), 16, rebuilt=True)
+    stored = chunk_start_states(model, params, _tokens(), 16)
+    rebuilt = chunk_start_states(model, params, _tokens(), 16, rebuilt=True)
     assert stored[0][0].shape == (5, B, 2, 8, 8)  # 70 = 4 x 16 + 6: five chunks.
     for s, r in zip(
       jax.tree.leaves([layer[:2] for layer in stored]), jax.tree.leaves([layer[:2] for layer in rebuilt])
@@ -148,13 +148,13 @@ def test_variables_or_bare_params_and_checkpointed_baseline():
   assert set(grads) == {"params"}
   want = _full(model, params, tokens, None)
   _assert_close((loss, grads["params"]), want, rtol=1e-4, atol_frac=1e-5)
-  baseline = jit(jax.value_and_grad(lambda p: sublinear.checkpointed_scan_loss(model, p, tokens, 16)))(params)
+  baseline = jit(jax.value_and_grad(lambda p: losses.checkpointed_scan_loss(model, p, tokens, 16)))(params)
   _assert_close(baseline, want, rtol=1e-4, atol_frac=1e-5)
 
 
 def test_softmax_and_bad_chunk_size_are_refused():
   model, params = _setup(attention="softmax")
-  with pytest.raises(ValueError, match="value_and_grad\\(full_loss\\)"):
+  with pytest.raises(ValueError, match="value_and_grad\\(losses.full_loss\\)"):
     sublinear.loss_and_grad(model, params, _tokens(), 7)
   model, params = _setup()
   with pytest.raises(ValueError, match="chunk_size=0"):
@@ -166,7 +166,7 @@ def test_batch_sharded_jit_matches_single_device():
   script = textwrap.dedent("""
       import jax, jax.numpy as jnp, numpy as np, ml_collections
       from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
-      from genome_transformer.model import performer as model_lib, sublinear
+      from genome_transformer.model import losses, performer as model_lib, sublinear
       assert jax.device_count() == 4
       config = ml_collections.ConfigDict(dict(vocab_size=8, d_model=16, num_layers=2, num_heads=2, d_ff=32,
           attention="linear", feature_map="favor+", num_feature_blocks=1, on_gptln=True))
@@ -179,7 +179,7 @@ def test_batch_sharded_jit_matches_single_device():
       params_r = jax.device_put(params, NamedSharding(mesh, P()))
       step = jax.jit(sublinear.loss_and_grad, static_argnums=(0, 3))
       loss, grads = step(model, params_r, sharded, 8, rng)
-      ref_loss, ref_grads = jax.value_and_grad(lambda p: sublinear.full_loss(model, p, tokens, rng))(params)
+      ref_loss, ref_grads = jax.value_and_grad(lambda p: losses.full_loss(model, p, tokens, rng))(params)
       np.testing.assert_allclose(loss, ref_loss, rtol=1e-5)
       for g, r in zip(jax.tree.leaves(grads), jax.tree.leaves(ref_grads)):
         np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-5 * float(jnp.max(jnp.abs(r))))
@@ -273,8 +273,8 @@ def test_components_rebuilt_start_states_and_context_rows_equal_stored():
   with jax.enable_x64(True):
     model, params = _setup(jnp.float64, **COMPONENTS["all"])
     params = perturbed(params, jnp.float64)
-    stored = sublinear.chunk_start_states(model, params, _tokens(), 16)
-    rebuilt = sublinear.chunk_start_states(model, params, _tokens(), 16, rebuilt=True)
+    stored = chunk_start_states(model, params, _tokens(), 16)
+    rebuilt = chunk_start_states(model, params, _tokens(), 16, rebuilt=True)
     assert stored[0][2].shape == (5, B, 5, 16)  # R = (3 - 1) + (4 - 1) context rows of D = 16.
     for s, r in zip(jax.tree.leaves(stored), jax.tree.leaves(rebuilt)):
       np.testing.assert_allclose(r, s, rtol=1e-10, atol=1e-10 * float(jnp.max(jnp.abs(s))))

@@ -2,7 +2,7 @@
 """Scoring and embedding of arbitrarily long sequences with the recurrent form of the model.
 
 Causal linear attention is a recurrence whose state per layer is (S, z) plus the layer's last R
-input rows (attention.py, performer.py), so a sequence of any length can be scored chunk by chunk
+input rows (linear_attention.py, performer.py), so a sequence of any length can be scored chunk by chunk
 (recurrence.scan_chunks), or one token at a time (recurrence.step), in memory that does not grow
 with its length. Both equal the whole-sequence forward up to round-off (tests). The softmax
 baseline runs through the same loops from a key/value cache (performer.init_kv_cache), whose size
@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from genome_transformer.genomics import tokenizer
-from genome_transformer.model import match, recurrence, sublinear
+from genome_transformer.model import losses, match, recurrence
 from genome_transformer.model import performer as model_lib
 
 
@@ -45,8 +45,8 @@ def chunked_log_likelihood(
   chunks, _ = recurrence.chunked_inputs(match.model_inputs(model.config, tokens_BL), chunk_size)
 
   def score(acc, logits_BCV, chunk, _):
-    targets_BC, _ = sublinear.chunk_targets(chunk.ids, chunk.next_ids)
-    return acc, sublinear.target_log_probs(logits_BCV, targets_BC)
+    targets_BC, _ = losses.chunk_targets(chunk.ids, chunk.next_ids)
+    return acc, losses.target_log_probs(logits_BCV, targets_BC)
 
   dtype = recurrence.float_dtype(params)
   num_chunks = chunks.ids.shape[0]

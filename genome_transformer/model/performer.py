@@ -8,7 +8,7 @@ Faithful to the reference PyTorch model (google-research performer/models/slim_p
 - Each layer: attention then FFN, each residual. `on_gptln=True`: x + LN(f(x)) (post-LN, the
   reference's PTB/enwik8 setting); False: x + f(LN(x)) (pre-LN). No final LayerNorm.
 - Attention: q, k, v Dense(D, D) with bias, no output projection, no dropout; causal linear
-  attention with phi in {relu, elu+1, sqr, favor+} (see attention.py; hedgehog is an addition), or causal softmax
+  attention with phi in {relu, elu+1, sqr, favor+} (feature_maps.py; hedgehog is an addition), or causal softmax
   attention (`attention="softmax"`, the quality baseline; 1/sqrt(d) scaling).
 - FFN: Dense(D, d_ff), exact erf GELU, Dense(d_ff, D). Head: Dense(D, vocab) with bias, untied.
 - Init as PyTorch: Dense kernels and biases uniform(+-1/sqrt(fan_in)); embedding N(0, 1)
@@ -21,11 +21,11 @@ Where we differ, and why:
   come from `self.make_rng("features")`, one draw per layer (`fold_in(key, layer)`), so a caller
   that passes the same key to every chunk gets the same features in every chunk. The reference
   samples once per `loss_with_grad`; the trainer folds the step into the key, which is the same.
-  A fixed shift keeps exp finite; the ratio is unchanged (attention.py docstring).
+  A fixed shift keeps exp finite; the ratio is unchanged (feature_maps.py docstring).
 - Inside a chunk, linear attention uses masked products phi(Q) phi(K)^T over sub-chunks of 64
   plus the state carried to each sub-chunk, instead of the reference's per-chunk cumulative sum:
   the same sums in a different order, with memory 64 C H + (C / 64) H M d instead of C H M d
-  (attention.py). The whole-sequence path (`states=None`) is the reference's prefix sum.
+  (linear_attention.py). The whole-sequence path (`__call__`) is the reference's prefix sum.
 - Weights are float32 and activations follow the parameter dtype (cast the params to float64 to
   run everything in float64).
 
@@ -38,27 +38,29 @@ carry each position's match; every caller builds them with match.model_inputs). 
 each layer's input before a chunk: forward calls carry them in the state, and the rebuild mode
 recomputes them from T = prefix_length tokens before the chunk (Layer docstring).
 
-Call forms (all linen `apply`; favor+ needs `rngs={"features": key}`, other maps no rng):
-  apply(v, tokens_BL) -> logits_BLV                          whole sequence from position 0.
-  apply(v, tokens_BL, position_offset=t0, states=s) -> (logits_BLV, end_states)
-                                                            one chunk from per-layer states.
-  apply(v, tokens_BL, position_offset=t0, states=end, states_at_end=True, first_chunk=f, prefix_BT=p)
-      -> (logits_BLV, end_states, start_states)            the SLiM backward's chunk: each layer
+Call forms (linen `apply`, with `method=` for all but the first; favor+ needs `rngs={"features": key}`,
+other maps no rng). Each returns one type:
+  apply(v, tokens_BL, position_offset=t0) -> logits_BLV        a whole sequence, no state in or out.
+  apply(v, tokens_BC, states, t0, method="chunk") -> ChunkOutput(logits_BCV, end_states)
+                                                            one chunk from per-layer start states (a
+                                                            decode step is a chunk of one token).
+  apply(v, tokens_BC, end_states, t0, first_chunk, prefix_BT, method="rebuild_chunk")
+      -> RebuiltChunk(logits_BCV, end_states, start_states)  the SLiM backward's chunk: each layer
                                                             rebuilds its start state by subtraction
-                                                            (p: the T tokens before the chunk, when T > 0).
-  A softmax model takes `states=init_kv_cache(...)` in the second form (cached decoding).
-  `return_hidden=True` returns the final hidden states h_BLD in place of the logits.
+                                                            (prefix_BT: the T tokens before the chunk, when T > 0).
+  A softmax model's `chunk` takes `states=init_kv_cache(...)` (cached decoding). `return_hidden=True`
+  gives the final hidden states h_BLD in place of the logits.
 """
 
 import math
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, NamedTuple, Optional, Sequence, Tuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
 from genome_transformer import config_lib
-from genome_transformer.model import attention, match
+from genome_transformer.model import feature_maps, linear_attention, local_mixing, match, softmax_attention
 
 LAYER_NORM_EPS = 1e-5  # PyTorch's default; Flax's is 1e-6.
 
@@ -66,6 +68,23 @@ LAYER_NORM_EPS = 1e-5  # PyTorch's default; Flax's is 1e-6.
 # and the last R rows of the layer's input, which its convolution and window read (R may be 0).
 LayerState = Tuple[jax.Array, jax.Array, jax.Array]
 LayerStates = Sequence[LayerState]
+
+WHOLE, CHUNK, REBUILD = "whole", "chunk", "rebuild"  # How a layer runs (Layer docstring).
+
+
+class ChunkOutput(NamedTuple):
+  """A chunk run from its start states."""
+
+  out: jax.Array  # logits_BCV, or the final hidden states h_BCD (return_hidden).
+  end_states: Tuple[LayerState, ...]
+
+
+class RebuiltChunk(NamedTuple):
+  """A chunk run from its end states, each layer's start state rebuilt by subtraction."""
+
+  out: jax.Array  # logits_BCV, or h_BCD (return_hidden).
+  end_states: Tuple[LayerState, ...]  # Recomputed from the rebuilt start states (their vjp carries the gradient).
+  start_states: Tuple[LayerState, ...]
 
 
 def _torch_uniform(fan_in: int):
@@ -114,12 +133,12 @@ def linear_heads(config: config_lib.ModelConfig) -> int:
 
 def num_features(config: config_lib.ModelConfig) -> int:
   """M, features per head of every layer's state (times the classes when the state is split by position)."""
-  per_class = attention.num_features(config.feature_map, head_dim(config), config.num_feature_blocks)
+  per_class = feature_maps.num_features(config.feature_map, head_dim(config), config.num_feature_blocks)
   return per_class * math.prod(period for _, period, _ in position_cycles(config))
 
 
 def position_cycles(config: config_lib.ModelConfig) -> Tuple[Tuple[str, int, int], ...]:
-  """(parameter name, period P, block B) of each class the linear state is split by (attention.split_by_position)."""
+  """(parameter name, period P, block B) of each class the linear state is split by (linear_attention.split_by_position)."""
   cycles = []
   if config.phase_split_state:
     cycles.append(("phase_log_weights", int(config.phase_period), 1))
@@ -158,7 +177,7 @@ def init_states(
     )
   # Separate arrays per layer: a caller may donate the states, and XLA cannot donate one buffer twice.
   return tuple(
-    attention.zero_state(batch_size, linear_heads(config), num_features(config), head_dim(config), dtype)
+    linear_attention.zero_state(batch_size, linear_heads(config), num_features(config), head_dim(config), dtype)
     + (jnp.zeros((batch_size, context_rows(config), config.d_model), activation_dtype or dtype),)
     for _ in range(config.num_layers)
   )
@@ -206,14 +225,14 @@ class Layer(nn.Module):
 
   Input rows x_BED at absolute `positions_E` (rows at negative positions lie before the sequence
   and count as absent: zero input to the convolution, no key for the window or the state). The
-  first `num_context` rows are context before the chunk; three modes:
-  - state None: the whole sequence (num_context = 0); returns every row.
-  - state = the chunk's start state: the context rows are the carried ones; returns the chunk's rows.
-  - states_at_end: state = the chunk's END state, and the context rows are a recomputed prefix
-    (SLiMPerformer's rebuild mode); returns every row but the first R (R = context_rows), so that the
+  first `num_context` rows are context before the chunk. `mode`:
+  - WHOLE: the whole sequence (num_context = 0, no state); returns every row.
+  - CHUNK: state = the chunk's start state, the context rows are the carried ones; returns the chunk's rows.
+  - REBUILD: state = the chunk's END state, and the context rows are a recomputed prefix
+    (SLiMPerformer.rebuild_chunk); returns every row but the first R (R = context_rows), so that the
     next layer gets its prefix less the R rows this layer's convolution and window read before it.
   The linear heads read no row before their first query (the state holds the past), so they run on the
-  returned rows only.
+  returned rows only. Returns (rows, end state, start state); a state is None where the mode has none.
   """
 
   config: config_lib.ModelConfig
@@ -223,19 +242,24 @@ class Layer(nn.Module):
     self,
     x_BED: jax.Array,
     positions_E: jax.Array,
-    num_context: int,
     features_HdM: Optional[jax.Array],
-    state: Optional[LayerState],
-    states_at_end: bool = False,
+    *,
+    mode: str,
+    state: Optional[LayerState] = None,
+    num_context: int = 0,
     first_chunk: Any = False,
   ):
     cfg = self.config
     batch, rows, width = x_BED.shape
     heads, dim = cfg.num_heads, head_dim(cfg)
     window_heads = cfg.window_heads
-    if state is None:
+    if mode not in (WHOLE, CHUNK, REBUILD):
+      raise ValueError(f"Layer mode {mode!r} is not one of {(WHOLE, CHUNK, REBUILD)}.")
+    if (state is None) != (mode == WHOLE):
+      raise ValueError(f"Layer mode {mode!r} {'takes no' if mode == WHOLE else 'needs a'} state.")
+    if mode == WHOLE:
       out_rows = rows
-    elif states_at_end:
+    elif mode == REBUILD:
       out_rows = rows - context_rows(cfg)
     else:
       out_rows = rows - num_context
@@ -250,28 +274,28 @@ class Layer(nn.Module):
     if cfg.conv_width:
       valid_1E1 = valid_E[None, :, None].astype(x_BED.dtype)
       taps = lambda name, features: self.param(name, _identity_taps, (cfg.conv_width, features))
-      q_BEF = attention.causal_depthwise_conv(q_BEF * valid_1E1, taps("conv_query", heads * dim))
-      k_BEF = attention.causal_depthwise_conv(k_BEF * valid_1E1, taps("conv_key", heads * dim))
-      v_BED = attention.causal_depthwise_conv(v_BED * valid_1E1, taps("conv_value", width))
+      q_BEF = local_mixing.causal_depthwise_conv(q_BEF * valid_1E1, taps("conv_query", heads * dim))
+      k_BEF = local_mixing.causal_depthwise_conv(k_BEF * valid_1E1, taps("conv_key", heads * dim))
+      v_BED = local_mixing.causal_depthwise_conv(v_BED * valid_1E1, taps("conv_value", width))
     q_BEHd = q_BEF.reshape(batch, rows, heads, dim)
     k_BEHd = k_BEF.reshape(batch, rows, heads, dim)
     v_BEHd = v_BED.reshape(batch, rows, heads, dim)
 
     end_state = start_state = None
-    if cfg.attention == "softmax" and state is None:
-      a_BOHd = attention.causal_softmax(q_BEHd, k_BEHd, v_BEHd)
+    if cfg.attention == "softmax" and mode == WHOLE:
+      a_BOHd = softmax_attention.causal_softmax(q_BEHd, k_BEHd, v_BEHd)
     elif cfg.attention == "softmax":
-      a_BOHd, end_state = _cached_softmax(
+      a_BOHd, end_state = softmax_attention.cached_softmax(
         q_BEHd[:, num_context:], k_BEHd[:, num_context:], v_BEHd[:, num_context:], state, positions_E[num_context]
       )
     else:
       parts = []
-      if cfg.feature_map == "hedgehog":  # Learned, so a parameter of each layer (favor+'s are drawn).
+      if feature_maps.get(cfg.feature_map).weights == feature_maps.WEIGHTS_LEARNED:  # A parameter of each layer.
         shape = (heads - window_heads, dim, cfg.num_feature_blocks * dim)
         features_HdM = self.param("feature_projection", _identity_projections, shape)
       if window_heads:
         parts.append(
-          attention.sliding_window_softmax(
+          local_mixing.sliding_window_softmax(
             q_BEHd[:, :, :window_heads],
             k_BEHd[:, :, :window_heads],
             v_BEHd[:, :, :window_heads],
@@ -288,8 +312,8 @@ class Layer(nn.Module):
         positions_E[rows - out_rows :],
         num_context - (rows - out_rows),
         features_HdM,
+        mode,
         state,
-        states_at_end,
         first_chunk,
       )
       parts.append(linear_out)
@@ -307,7 +331,7 @@ class Layer(nn.Module):
     return x_BOD, end_state, start_state
 
   def _linear_attention(
-    self, q_BEHd, k_BEHd, v_BEHd, valid_E, positions_E, num_context, features_HdM, state, states_at_end, first_chunk
+    self, q_BEHd, k_BEHd, v_BEHd, valid_E, positions_E, num_context, features_HdM, mode, state, first_chunk
   ):
     """Causal linear attention of the linear heads on the returned rows: (out, end state, start state).
 
@@ -315,30 +339,32 @@ class Layer(nn.Module):
     """
     cfg = self.config
     floor = cfg.hedgehog_floor
-    phi_q_BEHM = attention.feature_map(q_BEHd, cfg.feature_map, features_HdM, floor)
+    phi_q_BEHM = feature_maps.feature_map(q_BEHd, cfg.feature_map, features_HdM, floor)
     # A row before the sequence start adds nothing to any state.
-    phi_k_BEHM = attention.feature_map(k_BEHd, cfg.feature_map, features_HdM, floor) * valid_E[None, :, None, None]
-    eps = attention.denominator_epsilon(cfg.feature_map, head_dim(cfg))
+    phi_k_BEHM = feature_maps.feature_map(k_BEHd, cfg.feature_map, features_HdM, floor) * valid_E[None, :, None, None]
+    eps = feature_maps.denominator_epsilon(cfg.feature_map, head_dim(cfg))
     # exp of zero-initialised parameters: positive, and 1 at init, where the split model is the unsplit one.
     cycles = [
       (period, block, self.param(name, nn.initializers.zeros, (phi_k_BEHM.shape[2], period)))
       for name, period, block in position_cycles(cfg)
     ]
     if cycles:
-      phi_q_BEHM, phi_k_BEHM = attention.split_by_position(phi_q_BEHM, phi_k_BEHM, positions_E, positions_E, cycles)
-    if state is None:
-      return attention.causal_linear_attention_prefix_sum(phi_q_BEHM, phi_k_BEHM, v_BEHd, eps=eps), None, None
+      phi_q_BEHM, phi_k_BEHM = linear_attention.split_by_position(
+        phi_q_BEHM, phi_k_BEHM, positions_E, positions_E, cycles
+      )
+    if mode == WHOLE:
+      return linear_attention.causal_linear_attention_prefix_sum(phi_q_BEHM, phi_k_BEHM, v_BEHd, eps=eps), None, None
     given = state[:2]
     chunk_k_BCHM, chunk_v_BCHd = phi_k_BEHM[:, num_context:], v_BEHd[:, num_context:]
-    if not states_at_end:
-      out_BCHd, end = attention.causal_linear_attention_block(phi_q_BEHM, chunk_k_BCHM, chunk_v_BCHd, given, eps)
+    if mode == CHUNK:
+      out_BCHd, end = linear_attention.causal_linear_attention_block(phi_q_BEHM, chunk_k_BCHM, chunk_v_BCHd, given, eps)
       return out_BCHd, end, None
     # SLiM backward (paper Sec. 3, Alg. 1): the start state is the end state minus this chunk's
     # contribution. The subtracted term is a constant (stop_gradient): the start state is an input
     # of the chunk, so d(start)/d(given) = I and no parameter gradient flows through the rebuild.
     # In the first chunk the start state is exactly zero (end - end), as the reference resets it,
     # which stops round-off at the sequence start.
-    delta = attention.state_delta(chunk_k_BCHM, chunk_v_BCHd)
+    delta = linear_attention.state_delta(chunk_k_BCHM, chunk_v_BCHd)
     start = tuple(
       given_x - jax.lax.stop_gradient(jnp.where(first_chunk, given_x, d.astype(given_x.dtype)))
       for given_x, d in zip(given, delta)
@@ -350,38 +376,12 @@ class Layer(nn.Module):
       # prefix's contribution, a function of the start state and the parameters (the gradient flows
       # through it, unlike the subtraction above, since the prefix is not part of this chunk's
       # carried input). A prefix that reaches back past the sequence start starts from exactly zero.
-      prefix = attention.state_delta(phi_k_BEHM[:, :num_context], v_BEHd[:, :num_context])
+      prefix = linear_attention.state_delta(phi_k_BEHM[:, :num_context], v_BEHd[:, :num_context])
       run_from = tuple(
         jnp.where(positions_E[0] <= 0, 0.0, s - d.astype(s.dtype)).astype(s.dtype) for s, d in zip(start, prefix)
       )
-    out_BEHd, _ = attention.causal_linear_attention_block(phi_q_BEHM, phi_k_BEHM, v_BEHd, run_from, eps)
+    out_BEHd, _ = linear_attention.causal_linear_attention_block(phi_q_BEHM, phi_k_BEHM, v_BEHd, run_from, eps)
     return out_BEHd, end, start
-
-
-def _cached_softmax(q_BCHd, k_BCHd, v_BCHd, state: LayerState, start) -> Tuple[jax.Array, Tuple[jax.Array, jax.Array]]:
-  """Causal softmax of a chunk at positions start.. over a key/value cache of the positions before it.
-
-  Returns (out_BCHd, (k cache, v cache) with the chunk written at `start`). Scores in at least float32,
-  scaled by 1/sqrt(d) as attention.causal_softmax. The cache is read before the chunk's keys and
-  values are written into it: reading the updated cache made XLA copy it at every token.
-  """
-  k_BHTd, v_BHTd = state[0], state[1]
-  length = q_BCHd.shape[1]
-  dtype = jnp.promote_types(q_BCHd.dtype, jnp.float32)
-  scale = 1.0 / math.sqrt(q_BCHd.shape[-1])
-  cached_BHCT = jnp.einsum("bchd,bhtd->bhct", q_BCHd, k_BHTd.astype(q_BCHd.dtype)).astype(dtype) * scale
-  cached_BHCT = jnp.where((jnp.arange(k_BHTd.shape[2]) < start)[None, None, None, :], cached_BHCT, -jnp.inf)
-  own_BHCC = jnp.einsum("bchd,bshd->bhcs", q_BCHd, k_BCHd).astype(dtype) * scale
-  own_BHCC = jnp.where(jnp.tril(jnp.ones((length, length), bool))[None, None], own_BHCC, -jnp.inf)
-  weights_BHCX = jax.nn.softmax(jnp.concatenate([cached_BHCT, own_BHCC], axis=-1), axis=-1).astype(q_BCHd.dtype)
-  cached_w_BHCT, own_w_BHCC = weights_BHCX[..., : k_BHTd.shape[2]], weights_BHCX[..., k_BHTd.shape[2] :]
-  out_BCHd = jnp.einsum("bhct,bhtd->bchd", cached_w_BHCT, v_BHTd.astype(q_BCHd.dtype)) + jnp.einsum(
-    "bhcs,bshd->bchd", own_w_BHCC, v_BCHd
-  )
-  write = lambda cache_BHTd, x_BCHd: jax.lax.dynamic_update_slice_in_dim(
-    cache_BHTd, x_BCHd.swapaxes(1, 2).astype(cache_BHTd.dtype), start, axis=2
-  )
-  return out_BCHd, (write(k_BHTd, k_BCHd), write(v_BHTd, v_BCHd))
 
 
 class SLiMPerformer(nn.Module):
@@ -398,33 +398,61 @@ class SLiMPerformer(nn.Module):
   init_states = staticmethod(init_states)
   init_kv_cache = staticmethod(init_kv_cache)
 
+  def __call__(self, tokens_BL: jax.Array, *, position_offset: Any = 0, return_hidden: bool = False) -> jax.Array:
+    """A whole sequence starting at `position_offset`, no state in or out: logits_BLV (or h_BLD)."""
+    return self._run(tokens_BL, WHOLE, position_offset, return_hidden=return_hidden)[0]
+
+  def chunk(
+    self, tokens_BC: jax.Array, states: LayerStates, position_offset: Any, *, return_hidden: bool = False
+  ) -> ChunkOutput:
+    """One chunk from each layer's start state (init_states, or init_kv_cache for a softmax model)."""
+    out, end_states, _ = self._run(tokens_BC, CHUNK, position_offset, states, return_hidden=return_hidden)
+    return ChunkOutput(out, end_states)
+
+  def rebuild_chunk(
+    self,
+    tokens_BC: jax.Array,
+    end_states: LayerStates,
+    position_offset: Any,
+    first_chunk: Any,
+    prefix_BT: Optional[jax.Array] = None,
+    *,
+    return_hidden: bool = False,
+  ) -> RebuiltChunk:
+    """The SLiM backward's chunk: from each layer's END state, its start state rebuilt by subtraction.
+
+    `first_chunk` (a bool, may be traced): the start states are exactly zero, as the reference resets them.
+    `prefix_BT`: the T = prefix_length tokens before the chunk (PAD before the sequence start), from which
+    every layer's context rows are recomputed; None when T = 0.
+    """
+    return RebuiltChunk(
+      *self._run(tokens_BC, REBUILD, position_offset, end_states, first_chunk, prefix_BT, return_hidden)
+    )
+
   @nn.compact
-  def __call__(
+  def _run(
     self,
     tokens_BL: jax.Array,
-    *,
-    position_offset: Any = 0,
+    mode: str,
+    position_offset: Any,
     states: Optional[LayerStates] = None,
-    states_at_end: bool = False,
     first_chunk: Any = False,
     prefix_BT: Optional[jax.Array] = None,
     return_hidden: bool = False,
   ):
+    """(out, end states, start states) of `mode`; the states it does not produce are None."""
     cfg = self.config
     if cfg.d_model % 4 or cfg.d_model % cfg.num_heads:
       raise ValueError(f"model.d_model={cfg.d_model} must be divisible by 4 and by model.num_heads={cfg.num_heads}.")
-    if states is not None:
-      if cfg.attention != "linear" and states_at_end:
+    if mode != WHOLE:
+      if cfg.attention != "linear" and mode == REBUILD:
         raise ValueError(f"model.attention={cfg.attention!r} has no recurrence to rebuild: it trains whole.")
       if len(states) != cfg.num_layers:
         raise ValueError(f"`states` has {len(states)} layers; model.num_layers={cfg.num_layers}.")
-    elif states_at_end:
-      raise ValueError("states_at_end=True needs the end-of-chunk `states`.")
-    num_prefix = prefix_length(cfg) if states_at_end else 0
+    num_prefix = prefix_length(cfg) if mode == REBUILD else 0
     if num_prefix and (prefix_BT is None or prefix_BT.shape != (tokens_BL.shape[0], num_prefix)):
       raise ValueError(
-        f"states_at_end=True needs prefix_BT, the {num_prefix} tokens before the chunk "
-        "(model.prefix_length), as [batch, T]."
+        f"rebuild_chunk needs prefix_BT, the {num_prefix} tokens before the chunk (model.prefix_length), as [batch, T]."
       )
 
     if num_prefix:
@@ -433,7 +461,7 @@ class SLiMPerformer(nn.Module):
     positions_E = position_offset - num_prefix + jnp.arange(rows)
     x_BED = self._embed(tokens_BL, positions_E)
 
-    favor = cfg.attention == "linear" and cfg.feature_map == "favor+"
+    favor = cfg.attention == "linear" and feature_maps.get(cfg.feature_map).weights == feature_maps.WEIGHTS_DRAWN
     # One make_rng per call, each layer folding in its index: the same key gives the same
     # features in every chunk of a sequence.
     features_key = self._feature_key() if favor else None
@@ -442,33 +470,40 @@ class SLiMPerformer(nn.Module):
     for i in range(cfg.num_layers):
       features_HdM = None
       if favor:
-        features_HdM = attention.orthogonal_features(
+        features_HdM = feature_maps.orthogonal_features(
           jax.random.fold_in(features_key, i), linear_heads(cfg), head_dim(cfg), cfg.num_feature_blocks, x_BED.dtype
         )
       layer = Layer(cfg, name=f"layer_{i}")
-      if states is None:
-        x_BED, _, _ = layer(x_BED, positions_E, 0, features_HdM, None)
-      elif states_at_end:
+      if mode == WHOLE:
+        x_BED, _, _ = layer(x_BED, positions_E, features_HdM, mode=WHOLE)
+      elif mode == REBUILD:
         # Layer i reads the prefix less its first i R rows: each layer before it used R rows as context and
         # returned the rest, so every row it is given is exact.
         x_in_BED, num_context, positions_i = x_BED, num_prefix - i * r, positions_E[i * r :]
-        x_BED, end, start = layer(x_BED, positions_i, num_context, features_HdM, states[i], True, first_chunk)
+        x_BED, end, start = layer(
+          x_BED,
+          positions_i,
+          features_HdM,
+          mode=REBUILD,
+          state=states[i],
+          num_context=num_context,
+          first_chunk=first_chunk,
+        )
         end_states.append(end + (x_in_BED[:, x_in_BED.shape[1] - r :],))
         # Rows before the sequence start are absent; zero, as init_states has them.
         present_1R1 = (positions_i[num_context - r : num_context] >= 0)[None, :, None]
         start_states.append(start + (jnp.where(present_1R1, x_in_BED[:, num_context - r : num_context], 0.0),))
       else:
         x_ext_BED = jnp.concatenate([states[i][2].astype(x_BED.dtype), x_BED], axis=1)
-        x_BED, end, _ = layer(x_ext_BED, position_offset - r + jnp.arange(r + rows), r, features_HdM, states[i])
+        positions_ext = position_offset - r + jnp.arange(r + rows)
+        x_BED, end, _ = layer(x_ext_BED, positions_ext, features_HdM, mode=CHUNK, state=states[i], num_context=r)
         end_states.append(end + (x_ext_BED[:, rows:],))
 
     x_BLD = x_BED[:, x_BED.shape[1] - (rows - num_prefix) :]
     out = x_BLD if return_hidden else _dense(cfg.vocab_size, cfg.d_model, "head")(x_BLD)
-    if states is None:
-      return out
-    if states_at_end:
-      return out, tuple(end_states), tuple(start_states)
-    return out, tuple(end_states)
+    if mode == WHOLE:
+      return out, None, None
+    return out, tuple(end_states), (tuple(start_states) if mode == REBUILD else None)
 
   def _embed(self, ids_BL: jax.Array, positions_L: jax.Array) -> jax.Array:
     """Token embedding (plus the match's), concatenated with the phase pair and sinusoids of the positions."""

@@ -133,7 +133,7 @@ def scan_chunks(
       new_states = None
     else:
       out_BC, new_states = model.apply(
-        variables, chunk.ids, position_offset=chunk.offset, states=states, rngs=rngs, return_hidden=return_hidden
+        variables, chunk.ids, states, chunk.offset, return_hidden=return_hidden, rngs=rngs, method="chunk"
       )
       if num_valid is not None:
         new_states = _keep_if(index < num_valid, new_states, states)
@@ -167,7 +167,7 @@ def step(
     match_B, match_state = match.step(match_state, token_B, order)
     ids_B = match.pack(token_B, match_B)
   logits_B1V, new_states = model.apply(
-    variables, ids_B[:, None], position_offset=position, states=states, rngs=feature_rngs(rng)
+    variables, ids_B[:, None], states, position, rngs=feature_rngs(rng), method="chunk"
   )
   return logits_B1V[:, 0], ((new_states, match_state) if order else new_states)
 

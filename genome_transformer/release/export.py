@@ -34,11 +34,9 @@ is asked for.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import json
-import logging as python_logging
 import math
 import os
 import shutil
@@ -48,7 +46,6 @@ from typing import Any
 import uuid
 
 from absl import app, flags, logging
-from etils import epath
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -85,113 +82,15 @@ SPLIT_RULE = (
 # Reading a training workdir.
 
 
-def _checkpoint_manager(workdir: str) -> tuple[epath.Path, ocp.CheckpointManager]:
-  if not workdir:
-    raise ExportError("--workdir is empty: name the directory a training run wrote.")
-  workdir = files_lib.as_path(workdir)
-  if not workdir.is_dir():
-    raise ExportError(
-      f"workdir {workdir} does not exist (or is not a directory): pass the --workdir of a "
-      "training run (python -m genome_transformer.main --workdir=...)."
-    )
-  directory = workdir / "checkpoints"
-  if not directory.is_dir():
-    raise ExportError(
-      f"workdir {workdir} has no checkpoints/ directory: train first, or pass the workdir the "
-      "trainer wrote its checkpoints into."
-    )
-  # read_only: exporting must never clean up, create or quarantine anything in the workdir (and so it saves
-  # nothing: save_interval_steps=0 says so, where Orbax would warn that it set it).
-  options = ocp.CheckpointManagerOptions(read_only=True, create=False, save_interval_steps=0)
-  manager = ocp.CheckpointManager(directory, options=options)
-  return directory, manager
-
-
-@contextlib.contextmanager
-def _expected_orbax_warnings_dropped(directory: epath.Path) -> Any:
-  """Drops the two warnings Orbax logs on every read-only restore of a training workdir, neither a problem.
-
-  The read-only manager announces that its directory is read-only, and the partial restore of a step's
-  `state` item finds no metadata file of the item's own (the step's is one directory up, where the
-  trainer's manager wrote it). Both are matched with their paths; any other warning is kept.
-  """
-  expected = (f"Given directory is read only={directory}", "Metadata file does not exist: ")
-
-  def keep(record: python_logging.LogRecord) -> bool:
-    message = record.getMessage()
-    if message.startswith(expected[1]):
-      path = message[len(expected[1]) :]
-      return not (path.startswith(f"{directory}/") and path.endswith("/state/_CHECKPOINT_METADATA"))
-    return message != expected[0]
-
-  logger = python_logging.getLogger("absl")  # Orbax logs through absl's logger.
-  logger.addFilter(keep)
-  try:
-    yield
-  finally:
-    logger.removeFilter(keep)
-
-
 def read_checkpoint(workdir: str, step: int | None = None) -> tuple[int, Any, dict]:
   """(step, parameter tree of numpy arrays, training config dict) from a workdir's checkpoint.
 
-  Only the parameters are read (Orbax partial restore); the optimizer state stays on disk.
+  Only the parameters are read (training/checkpointing.py knows the layout); the optimizer state stays on disk.
   """
-  with _expected_orbax_warnings_dropped(files_lib.as_path(workdir or ".") / "checkpoints"):
-    return _read_checkpoint(workdir, step)
-
-
-def _read_checkpoint(workdir: str, step: int | None) -> tuple[int, Any, dict]:
-  directory, manager = _checkpoint_manager(workdir)
   try:
-    steps = sorted(manager.all_steps())
-    if not steps:
-      raise ExportError(
-        f"{directory} holds no finished checkpoint: train longer (checkpoints are saved every "
-        "train.checkpoint_every steps and at the end), or pass another --workdir."
-      )
-    if step is None:
-      step = steps[-1]
-    elif step not in steps:
-      raise ExportError(f"{directory} has no checkpoint at step {step}; available steps: {', '.join(map(str, steps))}.")
-    step_dir = directory / str(step)
-    try:
-      config_dict = manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
-    except Exception as error:  # pylint: disable=broad-except
-      raise ExportError(
-        f"The config of checkpoint {step_dir} is unreadable ("
-        f"{files_lib.error_summary(error)}); export another step with --step "
-        f"(available: {', '.join(map(str, steps))})."
-      ) from error
-  finally:
-    manager.close()
-  params = _restore_params_only(step_dir / "state", step_dir, steps)
-  return step, params, config_dict
-
-
-def _restore_params_only(state_dir: epath.Path, step_dir: epath.Path, steps: list[int]) -> Any:
-  checkpointer = ocp.PyTreeCheckpointer()
-  try:
-    tree = checkpointer.metadata(state_dir).item_metadata.tree
-    if not isinstance(tree, dict) or "params" not in tree:
-      found = sorted(tree) if isinstance(tree, dict) else type(tree).__name__
-      raise ExportError(
-        f"{state_dir} has no `params` entry (found {found}); is this a genome-transformer training checkpoint?"
-      )
-    abstract = {"params": jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), tree["params"])}
-    restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
-    restored = checkpointer.restore(
-      state_dir, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args, partial_restore=True)
-    )
-  except ExportError:
-    raise
-  except Exception as error:  # pylint: disable=broad-except
-    raise ExportError(
-      f"The parameters of checkpoint {step_dir} are unreadable ("
-      f"{files_lib.error_summary(error)}); export another step with --step (available: "
-      f"{', '.join(map(str, steps))})."
-    ) from error
-  return restored["params"]
+    return checkpointing.read_params(workdir, step)
+  except checkpointing.CheckpointReadError as error:
+    raise ExportError(str(error)) from error
 
 
 def _read_metrics(workdir: str) -> list[dict]:

@@ -462,7 +462,7 @@ def _task_description(config, classes, model_config, chunk_size, source) -> dict
 
 def _finetune(config: ml_collections.ConfigDict, workdir: str) -> dict:
   task_path = os.path.join(workdir, TASK_JSON)
-  saved_task = files.read_json(task_path) if train._has_checkpoint(workdir) else None  # pylint: disable=protected-access
+  saved_task = files.read_json(task_path) if checkpointing.has_checkpoint(workdir) else None
   export_path, document = None, None
   if saved_task is not None:
     model_config = ml_collections.ConfigDict(saved_task["model_config"])

@@ -22,7 +22,6 @@ import time
 from typing import Any, Callable
 
 from absl import logging
-from etils import epath
 import flax
 import jax
 import jax.numpy as jnp
@@ -35,8 +34,8 @@ from genome_transformer import config_lib
 from genome_transformer.data import dataset, input_pipeline
 from genome_transformer.evaluation import heldout
 from genome_transformer.genomics import files
+from genome_transformer.model import losses, sublinear
 from genome_transformer.model import performer as model_lib
-from genome_transformer.model import sublinear
 from genome_transformer.training import checkpointing, export_reader, metrics_writer, multihost
 
 
@@ -101,7 +100,7 @@ def make_loss_and_grad(model: model_lib.SLiMPerformer, config: ml_collections.Co
 
   def plain(params, tokens_BL, rng):
     cast = (lambda p: _cast_floats(p, compute_dtype)) if low_precision else (lambda p: p)
-    loss_fn = lambda p: sublinear.full_loss(model, cast(p), tokens_BL, rng).astype(jnp.float32)
+    loss_fn = lambda p: losses.full_loss(model, cast(p), tokens_BL, rng).astype(jnp.float32)
     return jax.value_and_grad(loss_fn)(params)
 
   return plain
@@ -249,12 +248,6 @@ def check_finite(metrics: dict, step: int, previous_check: int, checkpoint_dir: 
   )
 
 
-def _has_checkpoint(workdir: str) -> bool:
-  """Whether the workdir holds a finished checkpoint step (Orbax names them by step number)."""
-  directory = epath.Path(workdir) / "checkpoints"
-  return directory.is_dir() and any(p.name.isdigit() and p.is_dir() for p in directory.iterdir())
-
-
 def init_from_source(config: ml_collections.ConfigDict, workdir: str) -> str | None:
   """The export directory whose parameters start this run, or None (from scratch, or resuming).
 
@@ -263,7 +256,7 @@ def init_from_source(config: ml_collections.ConfigDict, workdir: str) -> str | N
   """
   if not config.init_from:
     return None
-  if _has_checkpoint(workdir):
+  if checkpointing.has_checkpoint(workdir):
     logging.info("config.init_from=%r is not read: %s has a checkpoint, which resumes.", config.init_from, workdir)
     return None
   try:

@@ -56,6 +56,10 @@ BUDGETS = {
   "chrx-splice-flank1000": dict(num_steps=100, batch_size=8, eval_every=25, max_train_rows=1600, max_eval_rows=400),
   "chrx-splice-flank8000": dict(num_steps=100, batch_size=8, eval_every=25, max_train_rows=1600, max_eval_rows=400),
 }
+# --long: a longer budget where the shared one is short for the task (results keyed VARIANT-long).
+LONG_BUDGETS = {
+  "chrx-splice-flank100": dict(num_steps=300, batch_size=16, eval_every=50, max_train_rows=4000, max_eval_rows=1000),
+}
 DEFAULT_BUDGET = dict(num_steps=300, batch_size=32, eval_every=50, max_train_rows=0, max_eval_rows=0)
 QUICK_BUDGET = dict(num_steps=4, batch_size=8, eval_every=2, max_train_rows=64, max_eval_rows=32)
 QUICK_CNN = task_baselines.CNNConfig(filters=16, filters2=16, hidden=16, num_steps=20, eval_every=10, patience=0)
@@ -74,6 +78,7 @@ _CACHE_DIR = flags.DEFINE_string("cache_dir", None, "data/tasks.py's download ca
 _PROBE_LR = flags.DEFINE_float("probe_lr", 1e-3, "Peak rate of the probe methods.")
 _FULL_LR = flags.DEFINE_float("full_lr", 1e-3, "Peak rate of the full and from-scratch methods.")
 _MARKDOWN = flags.DEFINE_bool("markdown", False, "Also print the tables as Markdown.")
+_LONG = flags.DEFINE_bool("long", False, "Run the variants of LONG_BUDGETS at their long budget (as VARIANT-long).")
 _TSV_TASK = flags.DEFINE_multi_string(
   "tsv_task", [], "NAME:TRAIN,VALIDATION,TEST: a task from your own TSV files instead of data/tasks.py."
 )
@@ -107,15 +112,18 @@ def _variants() -> list[dict]:
     options = [{"flank": int(f)} for f in _FLANKS.value] if name == "chrx-splice" else [{}]
     for option in options:
       variant = name + "".join(f"-{k}{v}" for k, v in option.items())
+      if _LONG.value and variant not in LONG_BUDGETS:
+        continue
+      budget_name = variant + ("-long" if _LONG.value else "")
       built = tasks.build(name, cache_dir=_CACHE_DIR.value, **option)
       for fold in built.folds:
         out.append(
           dict(
-            variant=variant,
+            variant=budget_name,
             fold=fold.name,
             files=[fold.train, fold.validation, fold.test],
             backbones=BACKBONES[_genome(tasks.TASKS[name])],
-            budget_name=variant,
+            budget_name=budget_name,
             card=built.card,
           )
         )
@@ -128,7 +136,11 @@ def _genome(spec) -> str:
 
 
 def _budget(variant: str) -> dict:
-  return QUICK_BUDGET if _QUICK.value else BUDGETS.get(variant, DEFAULT_BUDGET)
+  if _QUICK.value:
+    return QUICK_BUDGET
+  if variant.endswith("-long"):
+    return LONG_BUDGETS[variant.removesuffix("-long")]
+  return BUDGETS.get(variant, DEFAULT_BUDGET)
 
 
 def _subsampled(path: str, max_rows: int, directory: str) -> tuple[str, int]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 import gzip
+import os
+import shutil
+import tempfile
 
 import jax
 import numpy as np
@@ -147,6 +150,28 @@ SLOW_FILES = frozenset(
     "test_wheel.py",
   }
 )
+
+
+# One persistent compilation cache per test session, shared by the xdist workers and by every process a test
+# starts (they inherit the variable): the real-process tests compile the same train step in each run they
+# start, and the equivalence tests the same programs across files. A compiled program is the same program
+# whether it comes from the cache or not, so no result changes; the directory goes when the session ends.
+_CACHE_VARIABLE = "JAX_COMPILATION_CACHE_DIR"
+
+
+def pytest_configure(config):
+  if os.environ.get(_CACHE_VARIABLE) or hasattr(config, "workerinput"):
+    return  # Set by the user, or by the session's main process before it started this worker.
+  config.compilation_cache_dir = tempfile.mkdtemp(prefix="genome_transformer_test_jax_cache_")
+  os.environ[_CACHE_VARIABLE] = config.compilation_cache_dir
+  jax.config.update("jax_compilation_cache_dir", config.compilation_cache_dir)  # This process (-n 0) too.
+
+
+def pytest_unconfigure(config):
+  directory = getattr(config, "compilation_cache_dir", None)
+  if directory:
+    shutil.rmtree(directory, ignore_errors=True)
+    del os.environ[_CACHE_VARIABLE]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -35,7 +35,7 @@ depthwise causal convolution of width K on q, k and v (`conv_width`), the learne
 positions, `positions="none"`, the codon frame's phase pair (`phase_period`) and a state split by it
 (`phase_split_state`); the `match_order` input (model/match.py: the model reads input ids that
 carry each position's match; every caller builds them with match.model_inputs). The convolution and the window read R = context_rows rows of
-each layer's input before a chunk: forward calls carry them in the state, and the rebuild mode
+each layer's input before a chunk: forward calls carry them in the state, and `rebuild_chunk`
 recomputes them from T = prefix_length tokens before the chunk (Layer docstring).
 
 Call forms (linen `apply`, with `method=` for all but the first; favor+ needs `rngs={"features": key}`,
@@ -157,7 +157,7 @@ def prefix_length(config: config_lib.ModelConfig) -> int:
 
   Layer i's input is exact from row i R of a run that starts with no context (each layer's
   convolution and window spoil R more leading rows), so s R rows ahead of a chunk give every
-  layer its R context rows (SLiMPerformer's rebuild mode).
+  layer its R context rows (SLiMPerformer.rebuild_chunk).
   """
   return config.num_layers * context_rows(config)
 
@@ -335,7 +335,7 @@ class Layer(nn.Module):
   ):
     """Causal linear attention of the linear heads on the returned rows: (out, end state, start state).
 
-    The first `num_context` rows (a recomputed prefix, in the rebuild mode only) lie before the chunk.
+    The first `num_context` rows (a recomputed prefix, in mode REBUILD only) lie before the chunk.
     """
     cfg = self.config
     floor = cfg.hedgehog_floor

@@ -116,11 +116,6 @@ def make_train_step(model, tx, loss_and_grad: Callable) -> Callable:
   return jax.jit(lambda state, tokens_BL: step(state, tokens_BL, rng), donate_argnums=0)
 
 
-def compiled_total_bytes(compiled) -> dict:
-  """train.compiled_memory: XLA's account of a compiled function's peak (total, temp, argument, output)."""
-  return train.compiled_memory(compiled)
-
-
 def genome_tokens(n: int, genome: str = ECOLI) -> np.ndarray:
   """The first n bases of a genome's first record (the package's reader and tokenizer), as int32 ids."""
   (fasta,) = genomes.open_genome(genome)
@@ -225,4 +220,4 @@ def step_memory_params_and_speed(config, speed_steps: int) -> tuple[dict, int, f
     for _ in range(speed_steps):
       jax.block_until_ready(compiled(params, tokens, rng))
     speed = speed_steps * tokens.size / (time.perf_counter() - start)
-  return compiled_total_bytes(compiled), num_params(params), speed
+  return train.compiled_memory(compiled), num_params(params), speed

@@ -49,6 +49,7 @@ from benchmarks import common
 from genome_transformer.genomics import tokenizer
 from genome_transformer.model import inference, recurrence
 from genome_transformer.model import performer as model_lib
+from genome_transformer.training import train
 
 _QUICK = flags.DEFINE_bool("quick", False, "Contexts up to 2^16 and 128 kb of scoring.")
 _MAX_LOG2 = flags.DEFINE_integer("max_log2_context", 20, "Longest context, log2 (--quick: 16).")
@@ -107,7 +108,7 @@ def time_decode(fn, params, memory, token_B, position: int, num_tokens: int, rep
   start = time.perf_counter()
   compiled = fn.lower(params, memory, token_B, jnp.int32(position)).compile()
   compile_s = time.perf_counter() - start
-  mem = common.compiled_total_bytes(compiled)
+  mem = train.compiled_memory(compiled)
   pos = jnp.int32(position)
   memory, token_B, pos, _ = compiled(params, memory, token_B, pos)  # Warm-up.
   jax.block_until_ready(token_B)
@@ -263,7 +264,7 @@ def scoring(tokens_L: np.ndarray, chunks):
         seconds=seconds,
         bases_per_s=tokens_BL.shape[1] / seconds,
         compile_s=compile_s,
-        compiled_bytes=common.compiled_total_bytes(compiled),
+        compiled_bytes=train.compiled_memory(compiled),
         bits_per_base_random_weights=bits,
       )
     )
@@ -307,7 +308,7 @@ def softmax_scoring(tokens_L: np.ndarray, windows, chunk: int):
           seconds=seconds,
           bases_per_s=window / seconds,
           compile_s=compile_s,
-          compiled_bytes=common.compiled_total_bytes(compiled),
+          compiled_bytes=train.compiled_memory(compiled),
         )
       )
     diff = float(jnp.nanmax(jnp.abs(results["chunked"] - results["one_forward"])))

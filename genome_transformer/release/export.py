@@ -105,14 +105,13 @@ def _metrics_up_to(workdir: str, step: int) -> list[dict]:
   return [r for r in _read_metrics(workdir) if isinstance(r.get("step"), int) and r["step"] <= step]
 
 
-def heldout_metrics(workdir: str, step: int) -> dict:
-  """Held-out bits per base and training figures from metrics.jsonl, as of `step`.
+def summarise_metrics(rows: list[dict]) -> dict:
+  """Held-out bits per base and training figures from metrics.jsonl's rows up to a step.
 
   A resumed run logs the steps after its checkpoint again: the last line written for a step wins.
-  Each split's figure is the latest evaluation at or before `step`, with the step it was made at
+  Each split's figure is the latest evaluation at or before the step, with the step it was made at
   (the trainer evaluates the test split only at the final step).
   """
-  rows = _metrics_up_to(workdir, step)
   result: dict[str, Any] = {}
   for split in ("validation", "test"):
     key = f"{split}_bits_per_base"
@@ -232,6 +231,7 @@ def export(workdir: str, out: str, *, step: int | None = None, dtype: str = "flo
   workdir = os.fspath(files_lib.as_path(workdir)) if workdir else ""
   step, params, config_dict = read_checkpoint(workdir, step)
   check_params_against_config(params, config_dict["model"], where=f"checkpoint step {step} of {workdir}")
+  metrics = _metrics_up_to(workdir, step)  # Read once: the metadata and the export's train_metrics.jsonl.
 
   data = config_dict.get("data", {})
   train = config_dict.get("train", {})
@@ -246,12 +246,10 @@ def export(workdir: str, out: str, *, step: int | None = None, dtype: str = "flo
     "tokens_seen": step * tokens_per_step,  # Every step is a full batch of full windows.
     # The trainer scores at most this many bases per record and split (0: the whole region).
     "heldout_max_bases_per_record": config_dict.get("eval", {}).get("max_bases"),
-    **heldout_metrics(workdir, step),
+    **summarise_metrics(metrics),
     "source": {"workdir": workdir, "step": step},
   }
-  write_export(
-    out, params, config_dict, metadata, dtype=dtype, overwrite=overwrite, train_metrics=_metrics_up_to(workdir, step)
-  )
+  write_export(out, params, config_dict, metadata, dtype=dtype, overwrite=overwrite, train_metrics=metrics)
   logging.info("Exported step %d of %s (%s) to %s.", step, workdir, dtype, out)
   return out
 

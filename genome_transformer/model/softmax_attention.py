@@ -2,10 +2,11 @@
 """Exact causal softmax attention: the twins' attention, the window heads' kernel and cached decoding.
 
 Scores in at least float32 and scaled by 1/sqrt(d). `masked_softmax_attention` carries its own
-flash-style gradient; `causal_softmax` skips the upper triangle in blocks; `cached_softmax` scores a
+flash-style gradient (the window heads'); `causal_softmax` is a tiled flash-style kernel; `cached_softmax` scores a
 chunk against a key/value cache (performer.init_kv_cache).
 """
 
+import functools
 import math
 from typing import Tuple
 
@@ -63,27 +64,114 @@ def _masked_softmax_attention_bwd(residuals, d_out_XQHd):
 masked_softmax_attention.defvjp(_masked_softmax_attention_fwd, _masked_softmax_attention_bwd)
 
 
+# Score elements of one tile (query block x keys x grouped heads): 512 KiB of float32, so the tile's score,
+# weight and gradient arrays stay in a core's L2 cache between the ops that pass over them.
+SCORE_TILE_ELEMENTS = 2**17
+
+
+def _query_blocks(rows: int, num_blocks: int):
+  block = -(-rows // num_blocks)
+  return [(start, min(start + block, rows)) for start in range(0, rows, block)]
+
+
+def _causal_mask(start: int, stop: int) -> jax.Array:
+  return jnp.arange(stop)[None, :] <= jnp.arange(start, stop)[:, None]
+
+
+def _group_forward(q_GLd, k_GLd, v_GLd, num_blocks):
+  """One tile group's causal softmax: out [G, L, d] and each row's log-sum-exp [G, L]."""
+  scale = 1.0 / math.sqrt(q_GLd.shape[-1])
+  outs, log_sums = [], []
+  for start, stop in _query_blocks(q_GLd.shape[1], num_blocks):
+    scores_GQK = jnp.einsum("gqd,gkd->gqk", q_GLd[:, start:stop], k_GLd[:, :stop]) * scale
+    scores_GQK = jnp.where(_causal_mask(start, stop), scores_GQK, -jnp.inf)
+    max_GQ1 = jnp.max(scores_GQK, axis=-1, keepdims=True)  # Finite: every row sees itself.
+    unnormalised_GQK = jnp.exp(scores_GQK - max_GQ1)
+    sum_GQ1 = jnp.sum(unnormalised_GQK, axis=-1, keepdims=True)
+    # Contracted to a [G, d, Q] result: XLA's CPU matmul is far faster with the short d outside the row.
+    out_GdQ = jnp.einsum("gkd,gqk->gdq", v_GLd[:, :stop], unnormalised_GQK)
+    outs.append(jnp.swapaxes(out_GdQ, 1, 2) / sum_GQ1)
+    log_sums.append((max_GQ1 + jnp.log(sum_GQ1))[..., 0])
+  return jnp.concatenate(outs, axis=1), jnp.concatenate(log_sums, axis=1)
+
+
+def _group_backward(q_GLd, k_GLd, v_GLd, out_GLd, log_sum_GL, d_out_GLd, num_blocks):
+  """The weights recomputed from the log-sum-exp, block by block (flash attention's backward)."""
+  scale = 1.0 / math.sqrt(q_GLd.shape[-1])
+  row_term_GL = jnp.sum(d_out_GLd * out_GLd, axis=-1)  # sum_k P dP = dO . O
+  d_q_blocks = []
+  d_k_GdL = jnp.zeros(k_GLd.shape[:1] + k_GLd.shape[:0:-1], k_GLd.dtype)
+  d_v_GdL = jnp.zeros_like(d_k_GdL)
+  for start, stop in _query_blocks(q_GLd.shape[1], num_blocks):
+    q_GQd, d_out_GQd = q_GLd[:, start:stop], d_out_GLd[:, start:stop]
+    scores_GQK = jnp.einsum("gqd,gkd->gqk", q_GQd, k_GLd[:, :stop]) * scale
+    weights_GQK = jnp.where(_causal_mask(start, stop), jnp.exp(scores_GQK - log_sum_GL[:, start:stop, None]), 0.0)
+    d_v_GdL = d_v_GdL.at[:, :, :stop].add(jnp.einsum("gqd,gqk->gdk", d_out_GQd, weights_GQK))
+    d_weights_GQK = jnp.einsum("gqd,gkd->gqk", d_out_GQd, v_GLd[:, :stop])
+    d_scores_GQK = weights_GQK * (d_weights_GQK - row_term_GL[:, start:stop, None]) * scale
+    d_q_blocks.append(jnp.einsum("gqk,gkd->gqd", d_scores_GQK, k_GLd[:, :stop]))
+    d_k_GdL = d_k_GdL.at[:, :, :stop].add(jnp.einsum("gqd,gqk->gdk", q_GQd, d_scores_GQK))
+  return jnp.concatenate(d_q_blocks, axis=1), jnp.swapaxes(d_k_GdL, 1, 2), jnp.swapaxes(d_v_GdL, 1, 2)
+
+
+def _group_size(num_pairs: int, rows: int, num_blocks: int) -> int:
+  """The most (batch, head) pairs per tile, a divisor of their number, that keep a tile within SCORE_TILE_ELEMENTS."""
+  block = -(-rows // num_blocks)
+  fits = max(1, SCORE_TILE_ELEMENTS // (block * rows))
+  return max(g for g in range(1, min(fits, num_pairs) + 1) if num_pairs % g == 0)
+
+
+def _to_groups(x_BLHd, group, dtype):
+  batch, rows, heads, dim = x_BLHd.shape
+  return jnp.swapaxes(x_BLHd, 1, 2).reshape(-1, group, rows, dim).astype(dtype)
+
+
+def _from_groups(x_NGLd, like_BLHd):
+  batch, rows, heads, dim = like_BLHd.shape
+  return jnp.swapaxes(x_NGLd.reshape(batch, heads, rows, dim), 1, 2).astype(like_BLHd.dtype)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _tiled_causal_softmax(q_BLHd, k_BLHd, v_BLHd, num_blocks):
+  return _tiled_causal_softmax_fwd(q_BLHd, k_BLHd, v_BLHd, num_blocks)[0]
+
+
+def _tiled_causal_softmax_fwd(q_BLHd, k_BLHd, v_BLHd, num_blocks):
+  batch, rows, heads, _ = q_BLHd.shape
+  group = _group_size(batch * heads, rows, num_blocks)
+  dtype = jnp.promote_types(q_BLHd.dtype, jnp.float32)
+  groups = tuple(_to_groups(x, group, dtype) for x in (q_BLHd, k_BLHd, v_BLHd))
+  out_NGLd, log_sum_NGL = jax.lax.map(lambda qkv: _group_forward(*qkv, num_blocks), groups)
+  return _from_groups(out_NGLd, v_BLHd), (q_BLHd, k_BLHd, v_BLHd, out_NGLd, log_sum_NGL)
+
+
+def _tiled_causal_softmax_bwd(num_blocks, residuals, d_out_BLHd):
+  q_BLHd, k_BLHd, v_BLHd, out_NGLd, log_sum_NGL = residuals
+  group, dtype = out_NGLd.shape[1], out_NGLd.dtype
+  groups = tuple(_to_groups(x, group, dtype) for x in (q_BLHd, k_BLHd, v_BLHd, d_out_BLHd))
+  d_q, d_k, d_v = jax.lax.map(
+    lambda a: _group_backward(a[0], a[1], a[2], a[4], a[5], a[3], num_blocks), groups + (out_NGLd, log_sum_NGL)
+  )
+  return _from_groups(d_q, q_BLHd), _from_groups(d_k, k_BLHd), _from_groups(d_v, v_BLHd)
+
+
+_tiled_causal_softmax.defvjp(_tiled_causal_softmax_fwd, _tiled_causal_softmax_bwd)
+
+
 @jax.named_scope("causal_softmax")
 def causal_softmax(q_BLHd: jax.Array, k_BLHd: jax.Array, v_BLHd: jax.Array, num_blocks: int = 16) -> jax.Array:
   """Exact causal softmax attention of every row over the rows up to it (itself included): the softmax twin.
 
-  Computed in `num_blocks` blocks of query rows, each scored against the keys up to its last row only,
-  so the key blocks after it (the upper triangle, 15/32 of the scores at 16 blocks) are neither computed
-  nor kept for the backward pass. Why not jax.nn.dot_product_attention: on XLA's CPU backend its forward
-  and backward ran 3.4x slower with two heads of 64 and 4.7x slower with sixteen heads of 8 at L = 1024
-  (`python -m benchmarks.softmax_attention`). The blocks are unrolled, so their number, not L, sets the
-  program's size. Sixteen blocks rather than eight: smaller score blocks stay nearer the cache (docs/speed.md).
+  A tiled kernel in the manner of flash attention, written in JAX for XLA's CPU backend: (batch, head)
+  pairs go in groups, one group at a time (lax.map), and within a group the rows go in `num_blocks`
+  query blocks, each scored against the keys up to its last row only (the upper triangle, 15/32 of the
+  scores at 16 blocks, is never formed). A tile's scores stay cache-resident across the passes over them
+  (SCORE_TILE_ELEMENTS); the backward pass recomputes the weights from each row's log-sum-exp, so what is
+  kept for it is O(L), not O(L^2). The blocks are unrolled, so their number, not L, sets the program's
+  size. Why not jax.nn.dot_product_attention: slower on the CPU backend (`python -m
+  benchmarks.softmax_attention`, docs/speed.md).
   """
-  rows = q_BLHd.shape[1]
-  block = -(-rows // num_blocks)
-  outs = []
-  for start in range(0, rows, block):
-    stop = min(start + block, rows)
-    allowed_QK = jnp.arange(stop)[None, :] <= jnp.arange(start, stop)[:, None]
-    outs.append(
-      masked_softmax_attention(q_BLHd[:, start:stop], k_BLHd[:, :stop], v_BLHd[:, :stop], allowed_QK[None, None])
-    )
-  return jnp.concatenate(outs, axis=1)
+  return _tiled_causal_softmax(q_BLHd, k_BLHd, v_BLHd, num_blocks)
 
 
 def cached_softmax(q_BCHd, k_BCHd, v_BCHd, cache, start) -> Tuple[jax.Array, Tuple[jax.Array, jax.Array]]:

@@ -150,7 +150,7 @@ def profile_config(config_arg: str) -> dict:
     thunks_ns = thunk_times_ns(trace_dir, _TRACE_STEPS.value, names)
   step_s = statistics.median(step_times)
   tokens = config.train.batch_size * config.data.window_length
-  params = train.init_params(model_lib.SLiMPerformer(config.model), config, jax.random.PRNGKey(0))
+  params = common.init_params(model_lib.SLiMPerformer(config.model))
   # 6 N FLOPs per token, N without the embedding tables (lookups, not matmuls), as train_throughput.py.
   flat = jax.tree_util.tree_flatten_with_path(params)[0]
   num_matmul = sum(int(np.size(x)) for path, x in flat if "embed" not in jax.tree_util.keystr(path))

@@ -20,7 +20,7 @@ Settings:
   small     D=256, 3 layers, 4 heads, d_ff=1024 (benchmarks/memory.py's model) at L = 1k .. 64k
   configs   (only when named) the trainer's own step (training/train.py, what `python -m genome_transformer.main`
             runs: batch and L of the config, its optimizer and matmul precision) of each config in
-            common.RELEASE_CANDIDATES, before and after: the "before" is the package at commit --before (extracted
+            --configs (default common.RELEASE_CANDIDATES), before and after: the "before" is the package at commit --before (extracted
             with git archive), the "after" this checkout's, each in a worker process holding its compiled step;
             the two take their steps in turns. Writes --configs_out; docs/speed.md has the table.
 Methods that need more than --max_gib (autodiff and softmax at long L) or a step over
@@ -59,6 +59,9 @@ _MAX_STEP_S = flags.DEFINE_float("max_step_s", 60.0, "A step slower than this is
 _MAX_GIB = flags.DEFINE_float("max_gib", 16.0, "Skip points whose compiled memory estimate exceeds this.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/train_throughput.json", "JSON path (the PNG goes beside it).")
 _BEFORE = flags.DEFINE_string("before", "8eb166f", "--settings=configs: the commit whose package is 'before'.")
+_CONFIGS = flags.DEFINE_list(
+  "configs", list(common.RELEASE_CANDIDATES), "--settings=configs: config files, each optionally :VARIANT."
+)
 _CONFIG_STEPS = flags.DEFINE_integer("config_steps", 7, "--settings=configs: timed steps per config and version.")
 _CONFIGS_OUT = flags.DEFINE_string(
   "configs_out", "benchmarks/results/train_throughput_configs.json", "--settings=configs: JSON path."
@@ -278,7 +281,7 @@ def time_configs_before_after(before_root: str) -> list:
   """Per config: both versions' workers compiled and warmed up, then --config_steps steps each, in turns."""
   rows = []
   print(f"{'config':>72} {'before':>9} {'after':>9} {'speedup':>7} {'loss before':>12} {'loss after':>12}")
-  for config_arg in common.RELEASE_CANDIDATES:
+  for config_arg in _CONFIGS.value:
     workers = dict(before=start_worker(before_root, config_arg), after=start_worker(common.REPO, config_arg))
     try:
       info = {name: read_reply(w, name) for name, w in workers.items()}

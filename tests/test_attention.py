@@ -280,3 +280,18 @@ def test_causal_softmax_agrees_with_the_library_it_replaced():
   np.testing.assert_allclose(got_loss, want_loss, rtol=1e-5)
   for got, want in zip(got_grads, want_grads, strict=True):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_causal_softmax_keeps_no_square_for_its_backward():
+  """The tiled kernel recomputes the weights: its gradient's compiled working memory at L = 4096 is a small
+  fraction of the blocked form that keeps every block's weights for the backward pass (naive.causal_softmax)."""
+
+  def temp_bytes(implementation, rows):
+    shape = jax.ShapeDtypeStruct((2, rows, 4, 16), jnp.float32)
+    grad = jax.jit(jax.grad(lambda q, k, v: jnp.sum(implementation(q, k, v) ** 2), argnums=(0, 1, 2)))
+    return grad.lower(shape, shape, shape).compile().memory_analysis().temp_size_in_bytes
+
+  tiled, kept = temp_bytes(softmax_attention.causal_softmax, 4096), temp_bytes(naive.causal_softmax, 4096)
+  scores_bytes = 2 * 4 * 4096 * 4096 * 4 // 2  # Half of the float32 square, what keeping the weights costs.
+  assert kept > scores_bytes / 2, (kept, scores_bytes)  # The measure sees the kept weights.
+  assert tiled < kept / 4, (tiled, kept)

@@ -167,7 +167,8 @@ def causal_softmax(q_BLHd: jax.Array, k_BLHd: jax.Array, v_BLHd: jax.Array, num_
   query blocks, each scored against the keys up to its last row only (the upper triangle, 15/32 of the
   scores at 16 blocks, is never formed). A tile's scores stay cache-resident across the passes over them
   (SCORE_TILE_ELEMENTS); the backward pass recomputes the weights from each row's log-sum-exp, so what is
-  kept for it is O(L), not O(L^2). The blocks are unrolled, so their number, not L, sets the program's
+  kept for it is O(L), not O(L^2), and the working memory is one group's tile (at least one pair's
+  L / num_blocks x L scores). The blocks are unrolled, so their number, not L, sets the program's
   size. Why not jax.nn.dot_product_attention: slower on the CPU backend (`python -m
   benchmarks.softmax_attention`, docs/speed.md).
   """

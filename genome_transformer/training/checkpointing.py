@@ -287,11 +287,7 @@ def _read_params(workdir: str, step: int | None) -> tuple[int, Any, dict]:
     try:
       config_dict = manager.restore(step, args=ocp.args.Composite(**{CONFIG_ITEM: ocp.args.JsonRestore()}))[CONFIG_ITEM]
     except Exception as error:  # pylint: disable=broad-except
-      raise CheckpointReadError(
-        f"The config of checkpoint {step_dir} is unreadable ("
-        f"{files.error_summary(error)}); export another step with --step "
-        f"(available: {', '.join(map(str, steps))})."
-      ) from error
+      raise _unreadable("config", step_dir, error, steps) from error
   finally:
     manager.close()
   params = _restore_params_only(step_dir / STATE_ITEM, step_dir, steps)
@@ -315,9 +311,12 @@ def _restore_params_only(state_dir: epath.Path, step_dir: epath.Path, steps: lis
   except CheckpointReadError:
     raise
   except Exception as error:  # pylint: disable=broad-except
-    raise CheckpointReadError(
-      f"The parameters of checkpoint {step_dir} are unreadable ("
-      f"{files.error_summary(error)}); export another step with --step (available: "
-      f"{', '.join(map(str, steps))})."
-    ) from error
+    raise _unreadable("parameters", step_dir, error, steps) from error
   return restored["params"]
+
+
+def _unreadable(what: str, step_dir, error: Exception, steps) -> CheckpointReadError:
+  return CheckpointReadError(
+    f"The {what} of checkpoint {step_dir} could not be read ({files.error_summary(error)}); export another step "
+    f"with --step (available: {', '.join(map(str, steps))})."
+  )

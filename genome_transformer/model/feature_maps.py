@@ -25,6 +25,7 @@ import dataclasses
 import math
 from typing import Callable, Optional
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
@@ -151,3 +152,33 @@ def feature_map(
     what = "random features (orthogonal_features)" if spec.weights == WEIGHTS_DRAWN else "learned projection"
     raise ValueError(f"feature_map={kind!r} needs its {what} W_HdM.")
   return spec.apply(x_BLHd, features_HdM, hedgehog_floor)
+
+
+def identity_projections(key, shape, dtype=jnp.float32):
+  """Hedgehog's projection starts as the identity per head: phi starts as [softmax(x), softmax(-x)].
+
+  A projection wider than d (model.num_feature_blocks > 1) continues with random orthogonal blocks: a
+  second identity would give two copies of every feature, which get equal gradients and stay copies.
+  """
+  heads, dim, features = shape
+  identity_Hdd = jnp.broadcast_to(jnp.eye(dim, dtype=dtype), (heads, dim, dim))
+  if features == dim:
+    return identity_Hdd
+  rotations_BHdd = jax.random.orthogonal(key, dim, (features // dim - 1, heads), dtype=dtype)
+  return jnp.concatenate([identity_Hdd, *rotations_BHdd], axis=-1)
+
+
+class LearnedProjection(nn.Module):
+  """The learned weights W_HdM of a map whose `weights` are WEIGHTS_LEARNED, as a submodule a layer composes.
+
+  The layer shares its scope (nn.share_scope), so W is the layer's parameter "feature_projection".
+  """
+
+  heads: int
+  head_dim: int
+  num_features: int
+
+  @nn.compact
+  def __call__(self) -> jax.Array:
+    shape = (self.heads, self.head_dim, self.num_features)
+    return self.param("feature_projection", identity_projections, shape)

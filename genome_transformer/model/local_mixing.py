@@ -4,8 +4,10 @@
 Both read a few rows of the layer's input before each position, R = (K - 1) + (window - 1) in all
 (performer.context_rows), which chunked and sub-linear passes carry or recompute. Each has its own
 gradient; model/naive.py has the direct forms under plain autodiff that tests check them against.
+`CausalConv` is the convolution as a submodule a layer composes (its taps a parameter of that layer).
 """
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
@@ -22,6 +24,30 @@ def causal_depthwise_conv(x_BEF: jax.Array, kernel_KF: jax.Array) -> jax.Array:
   form under plain autodiff, which pads the cotangent once per tap).
   """
   return _causal_depthwise_conv(x_BEF, kernel_KF.astype(x_BEF.dtype)).astype(x_BEF.dtype)
+
+
+def identity_taps(key, shape, dtype=jnp.float32):
+  """A convolution that starts as the identity (tap 0 = 1): the model starts as the faithful one."""
+  del key
+  return jnp.zeros(shape, dtype).at[0].set(1.0)
+
+
+class CausalConv(nn.Module):
+  """A depthwise causal convolution of `width` taps over rows at `positions_E`; absent rows (negative
+  positions, before the sequence) read as zero.
+
+  A layer composes it with nn.share_scope, so the taps are the layer's parameter `taps_name` (the path
+  every checkpoint and release holds: layer_i/conv_query, not layer_i/<submodule>/...).
+  """
+
+  width: int
+  taps_name: str
+
+  @nn.compact
+  def __call__(self, x_BEF: jax.Array, positions_E: jax.Array) -> jax.Array:
+    taps_KF = self.param(self.taps_name, identity_taps, (self.width, x_BEF.shape[-1]))
+    present_1E1 = (positions_E >= 0)[None, :, None].astype(x_BEF.dtype)
+    return causal_depthwise_conv(x_BEF * present_1E1, taps_KF)
 
 
 def _shifted_sum(x_BEF: jax.Array, kernel_KF: jax.Array, direction: int) -> jax.Array:

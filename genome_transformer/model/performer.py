@@ -97,26 +97,6 @@ def _torch_uniform(fan_in: int):
   return init
 
 
-def _identity_taps(key, shape, dtype=jnp.float32):
-  """A convolution that starts as the identity (tap 0 = 1): the model starts as the faithful one."""
-  del key
-  return jnp.zeros(shape, dtype).at[0].set(1.0)
-
-
-def _identity_projections(key, shape, dtype=jnp.float32):
-  """Hedgehog's projection starts as the identity per head: phi starts as [softmax(x), softmax(-x)].
-
-  A projection wider than d (model.num_feature_blocks > 1) continues with random orthogonal blocks: a
-  second identity would give two copies of every feature, which get equal gradients and stay copies.
-  """
-  heads, dim, features = shape
-  identity_Hdd = jnp.broadcast_to(jnp.eye(dim, dtype=dtype), (heads, dim, dim))
-  if features == dim:
-    return identity_Hdd
-  rotations_BHdd = jax.random.orthogonal(key, dim, (features // dim - 1, heads), dtype=dtype)
-  return jnp.concatenate([identity_Hdd, *rotations_BHdd], axis=-1)
-
-
 def _dense(features: int, fan_in: int, name: str) -> nn.Dense:
   return nn.Dense(features, kernel_init=_torch_uniform(fan_in), bias_init=_torch_uniform(fan_in), name=name)
 
@@ -272,11 +252,9 @@ class Layer(nn.Module):
     k_BEF = _dense(heads * dim, width, "key")(h_BED)
     v_BED = _dense(width, width, "value")(h_BED)
     if cfg.conv_width:
-      valid_1E1 = valid_E[None, :, None].astype(x_BED.dtype)
-      taps = lambda name, features: self.param(name, _identity_taps, (cfg.conv_width, features))
-      q_BEF = local_mixing.causal_depthwise_conv(q_BEF * valid_1E1, taps("conv_query", heads * dim))
-      k_BEF = local_mixing.causal_depthwise_conv(k_BEF * valid_1E1, taps("conv_key", heads * dim))
-      v_BED = local_mixing.causal_depthwise_conv(v_BED * valid_1E1, taps("conv_value", width))
+      q_BEF = self._shared(local_mixing.CausalConv(cfg.conv_width, "conv_query"))(q_BEF, positions_E)
+      k_BEF = self._shared(local_mixing.CausalConv(cfg.conv_width, "conv_key"))(k_BEF, positions_E)
+      v_BED = self._shared(local_mixing.CausalConv(cfg.conv_width, "conv_value"))(v_BED, positions_E)
     q_BEHd = q_BEF.reshape(batch, rows, heads, dim)
     k_BEHd = k_BEF.reshape(batch, rows, heads, dim)
     v_BEHd = v_BED.reshape(batch, rows, heads, dim)
@@ -291,8 +269,8 @@ class Layer(nn.Module):
     else:
       parts = []
       if feature_maps.get(cfg.feature_map).weights == feature_maps.WEIGHTS_LEARNED:  # A parameter of each layer.
-        shape = (heads - window_heads, dim, cfg.num_feature_blocks * dim)
-        features_HdM = self.param("feature_projection", _identity_projections, shape)
+        projection = feature_maps.LearnedProjection(heads - window_heads, dim, cfg.num_feature_blocks * dim)
+        features_HdM = self._shared(projection)()
       if window_heads:
         parts.append(
           local_mixing.sliding_window_softmax(
@@ -329,6 +307,11 @@ class Layer(nn.Module):
     h_BOD = _dense(width, cfg.d_ff, "ffn_out")(h_BOF)
     x_BOD = x_BOD + (ln_ffn(h_BOD) if cfg.on_gptln else h_BOD)
     return x_BOD, end_state, start_state
+
+  def _shared(self, submodule: nn.Module) -> nn.Module:
+    """`submodule` with this layer's scope: its parameters keep their names at the layer (nn.share_scope)."""
+    nn.share_scope(self, submodule)
+    return submodule
 
   def _linear_attention(
     self, q_BEHd, k_BEHd, v_BEHd, valid_E, positions_E, num_context, features_HdM, mode, state, first_chunk

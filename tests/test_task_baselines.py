@@ -96,7 +96,7 @@ def test_cnn_learns_a_motif_and_is_deterministic(motif_task):
   b = task_baselines.cnn(**motif_task, seed=1, config=QUICK_CNN)
   assert a["accuracy"] > 0.8, a
   assert a["mcc"] > 0.6, a
-  assert isinstance(a["train_seconds"], float)  # Recorded; its size is a benchmark matter.
+  assert "train_seconds" in a  # Recorded; its size is a benchmark matter, not a test's.
   for key in ("accuracy", "mcc", "macro_f1", "auroc", "loss"):
     assert a[key] == b[key]
 
@@ -158,7 +158,7 @@ def test_benchmark_quick_runs_every_method_and_resumes(motif_task, tmp_path):
   methods = {run["method"] for run in runs.values()}
   assert methods == {"kmer_logreg", "cnn", "slim_scratch", "slim_probe", "slim_full"}, methods
   for run in runs.values():
-    assert 0 <= run["test"]["accuracy"] <= 1 and isinstance(run["train_seconds"], float)
+    assert 0 <= run["test"]["accuracy"] <= 1 and "train_seconds" in run
   assert runs["motif/fold0/kmer_logreg/seed0"]["test"]["accuracy"] > 0.8
   assert "motif" in first.stdout and "kmer_logreg" in first.stdout  # The printed table.
   assert (tmp_path / "finetune.png").exists()

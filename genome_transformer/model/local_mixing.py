@@ -33,8 +33,8 @@ def identity_taps(key, shape, dtype=jnp.float32):
 
 
 class CausalConv(nn.Module):
-  """A depthwise causal convolution of `width` taps over rows at `positions_E`; absent rows (negative
-  positions, before the sequence) read as zero.
+  """A depthwise causal convolution of `width` taps; rows where `valid_E` is False (before the sequence)
+  read as zero.
 
   A layer composes it with nn.share_scope, so the taps are the layer's parameter `taps_name` (the path
   every checkpoint and release holds: layer_i/conv_query, not layer_i/<submodule>/...).
@@ -44,10 +44,9 @@ class CausalConv(nn.Module):
   taps_name: str
 
   @nn.compact
-  def __call__(self, x_BEF: jax.Array, positions_E: jax.Array) -> jax.Array:
+  def __call__(self, x_BEF: jax.Array, valid_E: jax.Array) -> jax.Array:
     taps_KF = self.param(self.taps_name, identity_taps, (self.width, x_BEF.shape[-1]))
-    present_1E1 = (positions_E >= 0)[None, :, None].astype(x_BEF.dtype)
-    return causal_depthwise_conv(x_BEF * present_1E1, taps_KF)
+    return causal_depthwise_conv(x_BEF * valid_E[None, :, None].astype(x_BEF.dtype), taps_KF)
 
 
 def _shifted_sum(x_BEF: jax.Array, kernel_KF: jax.Array, direction: int) -> jax.Array:

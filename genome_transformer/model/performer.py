@@ -252,9 +252,9 @@ class Layer(nn.Module):
     k_BEF = _dense(heads * dim, width, "key")(h_BED)
     v_BED = _dense(width, width, "value")(h_BED)
     if cfg.conv_width:
-      q_BEF = self._shared(local_mixing.CausalConv(cfg.conv_width, "conv_query"))(q_BEF, positions_E)
-      k_BEF = self._shared(local_mixing.CausalConv(cfg.conv_width, "conv_key"))(k_BEF, positions_E)
-      v_BED = self._shared(local_mixing.CausalConv(cfg.conv_width, "conv_value"))(v_BED, positions_E)
+      q_BEF = self._shared(local_mixing.CausalConv(cfg.conv_width, "conv_query"))(q_BEF, valid_E)
+      k_BEF = self._shared(local_mixing.CausalConv(cfg.conv_width, "conv_key"))(k_BEF, valid_E)
+      v_BED = self._shared(local_mixing.CausalConv(cfg.conv_width, "conv_value"))(v_BED, valid_E)
     q_BEHd = q_BEF.reshape(batch, rows, heads, dim)
     k_BEHd = k_BEF.reshape(batch, rows, heads, dim)
     v_BEHd = v_BED.reshape(batch, rows, heads, dim)

@@ -95,14 +95,15 @@ def _group_forward(q_GLd, k_GLd, v_GLd, num_blocks):
   return jnp.concatenate(outs, axis=1), jnp.concatenate(log_sums, axis=1)
 
 
-def _group_backward(q_GLd, k_GLd, v_GLd, out_GLd, log_sum_GL, d_out_GLd, num_blocks):
+def _group_backward(q_GLd, k_GLd, v_GLd, d_out_GLd, out_GLd, log_sum_GL, num_blocks):
   """The weights recomputed from the log-sum-exp, block by block (flash attention's backward)."""
   scale = 1.0 / math.sqrt(q_GLd.shape[-1])
   row_term_GL = jnp.sum(d_out_GLd * out_GLd, axis=-1)  # sum_k P dP = dO . O
   d_q_blocks = []
-  d_k_GdL = jnp.zeros(k_GLd.shape[:1] + k_GLd.shape[:0:-1], k_GLd.dtype)
+  group, rows, dim = k_GLd.shape
+  d_k_GdL = jnp.zeros((group, dim, rows), k_GLd.dtype)
   d_v_GdL = jnp.zeros_like(d_k_GdL)
-  for start, stop in _query_blocks(q_GLd.shape[1], num_blocks):
+  for start, stop in _query_blocks(rows, num_blocks):
     q_GQd, d_out_GQd = q_GLd[:, start:stop], d_out_GLd[:, start:stop]
     scores_GQK = jnp.einsum("gqd,gkd->gqk", q_GQd, k_GLd[:, :stop]) * scale
     weights_GQK = jnp.where(_causal_mask(start, stop), jnp.exp(scores_GQK - log_sum_GL[:, start:stop, None]), 0.0)
@@ -149,9 +150,7 @@ def _tiled_causal_softmax_bwd(num_blocks, residuals, d_out_BLHd):
   q_BLHd, k_BLHd, v_BLHd, out_NGLd, log_sum_NGL = residuals
   group, dtype = out_NGLd.shape[1], out_NGLd.dtype
   groups = tuple(_to_groups(x, group, dtype) for x in (q_BLHd, k_BLHd, v_BLHd, d_out_BLHd))
-  d_q, d_k, d_v = jax.lax.map(
-    lambda a: _group_backward(a[0], a[1], a[2], a[4], a[5], a[3], num_blocks), groups + (out_NGLd, log_sum_NGL)
-  )
+  d_q, d_k, d_v = jax.lax.map(lambda a: _group_backward(*a, num_blocks), groups + (out_NGLd, log_sum_NGL))
   return _from_groups(d_q, q_BLHd), _from_groups(d_k, k_BLHd), _from_groups(d_v, v_BLHd)
 
 

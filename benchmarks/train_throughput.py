@@ -23,6 +23,9 @@ Settings:
             --configs (default common.RELEASE_CANDIDATES), before and after: the "before" is the package at commit --before (extracted
             with git archive), the "after" this checkout's, each in a worker process holding its compiled step;
             the two take their steps in turns. Writes --configs_out; docs/speed.md has the table.
+  cpu_devices (only when named) the same trainer's step of each config in --configs on one CPU device and with
+            the host's CPU split into --cpu_devices devices that share the batch (main.py --cpu_devices), in
+            turns. Writes --cpu_devices_out.
 Methods that need more than --max_gib (autodiff and softmax at long L) or a step over
 --max_step_s (softmax at enwik8) are skipped or timed once; the table says which.
 All batch 1, sqr feature map (M = d = 64), float32.
@@ -30,6 +33,7 @@ All batch 1, sqr feature map (M = d = 64), float32.
   python -m benchmarks.train_throughput            # everything (~15 min on 2 CPU cores)
   python -m benchmarks.train_throughput --quick    # PTB-like at C=256 and small at 4k, 16k (~2 min)
   python -m benchmarks.train_throughput --settings=configs   # before/after of the release candidates (~15 min)
+  python -m benchmarks.train_throughput --settings=cpu_devices   # one CPU device against two (~12 min)
 Writes benchmarks/results/train_throughput.json and .png; prints a table and the ratios.
 """
 
@@ -65,6 +69,10 @@ _CONFIGS = flags.DEFINE_list(
 _CONFIG_STEPS = flags.DEFINE_integer("config_steps", 7, "--settings=configs: timed steps per config and version.")
 _CONFIGS_OUT = flags.DEFINE_string(
   "configs_out", "benchmarks/results/train_throughput_configs.json", "--settings=configs: JSON path."
+)
+_CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 2, "--settings=cpu_devices: the CPU devices of the split run.")
+_CPU_DEVICES_OUT = flags.DEFINE_string(
+  "cpu_devices_out", "benchmarks/results/train_throughput_cpu_devices.json", "--settings=cpu_devices: JSON path."
 )
 _PLOT_ONLY = flags.DEFINE_bool("plot_only", False, "Redraw the PNG from an existing --out JSON; run nothing.")
 
@@ -228,6 +236,7 @@ import importlib.util, json, os, sys, time
 import jax, jax.numpy as jnp
 from genome_transformer.model import performer as model_lib
 from genome_transformer.training import train
+import numpy as np
 path, _, variant = sys.argv[1].partition(":")
 spec = importlib.util.spec_from_file_location("config", os.path.join(sys.argv[2], path))
 module = importlib.util.module_from_spec(spec)
@@ -237,19 +246,25 @@ model = model_lib.SLiMPerformer(config.model)
 tx = train.make_optimizer(config.train)
 key = jax.random.PRNGKey(config.seed)  # As train.init_params of either version: same shapes, same draw.
 params = model.init({"params": key, "features": key}, jnp.zeros((1, 16), jnp.int32))["params"]
-state = train.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+# As training/train.py: the state replicated and the batch sharded over a "data" mesh of every device.
+mesh = jax.sharding.Mesh(np.asarray(jax.devices()), ("data",))
+replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+state = jax.device_put(train.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params)), replicated)
 shape = (config.train.batch_size, config.data.window_length)
 tokens = jax.random.randint(jax.random.PRNGKey(1), shape, 0, 4).astype(jnp.uint8)
-rng = jax.random.PRNGKey(2)
+tokens = jax.device_put(tokens, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data")))
+rng = jax.device_put(jax.random.PRNGKey(2), replicated)
 start = time.perf_counter()
 with jax.default_matmul_precision(config.train.matmul_precision):
-  step = jax.jit(train.make_train_step(model, tx, config), donate_argnums=0).lower(state, tokens, rng).compile()
+  step = jax.jit(
+    train.make_train_step(model, tx, config), donate_argnums=0, out_shardings=(replicated, replicated)
+  ).lower(state, tokens, rng).compile()
 compile_s = time.perf_counter() - start
 state, metrics = jax.block_until_ready(step(state, tokens, rng))
 print(json.dumps(dict(
   package=os.path.dirname(os.path.dirname(train.__file__)), compile_s=compile_s, loss=float(metrics["loss"]),
   grad_norm=float(metrics["grad_norm"]), num_params=sum(int(x.size) for x in jax.tree.leaves(params)),
-  tokens_per_step=tokens.size,
+  tokens_per_step=tokens.size, devices=jax.device_count(),
 )), flush=True)
 for _ in sys.stdin:
   start = time.perf_counter()
@@ -258,8 +273,8 @@ for _ in sys.stdin:
 """
 
 
-def start_worker(package_root: str, config_arg: str) -> subprocess.Popen:
-  env = dict(os.environ, PYTHONPATH=package_root)
+def start_worker(package_root: str, config_arg: str, cpu_devices: int = 1) -> subprocess.Popen:
+  env = dict(os.environ, PYTHONPATH=package_root, JAX_NUM_CPU_DEVICES=str(cpu_devices))
   return subprocess.Popen(
     [sys.executable, "-c", WORKER, config_arg, package_root],
     cwd=package_root,
@@ -277,12 +292,14 @@ def read_reply(worker: subprocess.Popen, what: str) -> dict:
   return json.loads(line)
 
 
-def time_configs_before_after(before_root: str) -> list:
-  """Per config: both versions' workers compiled and warmed up, then --config_steps steps each, in turns."""
+def time_configs_side_by_side(versions: dict) -> list:
+  """Per config: one worker per version {name: (package root, CPU devices)}, compiled and warmed up, then
+  --config_steps steps each, in turns. The speedup is the last version's tokens/s over the first's."""
+  first, last = list(versions)[0], list(versions)[-1]
+  print(f"{'config':>72} {first:>12} {last:>12} {'speedup':>7} {'loss ' + first:>14} {'loss ' + last:>14}")
   rows = []
-  print(f"{'config':>72} {'before':>9} {'after':>9} {'speedup':>7} {'loss before':>12} {'loss after':>12}")
   for config_arg in _CONFIGS.value:
-    workers = dict(before=start_worker(before_root, config_arg), after=start_worker(common.REPO, config_arg))
+    workers = {name: start_worker(root, config_arg, devices) for name, (root, devices) in versions.items()}
     try:
       info = {name: read_reply(w, name) for name, w in workers.items()}
       times = {name: [] for name in workers}
@@ -295,55 +312,71 @@ def time_configs_before_after(before_root: str) -> list:
       for w in workers.values():
         w.stdin.close()
         w.wait()
-    row = dict(config=config_arg, num_params=info["after"]["num_params"])
+    row = dict(config=config_arg, num_params=info[last]["num_params"])
     for name in workers:
       step_s = statistics.median(times[name])
       row[name] = dict(
         info[name], step_s=step_s, step_times_s=times[name], tokens_per_s=info[name]["tokens_per_step"] / step_s
       )
-    row["speedup"] = row["after"]["tokens_per_s"] / row["before"]["tokens_per_s"]
+    row["speedup"] = row[last]["tokens_per_s"] / row[first]["tokens_per_s"]
     rows.append(row)
     print(
-      f"{config_arg:>72} {row['before']['tokens_per_s']:>9.0f} {row['after']['tokens_per_s']:>9.0f} "
-      f"{row['speedup']:>7.2f} {row['before']['loss']:>12.6f} {row['after']['loss']:>12.6f}",
+      f"{config_arg:>72} {row[first]['tokens_per_s']:>12.0f} {row[last]['tokens_per_s']:>12.0f} "
+      f"{row['speedup']:>7.2f} {row[first]['loss']:>14.6f} {row[last]['loss']:>14.6f}",
       flush=True,
     )
   return rows
 
 
-def run_configs_setting() -> None:
+def run_configs_setting(setting: str) -> None:
+  """`configs`: the package at --before against this checkout; `cpu_devices`: this checkout on one CPU device
+  against the CPU split in --cpu_devices (main.py --cpu_devices), each sharding the batch as the trainer does."""
   load_before = os.getloadavg()
+  split = _CPU_DEVICES.value
+  compared = (
+    f"before = commit {_BEFORE.value}, after = this checkout"
+    if setting == "configs"
+    else (f"this checkout on 1 CPU device and on {split}")
+  )
   print(
     f"device {jax.devices()[0].platform}, {os.cpu_count()} CPUs (load average {load_before[0]:.1f}); the trainer's "
-    f"step, tokens/s (median of {_CONFIG_STEPS.value}); before = commit {_BEFORE.value}, after = this checkout"
+    f"step, tokens/s (median of {_CONFIG_STEPS.value}); {compared}"
   )
+  out = _CONFIGS_OUT.value if setting == "configs" else _CPU_DEVICES_OUT.value
   with tempfile.TemporaryDirectory() as before_root:
-    archive = subprocess.run(
-      ["git", "archive", "--format=tar", _BEFORE.value, "genome_transformer", "configs"],
-      cwd=common.REPO,
-      capture_output=True,
-      check=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", before_root], input=archive, check=True)
-    rows = time_configs_before_after(before_root)
+    if setting == "configs":
+      archive = subprocess.run(
+        ["git", "archive", "--format=tar", _BEFORE.value, "genome_transformer", "configs"],
+        cwd=common.REPO,
+        capture_output=True,
+        check=True,
+      ).stdout
+      subprocess.run(["tar", "-x", "-C", before_root], input=archive, check=True)
+      rows = time_configs_side_by_side(dict(before=(before_root, 1), after=(common.REPO, 1)))
+    else:
+      rows = time_configs_side_by_side({"1_device": (common.REPO, 1), f"{split}_devices": (common.REPO, split)})
   result = dict(
     device=str(jax.devices()[0]),
     cpu_count=os.cpu_count(),
     load_average=[load_before, os.getloadavg()],
-    before_commit=_BEFORE.value,
     steps=_CONFIG_STEPS.value,
     rows=rows,
   )
-  common.write_json(_CONFIGS_OUT.value, result)
-  print(f"wrote {_CONFIGS_OUT.value}")
+  if setting == "configs":
+    result["before_commit"] = _BEFORE.value
+  else:
+    result["cpu_devices"] = split
+  common.write_json(out, result)
+  print(f"wrote {out}")
 
 
 def main(argv):
   del argv
-  if "configs" in _SETTINGS.value:
-    run_configs_setting()
-    if _SETTINGS.value == ["configs"]:
-      return
+  for setting in ("configs", "cpu_devices"):
+    if setting in _SETTINGS.value:
+      run_configs_setting(setting)
+  if _SETTINGS.value and set(_SETTINGS.value) <= {"configs", "cpu_devices"}:
+    return
   png = os.path.splitext(_OUT.value)[0] + ".png"
   if _PLOT_ONLY.value:
     with open(_OUT.value) as f:

@@ -28,6 +28,14 @@ flags.DEFINE_string(
 )
 flags.DEFINE_integer("num_processes", None, "Processes in the job (multi-node GPU; detected on TPU VMs and SLURM).")
 flags.DEFINE_integer("process_id", None, "This process's rank (multi-node GPU; detected on TPU VMs and SLURM).")
+flags.DEFINE_integer(
+  "cpu_devices",
+  0,
+  "Split this host's CPU into N JAX devices that each take 1/N of every batch (data parallel): on a few cores "
+  "it runs many small ops side by side, which helps some models and slows others (docs/speed.md). 0: JAX's "
+  "default, one CPU device. Has no effect on a GPU or TPU.",
+  lower_bound=0,
+)
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -53,6 +61,9 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   checkpointing.quiet_orbax_info()
+  if FLAGS.cpu_devices:
+    # Read when JAX starts its CPU backend, which nothing has done yet.
+    jax.config.update("jax_num_cpu_devices", FLAGS.cpu_devices)
   if FLAGS.distributed:
     jax.distributed.initialize(
       coordinator_address=FLAGS.coordinator_address, num_processes=FLAGS.num_processes, process_id=FLAGS.process_id
@@ -91,7 +102,7 @@ COMMAND = cli.Command(
     "Trains a genome language model, or resumes it from the workdir's latest checkpoint; held-out "
     "bits per base go to the log, metrics.jsonl and TensorBoard in the workdir."
   ),
-  flags=["config", "workdir", "distributed", "coordinator_address", "num_processes", "process_id"],
+  flags=["config", "workdir", "cpu_devices", "distributed", "coordinator_address", "num_processes", "process_id"],
   notes=[
     "--config.SECTION.FIELD=VALUE overrides one field of the config (the fields: genome_transformer/config_lib.py). "
     "--verbosity=1 logs the whole config at the start; the workdir keeps it either way.",

@@ -189,7 +189,7 @@ def test_extending_num_steps_on_resume_continues_the_run(reference_run, cache_di
 def test_eight_devices_match_one(reference_run, cache_dir, tmp_path):
   reference_dir, _ = reference_run
   workdir = tmp_path / "sharded"
-  result = run(workdir, cache_dir, devices=8)
+  result = run(workdir, cache_dir, "--cpu_devices=8")  # The host's CPU split as a user splits it.
   assert "of 8:" in result.stderr  # Really ran on 8 devices.
   reference = losses_by_step(reference_dir)
   sharded = losses_by_step(workdir)
@@ -197,6 +197,17 @@ def test_eight_devices_match_one(reference_run, cache_dir, tmp_path):
   np.testing.assert_allclose(
     [sharded[s] for s in sorted(sharded)], [reference[s] for s in sorted(reference)], rtol=2e-4
   )
+  # Evaluation runs on one device's copy of the parameters (train._evaluation_params): the same figures.
+  evaluations = [
+    [
+      (r["step"], r["validation_bits_per_base"])
+      for r in metrics_writer.read_metrics(str(d))
+      if "validation_bits_per_base" in r
+    ]
+    for d in (workdir, reference_dir)
+  ]
+  assert [s for s, _ in evaluations[0]] == [s for s, _ in evaluations[1]] and evaluations[0]
+  np.testing.assert_allclose([b for _, b in evaluations[0]], [b for _, b in evaluations[1]], rtol=2e-4)
   # And the state they end in: every parameter after 40 AdamW steps, within the round-off of an
   # all-reduce that sums the gradient in another order (one AdamW step moves a parameter by up to the
   # learning rate, 3e-3: a wrong shard or a missed reduction is far outside).

@@ -329,6 +329,16 @@ def finished_run_metrics(workdir: str, step: int, num_steps: int) -> dict:
   return last
 
 
+def _evaluation_params(params):
+  """The parameters evaluation runs on: one CPU device's copy where the host's CPU is split into several
+  (main.py --cpu_devices), since replicated parameters would run the same evaluation on every device, on
+  the same cores; as they are otherwise (on accelerators each device has its own compute)."""
+  devices = jax.local_devices()
+  if devices[0].platform == "cpu" and len(devices) > 1 and jax.process_count() == 1:
+    return jax.device_put(params, devices[0])
+  return params
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the final metrics."""
   config_lib.validate(config, device_count=jax.device_count(), process_count=jax.process_count())
@@ -479,7 +489,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
       if eval_now:
         eval_metrics = heldout.evaluate(
           model,
-          state.params,
+          _evaluation_params(state.params),
           config,
           {"validation": validation} if done < num_steps else {"validation": validation, "test": test},
           eval_rng,

@@ -17,10 +17,11 @@ NUM_STEPS = 40
 RUN_FLAGS = [f"--config={REPO}/configs/tiny.py", f"--config.train.num_steps={NUM_STEPS}"]
 
 
-def env(cache_dir, devices=1, **extra):
-  """A trainer process's environment: its own genome cache, CPU only, `devices` CPU devices."""
+def env(cache_dir, **extra):
+  """A trainer process's environment: its own genome cache, CPU only, one CPU device unless its flags say
+  otherwise (main.py --cpu_devices)."""
   out = dict(os.environ, GENOME_TRANSFORMER_CACHE=str(cache_dir), JAX_PLATFORMS="cpu")
-  out["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+  out["XLA_FLAGS"] = "--xla_force_host_platform_device_count=1"
   out.update(extra)
   return out
 
@@ -30,10 +31,10 @@ def command(workdir, *extra):
   return [sys.executable, "-m", "genome_transformer.main", *RUN_FLAGS, f"--workdir={workdir}", *extra]
 
 
-def run(workdir, cache_dir, *extra, devices=1, check=True):
+def run(workdir, cache_dir, *extra, check=True):
   """Runs `command` to its end (10 minutes at most); with `check`, asserts it succeeded."""
   result = subprocess.run(
-    command(workdir, *extra), env=env(cache_dir, devices), capture_output=True, text=True, timeout=600, cwd=REPO
+    command(workdir, *extra), env=env(cache_dir), capture_output=True, text=True, timeout=600, cwd=REPO
   )
   if check:
     assert result.returncode == 0, result.stderr[-4000:]

@@ -256,8 +256,10 @@ tokens = jax.device_put(tokens, jax.sharding.NamedSharding(mesh, jax.sharding.Pa
 rng = jax.device_put(jax.random.PRNGKey(2), replicated)
 start = time.perf_counter()
 with jax.default_matmul_precision(config.train.matmul_precision):
+  # The mesh only where it is split: the "before" package, always on one device, has no mesh argument.
+  split = dict(mesh=mesh) if jax.device_count() > 1 else {}
   step = jax.jit(
-    train.make_train_step(model, tx, config), donate_argnums=0, out_shardings=(replicated, replicated)
+    train.make_train_step(model, tx, config, **split), donate_argnums=0, out_shardings=(replicated, replicated)
   ).lower(state, tokens, rng).compile()
 compile_s = time.perf_counter() - start
 state, metrics = jax.block_until_ready(step(state, tokens, rng))

@@ -33,12 +33,16 @@ def _weighted_nll(logits_BLV: jax.Array, targets_BL: jax.Array, weights_BL: jax.
   return jnp.sum(jnp.where(weights_BL, nll_BL, 0.0))
 
 
+def target_count(tokens_BL: jax.Array) -> jax.Array:
+  """How many targets of these rows count: the bases among tokens 1.. of each row."""
+  return jnp.sum(tokens_BL[:, 1:] < NUM_BASES)
+
+
 def next_token_loss(logits_BLV: jax.Array, tokens_BL: jax.Array) -> Tuple[jax.Array, jax.Array]:
   """(sum of next-token nll over base targets, their count); the mean is sum / max(count, 1)."""
   targets_BL = tokens_BL[:, 1:]
-  weights_BL = targets_BL < NUM_BASES
-  sum_nll = _weighted_nll(logits_BLV[:, :-1], targets_BL, weights_BL)
-  return sum_nll, jnp.sum(weights_BL).astype(sum_nll.dtype)
+  sum_nll = _weighted_nll(logits_BLV[:, :-1], targets_BL, targets_BL < NUM_BASES)
+  return sum_nll, target_count(tokens_BL).astype(sum_nll.dtype)
 
 
 def full_loss(

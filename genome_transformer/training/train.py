@@ -5,7 +5,9 @@ Parallelism: one `Mesh` axis, "data". The batch is sharded on it and the paramet
 state are replicated. Replication is the right trade here: the models are a few million parameters,
 and the sub-linear step scans over chunks, so sharding parameters (FSDP) would all-gather every
 layer's weights once per chunk in both scans; with replication the only collective is the gradient
-all-reduce that XLA inserts once per step.
+all-reduce once per step. On more than one device the loss and gradient run under shard_map
+(`data_parallel`): each device runs the one-device program on its own rows, so nothing inside the
+model (the softmax kernel's loop over head groups, say) can make the partitioner gather the batch.
 
 Exact resume: the per-step RNG is `fold_in(seed, step)`, the data iterator's state is saved in the
 same Orbax checkpoint as the parameters, and restoring puts every array back bit for bit, so a run
@@ -106,10 +108,39 @@ def make_loss_and_grad(model: model_lib.SLiMPerformer, config: ml_collections.Co
   return plain
 
 
-def make_train_step(model, tx, config, loss_and_grad: Callable | None = None) -> Callable:
+def data_parallel(loss_and_grad: Callable, mesh: jax.sharding.Mesh) -> Callable:
+  """`loss_and_grad` over the rows of a batch sharded on the mesh's "data" axis, one device's rows each.
+
+  Each device's mean loss and gradient are weighted by its share of the batch's base targets
+  (losses.target_count), so the result is the whole batch's mean, as on one device, up to round-off.
+  The parameters and the rng are the same on every device (FAVOR+ draws its features from the rng).
+  """
+  replicated, rows = jax.sharding.PartitionSpec(), jax.sharding.PartitionSpec("data")
+
+  def local(params, tokens_BL, rng):
+    loss, grads = loss_and_grad(params, tokens_BL, rng)
+    count = losses.target_count(tokens_BL).astype(loss.dtype)
+    weight = count / jnp.maximum(jax.lax.psum(count, "data"), 1)
+    weighted_sum = lambda x: jax.lax.psum(x * weight.astype(x.dtype), "data")
+    return weighted_sum(loss), jax.tree.map(weighted_sum, grads)
+
+  # check_vma=False: each device's gradient stays its own until the weighted psum above (with the check on,
+  # autodiff would sum the replicated parameters' gradients over devices unweighted, and the custom_vjp
+  # rules of the model's kernels would have to mark their outputs as varying over the mesh).
+  return jax.shard_map(
+    local, mesh=mesh, in_specs=(replicated, rows, replicated), out_specs=(replicated, replicated), check_vma=False
+  )
+
+
+def make_train_step(
+  model, tx, config, loss_and_grad: Callable | None = None, mesh: jax.sharding.Mesh | None = None
+) -> Callable:
   """(state, tokens_BL, base_rng) -> (state, metrics); `loss_and_grad` (params, tokens_BL, rng) -> (loss, grads)
-  defaults to the config's (make_loss_and_grad); benchmarks pass other methods to time them alike."""
+  defaults to the config's (make_loss_and_grad); benchmarks pass other methods to time them alike. With a
+  `mesh` of several devices the batch's rows are split over its "data" axis (data_parallel)."""
   loss_and_grad = loss_and_grad or make_loss_and_grad(model, config)
+  if mesh is not None and mesh.size > 1:
+    loss_and_grad = data_parallel(loss_and_grad, mesh)
 
   def train_step(state: TrainState, tokens_BL: jax.Array, base_rng: jax.Array):
     # FAVOR+ features are redrawn each step from the step number, so a resumed run draws the same ones.
@@ -422,7 +453,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
       (config.train.batch_size, config.data.window_length), jnp.uint8, sharding=batch_sharding
     )
     train_step = jax.jit(
-      make_train_step(model, tx, config), donate_argnums=0, out_shardings=(state_sharding, replicated)
+      make_train_step(model, tx, config, mesh=mesh), donate_argnums=0, out_shardings=(state_sharding, replicated)
     )
     compiled_step = train_step.lower(abstract_state, tokens_spec, step_rng).compile()
     check_memory(compiled_step, what="Training step")

@@ -20,20 +20,18 @@ Settings:
   small     D=256, 3 layers, 4 heads, d_ff=1024 (benchmarks/memory.py's model) at L = 1k .. 64k
   configs   (only when named) the trainer's own step (training/train.py, what `python -m genome_transformer.main`
             runs: batch and L of the config, its optimizer and matmul precision) of each config in
-            --configs (default common.RELEASE_CANDIDATES), before and after: the "before" is the package at commit --before (extracted
-            with git archive), the "after" this checkout's, each in a worker process holding its compiled step;
-            the two take their steps in turns. Writes --configs_out; docs/speed.md has the table.
-  cpu_devices (only when named) the same trainer's step of each config in --configs on one CPU device and with
-            the host's CPU split into --cpu_devices devices that share the batch (main.py --cpu_devices), in
-            turns. Writes --cpu_devices_out.
+            --configs (default common.RELEASE_CANDIDATES), before and after: the "before" is the package at commit
+            --before (extracted with git archive) on one CPU device, the "after" this checkout's on one device and
+            with the host's CPU split into --cpu_devices devices that share the batch (main.py --cpu_devices; 1
+            leaves it out), each in a worker process holding its compiled step; they take their steps in turns.
+            Writes --configs_out; docs/speed.md has the table.
 Methods that need more than --max_gib (autodiff and softmax at long L) or a step over
 --max_step_s (softmax at enwik8) are skipped or timed once; the table says which.
 All batch 1, sqr feature map (M = d = 64), float32.
 
   python -m benchmarks.train_throughput            # everything (~15 min on 2 CPU cores)
   python -m benchmarks.train_throughput --quick    # PTB-like at C=256 and small at 4k, 16k (~2 min)
-  python -m benchmarks.train_throughput --settings=configs   # before/after of the release candidates (~15 min)
-  python -m benchmarks.train_throughput --settings=cpu_devices   # one CPU device against two (~12 min)
+  python -m benchmarks.train_throughput --settings=configs   # before/after of the release candidates (~10 min)
 Writes benchmarks/results/train_throughput.json and .png; prints a table and the ratios.
 """
 
@@ -70,9 +68,8 @@ _CONFIG_STEPS = flags.DEFINE_integer("config_steps", 7, "--settings=configs: tim
 _CONFIGS_OUT = flags.DEFINE_string(
   "configs_out", "benchmarks/results/train_throughput_configs.json", "--settings=configs: JSON path."
 )
-_CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 2, "--settings=cpu_devices: the CPU devices of the split run.")
-_CPU_DEVICES_OUT = flags.DEFINE_string(
-  "cpu_devices_out", "benchmarks/results/train_throughput_cpu_devices.json", "--settings=cpu_devices: JSON path."
+_CPU_DEVICES = flags.DEFINE_integer(
+  "cpu_devices", 2, "--settings=configs: the CPU devices of the split 'after' run (1: no split run)."
 )
 _PLOT_ONLY = flags.DEFINE_bool("plot_only", False, "Redraw the PNG from an existing --out JSON; run nothing.")
 
@@ -296,9 +293,10 @@ def read_reply(worker: subprocess.Popen, what: str) -> dict:
 
 def time_configs_side_by_side(versions: dict) -> list:
   """Per config: one worker per version {name: (package root, CPU devices)}, compiled and warmed up, then
-  --config_steps steps each, in turns. The speedup is the last version's tokens/s over the first's."""
-  first, last = list(versions)[0], list(versions)[-1]
-  print(f"{'config':>72} {first:>12} {last:>12} {'speedup':>7} {'loss ' + first:>14} {'loss ' + last:>14}")
+  --config_steps steps each, in turns. Each later version's speedup is its tokens/s over the first's."""
+  first, *later = list(versions)
+  columns = "".join(f" {name:>16}" for name in versions) + "".join(f" {'x ' + name:>18}" for name in later)
+  print(f"{'config':>72}{columns} {'first-step losses':>18}")
   rows = []
   for config_arg in _CONFIGS.value:
     workers = {name: start_worker(root, config_arg, devices) for name, (root, devices) in versions.items()}
@@ -314,70 +312,65 @@ def time_configs_side_by_side(versions: dict) -> list:
       for w in workers.values():
         w.stdin.close()
         w.wait()
-    row = dict(config=config_arg, num_params=info[last]["num_params"])
+    row = dict(config=config_arg, num_params=info[first]["num_params"])
     for name in workers:
       step_s = statistics.median(times[name])
       row[name] = dict(
         info[name], step_s=step_s, step_times_s=times[name], tokens_per_s=info[name]["tokens_per_step"] / step_s
       )
-    row["speedup"] = row[last]["tokens_per_s"] / row[first]["tokens_per_s"]
+    row["speedup"] = {name: row[name]["tokens_per_s"] / row[first]["tokens_per_s"] for name in later}
     rows.append(row)
+    losses = " / ".join(f"{row[name]['loss']:.6f}" for name in versions)
     print(
-      f"{config_arg:>72} {row[first]['tokens_per_s']:>12.0f} {row[last]['tokens_per_s']:>12.0f} "
-      f"{row['speedup']:>7.2f} {row[first]['loss']:>14.6f} {row[last]['loss']:>14.6f}",
+      f"{config_arg:>72}"
+      + "".join(f" {row[name]['tokens_per_s']:>16.0f}" for name in versions)
+      + "".join(f" {row['speedup'][name]:>18.2f}" for name in later)
+      + f" {losses}",
       flush=True,
     )
   return rows
 
 
-def run_configs_setting(setting: str) -> None:
-  """`configs`: the package at --before against this checkout; `cpu_devices`: this checkout on one CPU device
-  against the CPU split in --cpu_devices (main.py --cpu_devices), each sharding the batch as the trainer does."""
+def run_configs_setting() -> None:
+  """The package at --before against this checkout, on one CPU device and on --cpu_devices, each worker
+  sharding the batch as the trainer does."""
   load_before = os.getloadavg()
   split = _CPU_DEVICES.value
-  compared = (
-    f"before = commit {_BEFORE.value}, after = this checkout"
-    if setting == "configs"
-    else (f"this checkout on 1 CPU device and on {split}")
-  )
   print(
     f"device {jax.devices()[0].platform}, {os.cpu_count()} CPUs (load average {load_before[0]:.1f}); the trainer's "
-    f"step, tokens/s (median of {_CONFIG_STEPS.value}); {compared}"
+    f"step, tokens/s (median of {_CONFIG_STEPS.value}); before = commit {_BEFORE.value} on 1 CPU device, after = "
+    f"this checkout on 1" + (f" and on {split}" if split > 1 else "")
   )
-  out = _CONFIGS_OUT.value if setting == "configs" else _CPU_DEVICES_OUT.value
   with tempfile.TemporaryDirectory() as before_root:
-    if setting == "configs":
-      archive = subprocess.run(
-        ["git", "archive", "--format=tar", _BEFORE.value, "genome_transformer", "configs"],
-        cwd=common.REPO,
-        capture_output=True,
-        check=True,
-      ).stdout
-      subprocess.run(["tar", "-x", "-C", before_root], input=archive, check=True)
-      rows = time_configs_side_by_side(dict(before=(before_root, 1), after=(common.REPO, 1)))
-    else:
-      rows = time_configs_side_by_side({"1_device": (common.REPO, 1), f"{split}_devices": (common.REPO, split)})
+    archive = subprocess.run(
+      ["git", "archive", "--format=tar", _BEFORE.value, "genome_transformer", "configs"],
+      cwd=common.REPO,
+      capture_output=True,
+      check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", before_root], input=archive, check=True)
+    versions = dict(before=(before_root, 1), after=(common.REPO, 1))
+    if split > 1:
+      versions[f"after_{split}_devices"] = (common.REPO, split)
+    rows = time_configs_side_by_side(versions)
   result = dict(
     device=str(jax.devices()[0]),
     cpu_count=os.cpu_count(),
     load_average=[load_before, os.getloadavg()],
     steps=_CONFIG_STEPS.value,
+    before_commit=_BEFORE.value,
+    cpu_devices=split,
     rows=rows,
   )
-  if setting == "configs":
-    result["before_commit"] = _BEFORE.value
-  else:
-    result["cpu_devices"] = split
-  common.write_json(out, result)
-  print(f"wrote {out}")
+  common.write_json(_CONFIGS_OUT.value, result)
+  print(f"wrote {_CONFIGS_OUT.value}")
 
 
 def main(argv):
   del argv
-  for setting in ("configs", "cpu_devices"):
-    if setting in _SETTINGS.value:
-      run_configs_setting(setting)
-  if _SETTINGS.value and set(_SETTINGS.value) <= {"configs", "cpu_devices"}:
+  if "configs" in _SETTINGS.value:
+    run_configs_setting()
+  if _SETTINGS.value == ["configs"]:
     return
   png = os.path.splitext(_OUT.value)[0] + ".png"
   if _PLOT_ONLY.value:

@@ -32,7 +32,7 @@ flags.DEFINE_integer(
   "cpu_devices",
   0,
   "Split this host's CPU into N JAX devices that each take 1/N of every batch (data parallel): on a few cores "
-  "it runs many small ops side by side, which helps some models and slows others (docs/speed.md). 0: JAX's "
+  "it runs many small ops side by side, which helps some models more than others (docs/speed.md). 0: JAX's "
   "default, one CPU device. Has no effect on a GPU or TPU.",
   lower_bound=0,
 )
